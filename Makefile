@@ -1,0 +1,123 @@
+# strata — top-level build.  `make help` lists the targets.
+#
+# Out-of-tree: everything lands in build/<variant>/ (release, debug, asan,
+# tsan), chosen by the switches V=1 WERROR=1 SANITIZE=1 TSAN=1 DEBUG=1.
+
+include mk/config.mk
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+# Library sources, one concept per file, grouped by layer (design.md).
+LIB_SRCS := \
+	base/alloc.c base/util.c base/error.c base/version.c core/log.c \
+	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
+	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
+	core/cc.c core/feature.c core/feature_host.c core/rt.c \
+	io/uring_probe.c \
+	bpf/bpf_probe.c \
+	cuda/cuda_probe.c
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+PIC_OBJS := $(LIB_SRCS:%.c=$(O)/pic/%.o)
+
+SONAME  := libstrata.so.$(VERSION_MAJOR)
+SHLIB   := $(O)/libstrata.so.$(VERSION)
+STLIB   := $(O)/libstrata.a
+
+CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c
+CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
+CLI      := $(O)/strata
+
+CONFIG_HDR := $(O)/config.h
+
+all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc
+
+include mk/tests.mk
+include mk/bench.mk
+include mk/install.mk
+
+# --- compilation ------------------------------------------------------------
+
+# config.h is rewritten only when its content changes, so objects rebuild
+# exactly when a dependency appears or disappears.
+$(CONFIG_HDR): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' "$$CONFIG_H" > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "  GEN     $@"; fi
+
+$(O)/obj/%.o: %.c $(CONFIG_HDR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(O)/pic/%.o: %.c $(CONFIG_HDR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC [pic] $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(STLIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHLIB): $(PIC_OBJS) strata.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=strata.map \
+		-Wl,--no-undefined $(SAN_FLAGS) -o $@ $(PIC_OBJS) $(LDFLAGS) $(DEP_LIBS)
+	$(Q)ln -sf $(notdir $@) $(O)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(O)/libstrata.so
+
+# The CLI links the static library: it is a tool, not a library consumer test
+# (the installed-library consumer test lives in .ci/run).
+$(CLI): $(CLI_OBJS) $(STLIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS)
+
+$(O)/strata.pc: strata.pc.in mk/config.mk
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@REQUIRES@|$(PKGS)|' $< > $@
+
+# --- dependencies -----------------------------------------------------------
+
+deps:
+	@tools/install-deps.sh
+
+# A build without the required packages fails early with one clear message.
+deps-check:
+	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)" != "11" ]; then \
+		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON))." >&2; \
+		echo "        run 'make deps' (as root) or tools/install-deps.sh --print" >&2; exit 1; fi
+
+# --- the two commands -------------------------------------------------------
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@echo "== strata info"
+	@$(CLI) info
+	@echo "== strata doctor"
+	@$(CLI) doctor
+
+clean:
+	rm -rf build
+
+help:
+	@echo "strata $(VERSION) — targets:"
+	@echo "  make demo          install dependencies, build, run the main job"
+	@echo "  make check         install dependencies, build, run every test"
+	@echo "  make all           build libstrata.{so,a}, the strata CLI, strata.pc"
+	@echo "  make deps          install missing Debian packages (root)"
+	@echo "  make check-layers  check the one-way layer rule (design.md)"
+	@echo "  make check-headers check each public header compiles alone"
+	@echo "  make bench         run every benchmark (JSON lines on stdout)"
+	@echo "  make bench-core    the bandwidth-probe benchmark"
+	@echo "  make install / uninstall   honour PREFIX and DESTDIR"
+	@echo "  make clean"
+	@echo "switches: V=1 WERROR=1 SANITIZE=1 TSAN=1 DEBUG=1 (output in build/<variant>)"
+
+FORCE:
+.PHONY: all deps deps-check demo clean help FORCE
+
+-include $(LIB_OBJS:.o=.d) $(PIC_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

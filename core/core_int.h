@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/core_int.h — what core/ files share: the runtime, the topology
+ * snapshot, logging and the probe internals.
+ */
+#ifndef STRATA_CORE_INT_H
+#define STRATA_CORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hwloc.h>
+
+#include <strata/log.h>
+#include <strata/probe.h>
+#include <strata/rt.h>
+#include <strata/topo.h>
+
+#include "base/base.h"
+
+/* --- logging (core/log.c) ------------------------------------------------ */
+
+void st_log(enum strata_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define st_debug(...) st_log(STRATA_LOG_DEBUG, __VA_ARGS__)
+#define st_info(...) st_log(STRATA_LOG_INFO, __VA_ARGS__)
+#define st_warn(...) st_log(STRATA_LOG_WARN, __VA_ARGS__)
+#define st_error(...) st_log(STRATA_LOG_ERROR, __VA_ARGS__)
+
+/* --- topology (core/topo*.c) -------------------------------------------- */
+
+struct st_topo_node {
+	struct strata_topo_node info;
+	hwloc_obj_t obj; /* the NUMA node object; owned by topo->hw */
+};
+
+struct strata_topo {
+	hwloc_topology_t hw;
+	bool this_machine;
+	unsigned packages, cores, pus;
+	unsigned n_nodes;
+	struct st_topo_node *nodes;
+	int *distances; /* n_nodes * n_nodes, row = from; NULL when unknown */
+	unsigned n_caches;
+	struct strata_topo_cache *caches;
+	uint64_t llc_bytes;
+	unsigned n_devices;
+	struct strata_topo_device *devices;
+	uint64_t cpu_features;
+	char cpu_model[96];
+};
+
+/* Exactly one of @xml and @synthetic may be non-NULL; both NULL means this
+ * machine.  Free with st_topo_destroy(). */
+int st_topo_create(const char *xml, const char *synthetic, struct strata_topo **out);
+void st_topo_destroy(struct strata_topo *t);
+/* Fill t->devices from the hwloc I/O tree. */
+int st_topo_collect_devices(struct strata_topo *t);
+
+/* --- CPU features (core/cpu_features.c) ---------------------------------- */
+
+uint64_t st_cpu_features_detect(void);
+/* The processor's brand string from CPUID, trimmed; "unknown" if absent. */
+void st_cpu_brand(char *buf, size_t len);
+
+/* --- machine identity (core/machine_id.c) -------------------------------- */
+
+struct st_machine_id {
+	char cpu[96];
+	uint64_t mem_kib;
+	char kernel[96];
+	unsigned nodes;
+	uint64_t hash;
+};
+
+int st_machine_id_get(const struct strata_topo *t, struct st_machine_id *out);
+
+/* --- probe (core/probe*.c) ----------------------------------------------- */
+
+struct st_probe_set {
+	unsigned n;
+	struct strata_probe_node node[];
+};
+
+/* Measure node @idx of @t (this machine only). */
+int st_probe_measure_node(const struct strata_topo *t, unsigned idx, double budget_s,
+			  struct strata_probe_node *out);
+/* Read the cache at @path; -ENOENT, -STRATA_EFORMAT, -STRATA_ESTALE. */
+int st_probe_cache_load(const char *path, const struct st_machine_id *id,
+			struct st_probe_set **out);
+/* Write atomically (temporary file + rename), creating the folder. */
+int st_probe_cache_save(const char *path, const struct st_machine_id *id,
+			const struct st_probe_set *set);
+/* Called by strata_rt_create() according to the probe mode. */
+int st_probe_init(struct strata_rt *rt, enum strata_probe_mode mode);
+
+/* --- C compiler (core/cc.c) ---------------------------------------------- */
+
+/* Find a working C compiler: $STRATA_CC, then cc, gcc, clang on $PATH, and
+ * prove it by building a shared object.  Writes its path and version line. */
+int st_cc_find(char *path, size_t path_len, char *version, size_t version_len);
+
+/* --- the runtime (core/rt.c) --------------------------------------------- */
+
+struct strata_rt {
+	struct strata_topo *topo;
+	char *cache_dir; /* NULL when none can be determined */
+	struct st_probe_set *probe; /* NULL when no figures */
+};
+
+#endif /* STRATA_CORE_INT_H */

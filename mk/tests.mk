@@ -1,0 +1,34 @@
+# mk/tests.mk — the test binaries and `make check`.
+#
+# One cmocka binary per source concept (tests/<layer>/test_<concept>.c),
+# plus shell tests (tests/<layer>/*.sh) for the CLI.  tools/run-tests.sh runs
+# each in its own process under a timeout and prints the summary line.
+
+TEST_SRCS := $(sort $(wildcard tests/*/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(O)/tests/%)
+TEST_HELPER_OBJS := $(O)/obj/tests/helpers.o
+TEST_SCRIPTS := $(sort $(wildcard tests/*/*.sh))
+
+$(O)/tests/%: $(O)/obj/tests/%.o $(TEST_HELPER_OBJS) $(STLIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS) -lcmocka
+
+tests: all $(TEST_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@tools/check-layers.sh
+	@tools/check-headers.sh "$(CC)" "$(O)"
+	@tools/run-tests.sh "$(O)" $(TEST_BINS) $(TEST_SCRIPTS)
+
+check-layers:
+	@tools/check-layers.sh
+
+check-headers:
+	@tools/check-headers.sh "$(CC)" "$(O)"
+
+.PHONY: tests check check-layers check-headers
+.SECONDARY: $(TEST_BINS:$(O)/tests/%=$(O)/obj/tests/%.o)
+
+-include $(TEST_BINS:$(O)/tests/%=$(O)/obj/tests/%.d) $(TEST_HELPER_OBJS:.o=.d)

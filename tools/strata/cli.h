@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/strata/cli.h — the strata command's subcommands.  Each returns the
+ * process exit status: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#define EXIT_USAGE 2
+
+int cmd_info(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/* Print the top-level usage to @to_stderr ? stderr : stdout. */
+void cli_usage(int to_stderr);
+
+#endif /* STRATA_CLI_H */
