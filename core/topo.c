@@ -17,10 +17,25 @@
 
 #define HUGE_2M (2ULL << 20)
 
+/*
+ * hwloc plugins strata keeps out of discovery.  The GPU ones (cuda, nvml,
+ * opencl, rsmi, levelzero) would initialise a GPU runtime inside
+ * strata_rt_create(): a CUDA context alone costs hundreds of MiB of device
+ * memory and seconds of start-up.  gl opens X displays.  pci goes through
+ * libpciaccess, which leaks on every load; the linux component reads the
+ * same PCI devices and their NUMA locality from sysfs without it.
+ */
+static const char *const blocked_components[] = { "cuda", "nvml", "opencl", "rsmi", "levelzero", "gl", "pci" };
+
 static int load_hwloc(struct strata_topo *t, const char *xml, const char *synthetic)
 {
+	unsigned i;
+
 	if (hwloc_topology_init(&t->hw) < 0)
 		return -ENOMEM;
+	for (i = 0; i < ST_ARRAY_SIZE(blocked_components); i++)
+		hwloc_topology_set_components(t->hw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
+					      blocked_components[i]);
 	if (xml) {
 		if (access(xml, R_OK) < 0)
 			return -errno;
@@ -217,7 +232,8 @@ int st_topo_create(const char *xml, const char *synthetic, struct strata_topo **
 	err = st_topo_collect_devices(t);
 	if (err)
 		goto err_destroy;
-	t->cpu_features = st_cpu_features_detect();
+	/* The CPU features are the host's: meaningless for another machine. */
+	t->cpu_features = t->this_machine ? st_cpu_features_detect() : 0;
 	collect_cpu_model(t);
 	*out = t;
 	return 0;

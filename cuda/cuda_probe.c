@@ -2,8 +2,12 @@
 /*
  * cuda/cuda_probe.c — find the CUDA driver and NVRTC at run time.
  *
- * Both libraries are opened with dlopen and closed again: a probe must not
- * leave a CUDA context (hundreds of MiB of device memory) behind.  The
+ * Both libraries are opened with dlopen and RTLD_NODELETE: a probe creates
+ * no CUDA context (that would hold hundreds of MiB of device memory), but
+ * the libraries stay mapped after dlclose, because unloading them is not
+ * safe (libcuda keeps threads; NVRTC pulls in libstdc++, whose exception
+ * pool would be unmapped under live pointers) and the CUDA backend opens
+ * them again anyway.  The
  * headers give the exact prototypes, so a signature change in a new CUDA
  * release is a compile error here rather than a crash.
  */
@@ -45,7 +49,7 @@ int st_cuda_probe_driver(char *detail, size_t len)
 	CUdevice dev;
 	void *h;
 
-	h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h) {
 		st_fmt(detail, len, "libcuda.so.1 not found: no NVIDIA driver installed");
 		return -ENODEV;
@@ -85,7 +89,7 @@ static void *open_nvrtc(const char **which)
 	unsigned i;
 
 	for (i = 0; i < ST_ARRAY_SIZE(names); i++) {
-		void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 
 		if (h) {
 			*which = names[i];

@@ -116,6 +116,7 @@ define CONFIG_H
 #define STRATA_LIBURING_VERSION "$(shell $(PKG_CONFIG) --modversion liburing 2>/dev/null)"
 #define STRATA_LIBBPF_VERSION "$(shell $(PKG_CONFIG) --modversion libbpf 2>/dev/null)"
 #define STRATA_BUILD_VARIANT "$(VARIANT)"
+/* Flags: $(subst ",',$(ALL_CFLAGS)) (a change here rebuilds everything) */
 #define STRATA_BUILD_CC "$(shell $(CC) --version 2>/dev/null | head -n1)"
 #endif
 endef

@@ -9,6 +9,9 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(O)/tests/%)
 TEST_HELPER_OBJS := $(O)/obj/tests/helpers.o
 TEST_SCRIPTS := $(sort $(wildcard tests/*/*.sh))
 
+# Tests find their fixtures wherever they are run from.
+$(O)/obj/tests/%.o: ALL_CFLAGS += -Itests -DSTRATA_SRCDIR='"$(CURDIR)"'
+
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_HELPER_OBJS) $(STLIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
@@ -29,6 +32,6 @@ check-headers:
 	@tools/check-headers.sh "$(CC)" "$(O)"
 
 .PHONY: tests check check-layers check-headers
-.SECONDARY: $(TEST_BINS:$(O)/tests/%=$(O)/obj/tests/%.o)
+.SECONDARY: $(TEST_BINS:$(O)/tests/%=$(O)/obj/tests/%.o) $(TEST_HELPER_OBJS)
 
 -include $(TEST_BINS:$(O)/tests/%=$(O)/obj/tests/%.d) $(TEST_HELPER_OBJS:.o=.d)

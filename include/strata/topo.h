@@ -155,6 +155,7 @@ enum strata_cpu_feature {
  * every feature both the CPU and the kernel support (AVX and AVX-512 need
  * the kernel to save their registers; AMX additionally needs a per-process
  * permission request, which code generation makes before it uses AMX).
+ * 0 when the topology is not this machine (XML or synthetic).
  */
 STRATA_API uint64_t strata_topo_cpu_features(const struct strata_topo *t);
 

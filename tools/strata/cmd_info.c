@@ -110,11 +110,12 @@ static json_t *probe_json(const struct strata_rt *rt, int probe_err)
 {
 	const struct strata_topo *t = strata_rt_topo(rt);
 	int i, n = strata_topo_count(t, STRATA_TOPO_NODES);
-	json_t *arr = json_array();
 	char path[4096];
+	json_t *arr;
 
 	if (probe_err)
 		return json_pack("{s:n, s:s}", "nodes", "error", strata_strerror(probe_err));
+	arr = json_array();
 	for (i = 0; i < n; i++) {
 		struct strata_probe_node p = { .sz = sizeof(p) };
 

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/helpers.h — what every cmocka test shares: honest skips, an
+ * allocator that fails on demand and counts what is live, a log catcher and
+ * fixture paths.
+ */
+#ifndef STRATA_TESTS_HELPERS_H
+#define STRATA_TESTS_HELPERS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include <strata/strata.h>
+
+/* Skip the current test, saying why (tools/run-tests.sh collects the
+ * "skipped: " lines). */
+#define TEST_SKIP(...)                                                                                      \
+	do {                                                                                                \
+		printf("skipped: " __VA_ARGS__);                                                            \
+		printf("\n");                                                                               \
+		fflush(stdout);                                                                             \
+		skip();                                                                                     \
+	} while (0)
+
+/* Run a group with its file name as the group name. */
+#define RUN_TESTS(tests) cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL)
+
+/* Failing allocator: the allocation numbered fail_at (1-based) fails, all
+ * others succeed; live counts allocations not yet freed. */
+struct fail_alloc {
+	long fail_at; /* 0: never fail */
+	long calls;
+	long live;
+	long failures;
+};
+
+/* Install (or with NULL, remove) the failing allocator. */
+void fail_alloc_install(struct fail_alloc *fa);
+
+/* Log catcher: the last message at or above WARN and a count of them. */
+struct log_catch {
+	int count;
+	enum strata_log_level last_level;
+	char last[1024];
+};
+
+void log_catch_install(struct log_catch *lc);
+void log_catch_remove(void);
+
+/* Absolute path of a fixture under tests/ (static buffer). */
+const char *fixture(const char *rel);
+
+/* A fresh temporary folder (static buffer); removed by rm_rf(). */
+const char *make_tmpdir(void);
+void rm_rf(const char *path);
+
+#endif /* STRATA_TESTS_HELPERS_H */
