@@ -32,7 +32,10 @@ CLI      := $(O)/strata
 
 CONFIG_HDR := $(O)/config.h
 
-all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:%.c=$(O)/%)
+
+all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc $(EXAMPLES)
 
 include mk/tests.mk
 include mk/bench.mk
@@ -73,6 +76,12 @@ $(SHLIB): $(PIC_OBJS) strata.map
 $(CLI): $(CLI_OBJS) $(STLIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS)
+
+# Examples link the shared library, the way a user's program does.
+$(O)/examples/%: examples/%.c $(SHLIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -Iinclude $(CFLAGS) -o $@ $< -L$(O) -lstrata -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
 
 $(O)/strata.pc: strata.pc.in mk/config.mk
 	@mkdir -p $(@D)

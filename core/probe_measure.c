@@ -28,7 +28,9 @@
 #define TRIAD_SCALAR 3.0
 #define MIN_REPS 3
 #define MAX_REPS 8
-#define CHASE_ENTRIES_MAX (1u << 16)
+/* The chain must touch far more distinct lines than any one core's cache
+ * holds, or it measures L3: 4M lines = 256 MiB at most. */
+#define CHASE_ENTRIES_MAX (1u << 22)
 #define CHASE_HOPS (1u << 18)
 
 enum op { OP_TOUCH, OP_READ, OP_COPY, OP_TRIAD, OP_CHASE, OP_STOP };
@@ -284,8 +286,8 @@ static size_t array_bytes(const struct strata_topo *t, unsigned idx)
 /* Build a random cyclic chain through cache lines spread over array a. */
 static int build_chase(struct bench *b)
 {
-	unsigned k = (unsigned)ST_MIN(b->bytes / 2048, CHASE_ENTRIES_MAX), i;
-	size_t block = b->bytes / k;
+	unsigned k = (unsigned)ST_MIN(b->bytes / 64, CHASE_ENTRIES_MAX), i;
+	size_t block = b->bytes / k, lines = ST_MAX(block / 64, 1);
 	uint32_t *order = st_malloc(k * sizeof(*order));
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	char *base = (char *)b->a;
@@ -307,12 +309,12 @@ static int build_chase(struct bench *b)
 		order[j] = tmp;
 	}
 	for (i = 0; i < k; i++) {
-		size_t from = order[i] * block + (order[i] * 7 % (block / 64)) * 64;
-		size_t to = order[(i + 1) % k] * block + (order[(i + 1) % k] * 7 % (block / 64)) * 64;
+		size_t from = order[i] * block + (order[i] * 7 % lines) * 64;
+		size_t to = order[(i + 1) % k] * block + (order[(i + 1) % k] * 7 % lines) * 64;
 
 		*(void **)(base + from) = base + to;
 	}
-	b->chase_head = base + order[0] * block + (order[0] * 7 % (block / 64)) * 64;
+	b->chase_head = base + order[0] * block + (order[0] * 7 % lines) * 64;
 	st_free(order);
 	return 0;
 }
