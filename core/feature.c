@@ -17,19 +17,17 @@
 #include "cuda/cuda_probe.h"
 #include "io/uring_probe.h"
 
-#define FIX(r, ...) st_fmt((r)->fix, sizeof((r)->fix), __VA_ARGS__)
-
 static void check_io_uring(const struct strata_rt *rt, struct strata_feature_report *r)
 {
 	(void)rt;
 	r->status = st_io_uring_probe(r->detail, sizeof(r->detail));
 	if (r->status == -ENOSYS && !HAVE_LIBURING)
-		FIX(r, "apt-get install liburing-dev and rebuild; the pread thread pool is used meanwhile");
+		FEATURE_FIX(r, "apt-get install liburing-dev and rebuild");
 	else if (r->status == -EPERM)
-		FIX(r, "sysctl kernel.io_uring_disabled=0, or allow io_uring_setup in the container's "
-		       "seccomp profile; the pread thread pool is used meanwhile");
+		FEATURE_FIX(r, "sysctl kernel.io_uring_disabled=0, or allow io_uring_setup in the container's "
+		       "seccomp profile");
 	else if (r->status)
-		FIX(r, "use Linux 5.10 or newer; the pread thread pool is used meanwhile");
+		FEATURE_FIX(r, "use Linux 5.10 or newer");
 }
 
 static void check_ebpf(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -37,12 +35,11 @@ static void check_ebpf(const struct strata_rt *rt, struct strata_feature_report 
 	(void)rt;
 	r->status = st_bpf_probe_load(r->detail, sizeof(r->detail));
 	if (r->status == -ENOSYS)
-		FIX(r, "apt-get install libbpf-dev clang bpftool and rebuild; procfs/PSI telemetry is used meanwhile");
+		FEATURE_FIX(r, "apt-get install libbpf-dev clang bpftool and rebuild");
 	else if (r->status == -EPERM || r->status == -EACCES)
-		FIX(r, "run as root or grant CAP_BPF and CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep <binary>); "
-		       "procfs/PSI telemetry is used meanwhile");
+		FEATURE_FIX(r, "run as root or grant CAP_BPF and CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep <binary>)");
 	else if (r->status)
-		FIX(r, "use a kernel with CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS");
+		FEATURE_FIX(r, "use a kernel with CONFIG_BPF_SYSCALL and CONFIG_BPF_EVENTS");
 }
 
 static void check_btf(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -50,9 +47,9 @@ static void check_btf(const struct strata_rt *rt, struct strata_feature_report *
 	(void)rt;
 	r->status = st_bpf_probe_btf(r->detail, sizeof(r->detail));
 	if (r->status == -ENOSYS)
-		FIX(r, "apt-get install libbpf-dev and rebuild");
+		FEATURE_FIX(r, "apt-get install libbpf-dev and rebuild");
 	else if (r->status)
-		FIX(r, "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)");
+		FEATURE_FIX(r, "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)");
 }
 
 static void check_cuda(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -60,9 +57,9 @@ static void check_cuda(const struct strata_rt *rt, struct strata_feature_report 
 	(void)rt;
 	r->status = st_cuda_probe_driver(r->detail, sizeof(r->detail));
 	if (r->status == -ENOSYS)
-		FIX(r, "install the CUDA toolkit headers (cuda.h, nvrtc.h) and rebuild");
+		FEATURE_FIX(r, "install the CUDA toolkit headers (cuda.h, nvrtc.h) and rebuild");
 	else if (r->status)
-		FIX(r, "install the NVIDIA driver on a machine with an NVIDIA GPU; CPU code generation is used meanwhile");
+		FEATURE_FIX(r, "install the NVIDIA driver on a machine with an NVIDIA GPU");
 }
 
 static void check_nvrtc(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -70,9 +67,9 @@ static void check_nvrtc(const struct strata_rt *rt, struct strata_feature_report
 	(void)rt;
 	r->status = st_cuda_probe_nvrtc(r->detail, sizeof(r->detail));
 	if (r->status == -ENOSYS)
-		FIX(r, "install the CUDA toolkit headers (cuda.h, nvrtc.h) and rebuild");
+		FEATURE_FIX(r, "install the CUDA toolkit headers (cuda.h, nvrtc.h) and rebuild");
 	else if (r->status)
-		FIX(r, "install the CUDA toolkit's NVRTC and add its lib folder to ld.so.conf or LD_LIBRARY_PATH");
+		FEATURE_FIX(r, "install the CUDA toolkit's NVRTC and add its lib folder to ld.so.conf or LD_LIBRARY_PATH");
 }
 
 static void check_cc(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -87,7 +84,7 @@ static void check_cc(const struct strata_rt *rt, struct strata_feature_report *r
 	}
 	st_fmt(r->detail, sizeof(r->detail), "no working C compiler (tried $STRATA_CC, cc, gcc, clang): %s",
 	       strata_strerror(r->status));
-	FIX(r, "apt-get install gcc, or point STRATA_CC at a compiler; generated kernels need it");
+	FEATURE_FIX(r, "apt-get install gcc, or point STRATA_CC at a compiler; generated kernels need it");
 }
 
 struct check {

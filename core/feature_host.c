@@ -15,9 +15,6 @@
 #include "core/core_int.h"
 #include "core/feature_int.h"
 
-#define FIX(r, ...) st_fmt((r)->fix, sizeof((r)->fix), __VA_ARGS__)
-#define DETAIL(r, ...) st_fmt((r)->detail, sizeof((r)->detail), __VA_ARGS__)
-
 void st_check_thp(const struct strata_rt *rt, struct strata_feature_report *r)
 {
 	char buf[128], mode[32] = "";
@@ -26,8 +23,8 @@ void st_check_thp(const struct strata_rt *rt, struct strata_feature_report *r)
 	(void)rt;
 	if (st_read_text("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)) < 0) {
 		r->status = -ENOSYS;
-		DETAIL(r, "kernel built without transparent huge pages");
-		FIX(r, "use a kernel with CONFIG_TRANSPARENT_HUGEPAGE, or reserve hugetlb pages");
+		FEATURE_DETAIL(r, "kernel built without transparent huge pages");
+		FEATURE_FIX(r, "use a kernel with CONFIG_TRANSPARENT_HUGEPAGE, or reserve hugetlb pages");
 		return;
 	}
 	open_b = strchr(buf, '[');
@@ -36,11 +33,11 @@ void st_check_thp(const struct strata_rt *rt, struct strata_feature_report *r)
 		st_fmt(mode, sizeof(mode), "%.*s", (int)(close_b - open_b - 1), open_b + 1);
 	if (!strcmp(mode, "never")) {
 		r->status = -EOPNOTSUPP;
-		DETAIL(r, "transparent huge pages are disabled (mode never)");
-		FIX(r, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+		FEATURE_DETAIL(r, "transparent huge pages are disabled (mode never)");
+		FEATURE_FIX(r, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
 		return;
 	}
-	DETAIL(r, "mode %s; pools ask for them with MADV_HUGEPAGE", mode);
+	FEATURE_DETAIL(r, "mode %s; pools ask for them with MADV_HUGEPAGE", mode);
 }
 
 static unsigned long long meminfo_value(const char *buf, const char *key)
@@ -61,8 +58,8 @@ void st_check_hugetlb(const struct strata_rt *rt, struct strata_feature_report *
 	(void)rt;
 	if (st_read_text("/proc/meminfo", buf, sizeof(buf)) < 0) {
 		r->status = -ENOENT;
-		DETAIL(r, "/proc/meminfo is not readable");
-		FIX(r, "mount procfs");
+		FEATURE_DETAIL(r, "/proc/meminfo is not readable");
+		FEATURE_FIX(r, "mount procfs");
 		return;
 	}
 	total = meminfo_value(buf, "HugePages_Total:");
@@ -70,11 +67,11 @@ void st_check_hugetlb(const struct strata_rt *rt, struct strata_feature_report *
 	size_kb = meminfo_value(buf, "Hugepagesize:");
 	if (!total) {
 		r->status = -ENOENT;
-		DETAIL(r, "no hugetlb pages reserved (page size %llu KiB); THP is used instead", size_kb);
-		FIX(r, "echo 512 > /proc/sys/vm/nr_hugepages  (reserves 1 GiB in 2 MiB pages)");
+		FEATURE_DETAIL(r, "no hugetlb pages reserved (page size %llu KiB); THP is used instead", size_kb);
+		FEATURE_FIX(r, "echo 512 > /proc/sys/vm/nr_hugepages  (reserves 1 GiB in 2 MiB pages)");
 		return;
 	}
-	DETAIL(r, "%llu of %llu pages of %llu KiB free", free_pages, total, size_kb);
+	FEATURE_DETAIL(r, "%llu of %llu pages of %llu KiB free", free_pages, total, size_kb);
 }
 
 void st_check_numa(const struct strata_rt *rt, struct strata_feature_report *r)
@@ -88,17 +85,17 @@ void st_check_numa(const struct strata_rt *rt, struct strata_feature_report *r)
 	rc = syscall(SYS_get_mempolicy, &mode, NULL, 0UL, NULL, 0UL);
 	if (rc < 0) {
 		r->status = -errno;
-		DETAIL(r, "memory policy calls fail (%s); memory cannot be bound to nodes",
+		FEATURE_DETAIL(r, "memory policy calls fail (%s); memory cannot be bound to nodes",
 		       strata_strerror(-errno));
-		FIX(r, "allow get_mempolicy/mbind/set_mempolicy in the seccomp profile, or use a NUMA kernel");
+		FEATURE_FIX(r, "allow get_mempolicy/mbind/set_mempolicy in the seccomp profile, or use a NUMA kernel");
 		return;
 	}
 	if (!rt)
-		DETAIL(r, "memory binding available");
+		FEATURE_DETAIL(r, "memory binding available");
 	else if (nodes == 1)
-		DETAIL(r, "1 node: memory binding works, placement has nothing to choose here");
+		FEATURE_DETAIL(r, "1 node: memory binding works, placement has nothing to choose here");
 	else
-		DETAIL(r, "%u nodes; memory binding available", nodes);
+		FEATURE_DETAIL(r, "%u nodes; memory binding available", nodes);
 }
 
 static bool has_cap(unsigned cap)
@@ -119,22 +116,22 @@ void st_check_memlock(const struct strata_rt *rt, struct strata_feature_report *
 	(void)rt;
 	if (getrlimit(RLIMIT_MEMLOCK, &lim) < 0) {
 		r->status = -errno;
-		DETAIL(r, "getrlimit failed");
+		FEATURE_DETAIL(r, "getrlimit failed");
 		return;
 	}
 	if (has_cap(CAP_IPC_LOCK)) {
-		DETAIL(r, "CAP_IPC_LOCK: any amount of memory can be pinned");
+		FEATURE_DETAIL(r, "CAP_IPC_LOCK: any amount of memory can be pinned");
 		return;
 	}
 	if (lim.rlim_cur == RLIM_INFINITY) {
-		DETAIL(r, "RLIMIT_MEMLOCK unlimited");
+		FEATURE_DETAIL(r, "RLIMIT_MEMLOCK unlimited");
 		return;
 	}
-	DETAIL(r, "RLIMIT_MEMLOCK is %llu KiB: pinned pools are limited to that",
+	FEATURE_DETAIL(r, "RLIMIT_MEMLOCK is %llu KiB: pinned pools are limited to that",
 	       (unsigned long long)lim.rlim_cur / 1024);
 	if (lim.rlim_cur < (1ULL << 30)) {
 		r->status = -EPERM;
-		FIX(r, "ulimit -l unlimited, or LimitMEMLOCK=infinity in the service unit");
+		FEATURE_FIX(r, "ulimit -l unlimited, or LimitMEMLOCK=infinity in the service unit");
 	}
 }
 
@@ -145,9 +142,9 @@ void st_check_psi(const struct strata_rt *rt, struct strata_feature_report *r)
 	(void)rt;
 	if (st_read_text("/proc/pressure/memory", buf, sizeof(buf)) < 0) {
 		r->status = errno == EOPNOTSUPP ? -EOPNOTSUPP : -ENOENT;
-		DETAIL(r, "/proc/pressure is not available");
-		FIX(r, "boot with psi=1 (kernel CONFIG_PSI); telemetry falls back to /proc/vmstat");
+		FEATURE_DETAIL(r, "/proc/pressure is not available");
+		FEATURE_FIX(r, "boot with psi=1 (kernel CONFIG_PSI)");
 		return;
 	}
-	DETAIL(r, "/proc/pressure/{cpu,memory,io} readable");
+	FEATURE_DETAIL(r, "/proc/pressure/{cpu,memory,io} readable");
 }

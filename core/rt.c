@@ -122,7 +122,7 @@ void strata_rt_destroy(struct strata_rt *rt)
 	st_alloc_unpin();
 }
 
-int strata_rt_is_this_machine(const struct strata_rt *rt)
+bool strata_rt_is_this_machine(const struct strata_rt *rt)
 {
 	return rt && rt->topo->this_machine;
 }

@@ -10,6 +10,7 @@
 #ifndef STRATA_RT_H
 #define STRATA_RT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <strata/common.h>
@@ -79,7 +80,7 @@ STRATA_API int strata_rt_create(const struct strata_rt_opts *opts, struct strata
 STRATA_API void strata_rt_destroy(struct strata_rt *rt);
 
 /* Whether the runtime's topology is this machine (false for XML/synthetic). */
-STRATA_API int strata_rt_is_this_machine(const struct strata_rt *rt);
+STRATA_API bool strata_rt_is_this_machine(const struct strata_rt *rt);
 
 #ifdef __cplusplus
 }

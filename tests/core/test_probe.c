@@ -104,6 +104,26 @@ static void test_cache_round_trip(void **state)
 	strata_rt_destroy(rt);
 }
 
+static void read_cache(char *buf, size_t len)
+{
+	FILE *f = fopen(cache, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+}
+
+static void write_cache(const char *text)
+{
+	FILE *f = fopen(cache, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 /* Replace the cache with @text, then check that load reports @want and a
  * cached start measures afresh, warns, and repairs the file. */
 static void expect_bad_cache(const char *text, int want)
@@ -112,18 +132,9 @@ static void expect_bad_cache(const char *text, int want)
 	struct strata_rt *rt;
 	struct log_catch lc;
 	char saved[8192];
-	FILE *f = fopen(cache, "r");
-	size_t n;
 
-	assert_non_null(f);
-	n = fread(saved, 1, sizeof(saved) - 1, f);
-	fclose(f);
-	saved[n] = '\0';
-
-	f = fopen(cache, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	read_cache(saved, sizeof(saved));
+	write_cache(text);
 	rt = create(STRATA_PROBE_OFF, dir);
 	assert_int_equal(strata_probe_load(rt), want);
 	assert_int_equal(strata_probe_node(rt, 0, &p), -ENODATA);
@@ -140,10 +151,7 @@ static void expect_bad_cache(const char *text, int want)
 	rt = create(STRATA_PROBE_OFF, dir);
 	assert_int_equal(strata_probe_load(rt), 0); /* repaired */
 	strata_rt_destroy(rt);
-
-	f = fopen(cache, "w");
-	fputs(saved, f);
-	fclose(f);
+	write_cache(saved);
 }
 
 /* The saved cache with one string replaced. */
@@ -151,13 +159,8 @@ static char *edited(const char *from, const char *to)
 {
 	static char out[8192];
 	char in[8192], *p;
-	FILE *f = fopen(cache, "r");
-	size_t n;
 
-	assert_non_null(f);
-	n = fread(in, 1, sizeof(in) - 1, f);
-	fclose(f);
-	in[n] = '\0';
+	read_cache(in, sizeof(in));
 	p = strstr(in, from);
 	assert_non_null(p);
 	snprintf(out, sizeof(out), "%.*s%s%s", (int)(p - in), in, to, p + strlen(from));
