@@ -67,7 +67,7 @@ void st_check_hugetlb(const struct strata_rt *rt, struct strata_feature_report *
 	size_kb = meminfo_value(buf, "Hugepagesize:");
 	if (!total) {
 		r->status = -ENOENT;
-		FEATURE_DETAIL(r, "no hugetlb pages reserved (page size %llu KiB); THP is used instead", size_kb);
+		FEATURE_DETAIL(r, "no hugetlb pages reserved (page size %llu KiB)", size_kb);
 		FEATURE_FIX(r, "echo 512 > /proc/sys/vm/nr_hugepages  (reserves 1 GiB in 2 MiB pages)");
 		return;
 	}
