@@ -14,7 +14,9 @@ LIB_SRCS := \
 	base/alloc.c base/util.c base/error.c base/version.c core/log.c \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
-	core/cc.c core/feature.c core/feature_host.c core/rt.c \
+	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/rt.c \
+	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
+	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/pool.c \
 	io/uring_probe.c \
 	bpf/bpf_probe.c \
 	cuda/cuda_probe.c

@@ -101,8 +101,11 @@ int st_cc_find(char *path, size_t path_len, char *version, size_t version_len);
 
 /* --- the runtime (core/rt.c) --------------------------------------------- */
 
+struct st_domain;
+
 struct strata_rt {
 	struct strata_topo *topo;
+	struct st_domain *mm; /* memory pools (mm/) */
 	char *cache_dir; /* NULL when none can be determined */
 	struct st_probe_set *probe; /* NULL when no figures */
 };

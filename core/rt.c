@@ -16,6 +16,7 @@
 #include <strata/rt.h>
 
 #include "core/core_int.h"
+#include "mm/mm_int.h"
 
 /* $XDG_CACHE_HOME/strata, else $HOME/.cache/strata, else the passwd entry's
  * home.  A relative XDG_CACHE_HOME is ignored, as the XDG spec requires. */
@@ -90,6 +91,9 @@ int strata_rt_create(const struct strata_rt_opts *opts, struct strata_rt **out)
 	}
 	if (err)
 		goto err_free_topo;
+	err = st_domain_create(rt->topo->n_nodes, &rt->mm);
+	if (err)
+		goto err_free_cache_dir;
 
 	/* The probe is an optimisation: without figures, placement falls back
 	 * to topology alone, so a failure is reported but not fatal. */
@@ -102,6 +106,8 @@ int strata_rt_create(const struct strata_rt_opts *opts, struct strata_rt **out)
 	*out = rt;
 	return 0;
 
+err_free_cache_dir:
+	st_free(rt->cache_dir);
 err_free_topo:
 	st_topo_destroy(rt->topo);
 err_free_rt:
@@ -115,6 +121,7 @@ void strata_rt_destroy(struct strata_rt *rt)
 {
 	if (!rt)
 		return;
+	st_domain_destroy(rt->mm);
 	st_free(rt->probe);
 	st_free(rt->cache_dir);
 	st_topo_destroy(rt->topo);

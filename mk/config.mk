@@ -48,13 +48,13 @@ endif
 
 OPT := -O2
 ifeq ($(DEBUG),1)
-OPT := -O0 -g3
+OPT := -O0 -g3 -DSTRATA_DEBUG
 endif
 
 SAN_FLAGS :=
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-OPT := -O1 -g
+OPT := -O1 -g -DSTRATA_DEBUG
 endif
 ifeq ($(TSAN),1)
 SAN_FLAGS := -fsanitize=thread
@@ -83,6 +83,7 @@ HAVE_BPFTOOL  := $(shell { command -v bpftool || test -x /usr/sbin/bpftool; } >/
 
 # CUDA is loaded with dlopen; only its headers are needed at build time.
 CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda /usr/local/cuda-13.0 /opt/cuda))
+HAVE_VALGRIND_H := $(if $(wildcard /usr/include/valgrind/memcheck.h),1,0)
 HAVE_CUDA_H := $(if $(and $(wildcard $(CUDA_HOME)/include/cuda.h),$(wildcard $(CUDA_HOME)/include/nvrtc.h)),1,0)
 
 # Allow `make ... HAVE_LIBURING=0` etc. to build a reduced library on purpose.
@@ -111,6 +112,7 @@ define CONFIG_H
 #define HAVE_LIBBPF $(HAVE_LIBBPF)
 #define HAVE_BPF_SKELETONS $(if $(filter 1,$(HAVE_LIBBPF)),$(if $(filter 1,$(HAVE_CLANG)),$(HAVE_BPFTOOL),0),0)
 #define HAVE_CUDA_H $(HAVE_CUDA_H)
+#define HAVE_VALGRIND_H $(HAVE_VALGRIND_H)
 #define STRATA_HWLOC_VERSION "$(shell $(PKG_CONFIG) --modversion hwloc 2>/dev/null)"
 #define STRATA_JANSSON_VERSION "$(shell $(PKG_CONFIG) --modversion jansson 2>/dev/null)"
 #define STRATA_LIBURING_VERSION "$(shell $(PKG_CONFIG) --modversion liburing 2>/dev/null)"

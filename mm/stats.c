@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm/stats.c — a pool's figures.  Thread caches keep their own counters
+ * (single writer, relaxed atomics) so the fast paths never share a cache
+ * line; stats add them up under the pool lock, which also keeps caches
+ * from coming or going meanwhile.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mm/mm_int.h"
+
+void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *out)
+{
+	struct st_tcache *tc;
+	int64_t small = atomic_load(&pool->small_retired);
+	uint64_t allocs = atomic_load(&pool->central_allocs), frees = atomic_load(&pool->central_frees);
+	uint64_t cached = 0, covered = 0, weight = 0;
+	struct st_arena *a;
+
+	memset(out, 0, sizeof(*out));
+	out->sz = sizeof(*out);
+	pthread_mutex_lock(&pool->lock);
+	for (tc = pool->tcaches; tc; tc = tc->pool_next) {
+		small += (int64_t)(atomic_load_explicit(&tc->bytes_out, memory_order_relaxed) -
+				   atomic_load_explicit(&tc->bytes_in, memory_order_relaxed));
+		allocs += atomic_load_explicit(&tc->allocs, memory_order_relaxed);
+		frees += atomic_load_explicit(&tc->frees, memory_order_relaxed);
+		cached += atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed);
+	}
+	if (pool->provider.ops->hugepage_coverage) {
+		for (a = atomic_load(&pool->arenas); a; a = a->next) {
+			if (!a->frontier)
+				continue;
+			covered += (uint64_t)(pool->provider.ops->hugepage_coverage(pool->provider.ctx,
+										    (void *)a->base, a->frontier) *
+					      (double)a->frontier);
+			weight += a->frontier;
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+
+	/* Counters read at slightly different moments can cross; clamp. */
+	out->bytes_in_use = atomic_load(&pool->large_in_use) + (uint64_t)(small > 0 ? small : 0) +
+			    atomic_load(&pool->pt_in_use);
+	out->bytes_cached = cached;
+	out->bytes_reserved = atomic_load(&pool->reserved);
+	out->peak_in_use = atomic_load(&pool->peak_out);
+	out->peak_reserved = atomic_load(&pool->peak_reserved);
+	if (out->bytes_reserved)
+		out->fragmentation = 1.0 - (double)ST_MIN(out->bytes_in_use, out->bytes_reserved) /
+						   (double)out->bytes_reserved;
+	out->allocs = allocs;
+	out->frees = frees;
+	out->fallbacks = atomic_load(&pool->fallbacks);
+	out->fallback_bytes = atomic_load(&pool->fallback_bytes);
+	out->purged_bytes = atomic_load(&pool->purged_total);
+	out->commits = atomic_load(&pool->commits);
+	out->hugepage_coverage = weight ? (double)covered / (double)weight : 0;
+	out->node = pool->node;
+}
+
+int strata_pool_stats(struct strata_pool *pool, struct strata_pool_stats *out)
+{
+	struct strata_pool_stats s;
+
+	if (!pool || !out)
+		return -EINVAL;
+	st_pool_collect_stats(pool, &s);
+	return st_copy_out(out, &s, sizeof(s));
+}

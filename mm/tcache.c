@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm/tcache.c — per-thread caches of small objects, one per pool a thread
+ * uses.
+ *
+ * A thread reaches its cache for a pool through a thread-local array
+ * indexed by the pool's slot; the cache holds a free list per size class.
+ * Allocation pops and free pushes without locks or atomics read-modify-
+ * write, wherever the object came from, so a free from another thread is
+ * as cheap as a local one (objects migrate; the central lists even them
+ * out in batches).  Counters are single-writer atomics so stats can add
+ * them up from any thread.
+ *
+ * Lifetimes: a cache belongs to its thread and is freed when the thread
+ * exits (flushing its objects back to the pool).  A pool being destroyed
+ * detaches the caches that point at it; their threads notice through the
+ * generation number and start afresh.  tc_lock orders thread exit against
+ * pool destruction.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mm/mm_int.h"
+
+__thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS];
+
+static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool slot_used[ST_TC_SLOTS];
+static uint64_t next_gen = 1;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+void st_tc_lock(void)
+{
+	pthread_mutex_lock(&tc_lock);
+}
+
+void st_tc_unlock(void)
+{
+	pthread_mutex_unlock(&tc_lock);
+}
+
+int st_tcache_slot_acquire(struct strata_pool *pool)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&tc_lock);
+	pool->slot = ST_TC_SLOTS;
+	pool->gen = next_gen++;
+	for (i = 0; i < ST_TC_SLOTS; i++) {
+		if (!slot_used[i]) {
+			slot_used[i] = true;
+			pool->slot = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tc_lock);
+	return 0;
+}
+
+/* Flush @tc's objects to its pool and fold its counters into the pool's.
+ * Pool lock held. */
+static void drain(struct st_tcache *tc)
+{
+	struct strata_pool *pool = tc->pool;
+	unsigned i;
+
+	for (i = 0; i < ST_NCLASSES; i++) {
+		if (tc->bins[i].count)
+			st_central_give(pool, tc->bins[i].head, tc->bins[i].count);
+		tc->bins[i].head = NULL;
+		tc->bins[i].count = 0;
+	}
+	atomic_fetch_add(&pool->central_allocs, atomic_load(&tc->allocs));
+	atomic_fetch_add(&pool->central_frees, atomic_load(&tc->frees));
+	/* What this thread handed out minus what it took back stays in use. */
+	atomic_fetch_add(&pool->small_retired,
+			 (int64_t)(atomic_load(&tc->bytes_out) - atomic_load(&tc->bytes_in)));
+	if (tc->pool_prev)
+		tc->pool_prev->pool_next = tc->pool_next;
+	else
+		pool->tcaches = tc->pool_next;
+	if (tc->pool_next)
+		tc->pool_next->pool_prev = tc->pool_prev;
+	tc->pool = NULL;
+}
+
+/* Pool destruction: detach every cache (the memory goes away wholesale). */
+void st_tcache_slot_release(struct strata_pool *pool)
+{
+	struct st_tcache *tc;
+
+	/* Caller holds tc_lock and the pool lock. */
+	for (tc = pool->tcaches; tc; tc = tc->pool_next)
+		tc->pool = NULL;
+	pool->tcaches = NULL;
+	if (pool->slot < ST_TC_SLOTS)
+		slot_used[pool->slot] = false;
+}
+
+static void thread_exit(void *unused)
+{
+	unsigned i;
+
+	(void)unused;
+	pthread_mutex_lock(&tc_lock);
+	for (i = 0; i < ST_TC_SLOTS; i++) {
+		struct st_tcache *tc = st_tls_tcache[i];
+
+		if (!tc)
+			continue;
+		if (tc->pool) {
+			struct strata_pool *pool = tc->pool;
+
+			pthread_mutex_lock(&pool->lock);
+			drain(tc);
+			pthread_mutex_unlock(&pool->lock);
+		}
+		st_tls_tcache[i] = NULL;
+		st_free(tc);
+	}
+	pthread_mutex_unlock(&tc_lock);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+}
+
+struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
+{
+	struct st_tcache *tc;
+
+	if (pool->slot >= ST_TC_SLOTS)
+		return NULL;
+	tc = st_tls_tcache[pool->slot];
+
+	pthread_once(&exit_once, make_key);
+	pthread_mutex_lock(&tc_lock);
+	if (!tc) {
+		tc = st_calloc(1, sizeof(*tc));
+		if (!tc) {
+			pthread_mutex_unlock(&tc_lock);
+			return NULL;
+		}
+		st_tls_tcache[pool->slot] = tc;
+		/* Any non-NULL value makes the destructor run at thread exit. */
+		pthread_setspecific(exit_key, (void *)1);
+	} else if (tc->pool) {
+		/* Still attached to a live pool of the same slot: impossible,
+		 * slots are only reused after their pool is destroyed. */
+		pthread_mutex_unlock(&tc_lock);
+		return tc;
+	}
+	/* A cache left over from a destroyed pool: its objects went with
+	 * that pool's memory, so it starts empty. */
+	memset(tc->bins, 0, sizeof(tc->bins));
+	atomic_store(&tc->allocs, 0);
+	atomic_store(&tc->frees, 0);
+	atomic_store(&tc->bytes_out, 0);
+	atomic_store(&tc->bytes_in, 0);
+	atomic_store(&tc->cached_bytes, 0);
+	tc->slot = pool->slot;
+	tc->gen = pool->gen;
+	pthread_mutex_lock(&pool->lock);
+	tc->pool = pool;
+	tc->pool_prev = NULL;
+	tc->pool_next = pool->tcaches;
+	if (pool->tcaches)
+		pool->tcaches->pool_prev = tc;
+	pool->tcaches = tc;
+	pthread_mutex_unlock(&pool->lock);
+	pthread_mutex_unlock(&tc_lock);
+	return tc;
+}
+
+void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep)
+{
+	struct st_tcache_bin *bin = &tc->bins[cls];
+	unsigned n = bin->count - keep, i;
+	void *head = bin->head, *cut = head;
+	uint32_t size = st_class_sizes[cls];
+
+	if (bin->count <= keep)
+		return;
+	/* The first n objects go; the rest stay. */
+	for (i = 1; i < n; i++)
+		cut = *(void **)cut;
+	bin->head = *(void **)cut;
+	bin->count = keep;
+	*(void **)cut = NULL;
+	atomic_store_explicit(&tc->cached_bytes, atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed) -
+				  (uint64_t)n * size, memory_order_relaxed);
+	pthread_mutex_lock(&tc->pool->lock);
+	st_central_give(tc->pool, head, n);
+	pthread_mutex_unlock(&tc->pool->lock);
+}
