@@ -153,6 +153,8 @@ struct strata_pool {
 	struct st_class classes[ST_NCLASSES];
 	struct st_tcache *tcaches;
 	uint64_t last_decay_ms;
+	double coverage; /* huge-page coverage, refreshed at most once a second */
+	uint64_t coverage_at_ms;
 
 	/* Counters: atomics so stats can read them without the lock. */
 	_Atomic uint64_t reserved, peak_reserved, out_bytes, peak_out;

@@ -3,7 +3,9 @@
  * mm/stats.c — a pool's figures.  Thread caches keep their own counters
  * (single writer, relaxed atomics) so the fast paths never share a cache
  * line; stats add them up under the pool lock, which also keeps caches
- * from coming or going meanwhile.
+ * from coming or going meanwhile.  Huge-page coverage needs the kernel's
+ * per-mapping figures (/proc/self/smaps, milliseconds to read), so it is
+ * refreshed at most once a second.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,7 +17,7 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 	struct st_tcache *tc;
 	int64_t small = atomic_load(&pool->small_retired);
 	uint64_t allocs = atomic_load(&pool->central_allocs), frees = atomic_load(&pool->central_frees);
-	uint64_t cached = 0, covered = 0, weight = 0;
+	uint64_t cached = 0, covered = 0, weight = 0, now = st_now_ms();
 	struct st_arena *a;
 
 	memset(out, 0, sizeof(*out));
@@ -28,7 +30,7 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 		frees += atomic_load_explicit(&tc->frees, memory_order_relaxed);
 		cached += atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed);
 	}
-	if (pool->provider.ops->hugepage_coverage) {
+	if (pool->provider.ops->hugepage_coverage && now - pool->coverage_at_ms >= 1000) {
 		for (a = atomic_load(&pool->arenas); a; a = a->next) {
 			if (!a->frontier)
 				continue;
@@ -37,7 +39,10 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 					      (double)a->frontier);
 			weight += a->frontier;
 		}
+		pool->coverage = weight ? (double)covered / (double)weight : 0;
+		pool->coverage_at_ms = now;
 	}
+	out->hugepage_coverage = pool->coverage;
 	pthread_mutex_unlock(&pool->lock);
 
 	/* Counters read at slightly different moments can cross; clamp. */
@@ -56,7 +61,6 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 	out->fallback_bytes = atomic_load(&pool->fallback_bytes);
 	out->purged_bytes = atomic_load(&pool->purged_total);
 	out->commits = atomic_load(&pool->commits);
-	out->hugepage_coverage = weight ? (double)covered / (double)weight : 0;
 	out->node = pool->node;
 }
 

@@ -13,5 +13,6 @@
 #include <strata/topo.h>
 #include <strata/probe.h>
 #include <strata/feature.h>
+#include <strata/mm.h>
 
 #endif /* STRATA_STRATA_H */
