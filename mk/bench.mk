@@ -13,6 +13,10 @@ $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
 
-bench: bench-core
+bench-mm: all $(O)/bench/bench_mm_churn
+	@tools/install-deps.sh --bench
+	@$(O)/bench/bench_mm_churn
 
-.PHONY: bench bench-core
+bench: bench-core bench-mm
+
+.PHONY: bench bench-core bench-mm

@@ -109,9 +109,14 @@ struct st_class {
 	struct st_span *empty; /* one fully free span kept to avoid thrash */
 };
 
+/* One size class of a thread cache.  The owner writes; stats read the
+ * counters (relaxed atomics, plain moves on x86) to add up bytes in use
+ * (size * (allocs - frees)) and cached (size * count). */
 struct st_tcache_bin {
 	void *head;
-	uint32_t count;
+	_Atomic uint32_t count;
+	uint32_t max; /* flush above this */
+	_Atomic uint64_t allocs, frees;
 };
 
 struct strata_pool;
@@ -120,8 +125,6 @@ struct st_tcache {
 	struct strata_pool *pool; /* NULL once the pool is gone */
 	uint64_t gen;
 	struct st_tcache_bin bins[ST_NCLASSES];
-	/* Written only by the owning thread; read by stats under the pool lock. */
-	_Atomic uint64_t allocs, frees, bytes_out, bytes_in, cached_bytes;
 	struct st_tcache *pool_prev, *pool_next; /* the pool's list */
 	unsigned slot;
 };

@@ -28,10 +28,20 @@ static void peak_update(_Atomic uint64_t *peak, uint64_t value)
 		;
 }
 
-/* Owner-only counter update: a plain add, published for stats readers. */
+/* Owner-only counter updates: plain adds, published for stats readers. */
 static inline void tc_add(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+static inline void bin_count_set(struct st_tcache_bin *bin, uint32_t n)
+{
+	atomic_store_explicit(&bin->count, n, memory_order_relaxed);
+}
+
+static inline uint32_t bin_count(struct st_tcache_bin *bin)
+{
+	return atomic_load_explicit(&bin->count, memory_order_relaxed);
 }
 
 static void maybe_decay(struct strata_pool *pool)
@@ -113,10 +123,8 @@ static int small_alloc_slow(struct strata_pool *pool, unsigned cls, void **out)
 		return 0;
 	}
 	tc->bins[cls].head = *(void **)head;
-	tc->bins[cls].count = n - 1;
-	tc_add(&tc->cached_bytes, (uint64_t)(n - 1) * c->size);
-	tc_add(&tc->allocs, 1);
-	tc_add(&tc->bytes_out, c->size);
+	bin_count_set(&tc->bins[cls], n - 1);
+	tc_add(&tc->bins[cls].allocs, 1);
 	hand_out(pool, head, c->size);
 	*out = head;
 	return 0;
@@ -132,14 +140,10 @@ static inline int small_alloc(struct strata_pool *pool, unsigned cls, void **out
 		bin = &tc->bins[cls];
 		p = bin->head;
 		if (likely(p)) {
-			uint32_t size = st_class_sizes[cls];
-
 			bin->head = *(void **)p;
-			bin->count--;
-			tc_add(&tc->allocs, 1);
-			tc_add(&tc->bytes_out, size);
-			tc_add(&tc->cached_bytes, -(uint64_t)size);
-			hand_out(pool, p, size);
+			bin_count_set(bin, bin_count(bin) - 1);
+			tc_add(&bin->allocs, 1);
+			hand_out(pool, p, st_class_sizes[cls]);
 			*out = p;
 			return 0;
 		}
@@ -173,11 +177,9 @@ static int small_free(struct strata_pool *pool, struct st_span *s, void *p)
 	bin = &tc->bins[cls];
 	*(void **)p = bin->head;
 	bin->head = p;
-	bin->count++;
-	tc_add(&tc->frees, 1);
-	tc_add(&tc->bytes_in, size);
-	tc_add(&tc->cached_bytes, size);
-	if (unlikely(bin->count > 2 * pool->classes[cls].batch))
+	bin_count_set(bin, bin_count(bin) + 1);
+	tc_add(&bin->frees, 1);
+	if (unlikely(bin_count(bin) > bin->max))
 		st_tcache_flush(tc, cls, pool->classes[cls].batch);
 	return 0;
 }

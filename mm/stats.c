@@ -24,11 +24,19 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 	out->sz = sizeof(*out);
 	pthread_mutex_lock(&pool->lock);
 	for (tc = pool->tcaches; tc; tc = tc->pool_next) {
-		small += (int64_t)(atomic_load_explicit(&tc->bytes_out, memory_order_relaxed) -
-				   atomic_load_explicit(&tc->bytes_in, memory_order_relaxed));
-		allocs += atomic_load_explicit(&tc->allocs, memory_order_relaxed);
-		frees += atomic_load_explicit(&tc->frees, memory_order_relaxed);
-		cached += atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed);
+		unsigned i;
+
+		for (i = 0; i < ST_NCLASSES; i++) {
+			const struct st_tcache_bin *bin = &tc->bins[i];
+			uint64_t na = atomic_load_explicit(&bin->allocs, memory_order_relaxed);
+			uint64_t nf = atomic_load_explicit(&bin->frees, memory_order_relaxed);
+
+			small += (int64_t)(na - nf) * (int64_t)st_class_sizes[i];
+			allocs += na;
+			frees += nf;
+			cached += (uint64_t)atomic_load_explicit(&bin->count, memory_order_relaxed) *
+				  st_class_sizes[i];
+		}
 	}
 	if (pool->provider.ops->hugepage_coverage && now - pool->coverage_at_ms >= 1000) {
 		for (a = atomic_load(&pool->arenas); a; a = a->next) {

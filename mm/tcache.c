@@ -66,16 +66,18 @@ static void drain(struct st_tcache *tc)
 	unsigned i;
 
 	for (i = 0; i < ST_NCLASSES; i++) {
-		if (tc->bins[i].count)
-			st_central_give(pool, tc->bins[i].head, tc->bins[i].count);
-		tc->bins[i].head = NULL;
-		tc->bins[i].count = 0;
+		struct st_tcache_bin *bin = &tc->bins[i];
+		uint64_t a = atomic_load(&bin->allocs), f = atomic_load(&bin->frees);
+
+		if (atomic_load(&bin->count))
+			st_central_give(pool, bin->head, atomic_load(&bin->count));
+		bin->head = NULL;
+		atomic_store(&bin->count, 0);
+		atomic_fetch_add(&pool->central_allocs, a);
+		atomic_fetch_add(&pool->central_frees, f);
+		/* What this thread handed out minus what it took back stays in use. */
+		atomic_fetch_add(&pool->small_retired, (int64_t)(a - f) * (int64_t)st_class_sizes[i]);
 	}
-	atomic_fetch_add(&pool->central_allocs, atomic_load(&tc->allocs));
-	atomic_fetch_add(&pool->central_frees, atomic_load(&tc->frees));
-	/* What this thread handed out minus what it took back stays in use. */
-	atomic_fetch_add(&pool->small_retired,
-			 (int64_t)(atomic_load(&tc->bytes_out) - atomic_load(&tc->bytes_in)));
 	if (tc->pool_prev)
 		tc->pool_prev->pool_next = tc->pool_next;
 	else
@@ -130,6 +132,7 @@ static void make_key(void)
 struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 {
 	struct st_tcache *tc;
+	unsigned i;
 
 	if (pool->slot >= ST_TC_SLOTS)
 		return NULL;
@@ -155,11 +158,8 @@ struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 	/* A cache left over from a destroyed pool: its objects went with
 	 * that pool's memory, so it starts empty. */
 	memset(tc->bins, 0, sizeof(tc->bins));
-	atomic_store(&tc->allocs, 0);
-	atomic_store(&tc->frees, 0);
-	atomic_store(&tc->bytes_out, 0);
-	atomic_store(&tc->bytes_in, 0);
-	atomic_store(&tc->cached_bytes, 0);
+	for (i = 0; i < ST_NCLASSES; i++)
+		tc->bins[i].max = 2 * pool->classes[i].batch;
 	tc->slot = pool->slot;
 	tc->gen = pool->gen;
 	pthread_mutex_lock(&pool->lock);
@@ -177,20 +177,17 @@ struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep)
 {
 	struct st_tcache_bin *bin = &tc->bins[cls];
-	unsigned n = bin->count - keep, i;
+	unsigned count = atomic_load_explicit(&bin->count, memory_order_relaxed), n = count - keep, i;
 	void *head = bin->head, *cut = head;
-	uint32_t size = st_class_sizes[cls];
 
-	if (bin->count <= keep)
+	if (count <= keep)
 		return;
 	/* The first n objects go; the rest stay. */
 	for (i = 1; i < n; i++)
 		cut = *(void **)cut;
 	bin->head = *(void **)cut;
-	bin->count = keep;
+	atomic_store_explicit(&bin->count, keep, memory_order_relaxed);
 	*(void **)cut = NULL;
-	atomic_store_explicit(&tc->cached_bytes, atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed) -
-				  (uint64_t)n * size, memory_order_relaxed);
 	pthread_mutex_lock(&tc->pool->lock);
 	st_central_give(tc->pool, head, n);
 	pthread_mutex_unlock(&tc->pool->lock);

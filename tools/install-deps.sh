@@ -4,20 +4,25 @@
 #
 #   tools/install-deps.sh          install what is missing (root), or explain
 #   tools/install-deps.sh --print  list what is missing; install nothing
+#   tools/install-deps.sh --bench  also the benchmarks' peers (jemalloc, mimalloc)
 #
 # Required packages stop the build when missing; optional ones disable a
 # component (strata doctor says which).
 set -euo pipefail
 
 required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev python3)
-optional=(liburing-dev libbpf-dev bpftool clang)
+optional=(liburing-dev libbpf-dev bpftool clang valgrind)
+# Peers the benchmarks measure against (make bench).
+bench=(libjemalloc2 libmimalloc2.0)
 
 print_only=0
-case "${1:-}" in
---print) print_only=1 ;;
-"") ;;
-*) echo "usage: $0 [--print]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+	case "$arg" in
+	--print) print_only=1 ;;
+	--bench) optional+=("${bench[@]}") ;;
+	*) echo "usage: $0 [--print] [--bench]" >&2; exit 2 ;;
+	esac
+done
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "install-deps: not a Debian system; install these (or your distribution's equivalents):" >&2
