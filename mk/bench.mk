@@ -20,3 +20,20 @@ bench-mm: all $(O)/bench/bench_mm_churn
 bench: bench-core bench-mm
 
 .PHONY: bench bench-core bench-mm
+
+# --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=300`) ---------------
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := build/fuzz
+
+$(FUZZ_DIR)/fuzz_pool: tests/fuzz/fuzz_pool.c $(LIB_SRCS) $(CONFIG_HDR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DSTRATA_DEBUG -g -O1 -fsanitize=fuzzer,address,undefined \
+		-I$(O) -Iinclude -I. $(DEP_CFLAGS) -o $@ tests/fuzz/fuzz_pool.c $(LIB_SRCS) $(DEP_LIBS)
+
+fuzz: $(FUZZ_DIR)/fuzz_pool
+	@mkdir -p $(FUZZ_DIR)/corpus-pool
+	$(FUZZ_DIR)/fuzz_pool -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-pool
+
+.PHONY: fuzz
