@@ -115,3 +115,21 @@ void rm_rf(const char *path)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 	assert_int_equal(system(cmd), 0);
 }
+
+struct strata_rt *test_rt;
+
+int rt_setup(void **state)
+{
+	STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
+
+	(void)state;
+	return strata_rt_create(&opts, &test_rt);
+}
+
+int rt_teardown(void **state)
+{
+	(void)state;
+	strata_rt_destroy(test_rt);
+	test_rt = NULL;
+	return 0;
+}

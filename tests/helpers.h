@@ -52,6 +52,12 @@ struct log_catch {
 void log_catch_install(struct log_catch *lc);
 void log_catch_remove(void);
 
+/* A runtime for this machine without probe figures, for group setup and
+ * teardown: cmocka_run_group_tests_name(..., rt_setup, rt_teardown). */
+extern struct strata_rt *test_rt;
+int rt_setup(void **state);
+int rt_teardown(void **state);
+
 /* Absolute path of a fixture under tests/ (static buffer). */
 const char *fixture(const char *rel);
 

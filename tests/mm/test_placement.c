@@ -19,22 +19,6 @@
 #define MPOL_F_NODE (1 << 0)
 #define MPOL_F_ADDR (1 << 1)
 
-static struct strata_rt *rt;
-
-static int setup(void **state)
-{
-	STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
-
-	(void)state;
-	return strata_rt_create(&opts, &rt);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	strata_rt_destroy(rt);
-	return 0;
-}
 
 /* Count the pages of [p, p + bytes) that sit on OS node @os_node. */
 static size_t pages_on_node(void *p, size_t bytes, int os_node, size_t *total)
@@ -59,7 +43,7 @@ static size_t pages_on_node(void *p, size_t bytes, int os_node, size_t *total)
 
 static void test_strict_bind_puts_every_page_on_the_node(void **state)
 {
-	const struct strata_topo *t = strata_rt_topo(rt);
+	const struct strata_topo *t = strata_rt_topo(test_rt);
 	int n = strata_topo_count(t, STRATA_TOPO_NODES), i;
 
 	(void)state;
@@ -74,7 +58,7 @@ static void test_strict_bind_puts_every_page_on_the_node(void **state)
 		assert_int_equal(strata_topo_node(t, (unsigned)i, &node), 0);
 		if (!node.memory_bytes)
 			continue;
-		assert_int_equal(strata_pool_create(rt, &opts, &p), 0);
+		assert_int_equal(strata_pool_create(test_rt, &opts, &p), 0);
 		assert_int_equal(strata_pool_alloc(p, 64 << 20, 0, 0, &a), 0);
 		on = pages_on_node(a, 64 << 20, (int)node.os_index, &total);
 		assert_true(on == total); /* every page, not a sample */
@@ -96,9 +80,9 @@ static void test_strict_bind_that_cannot_be_met_fails(void **state)
 
 	(void)state;
 	/* A terabyte on one node: -ENOMEM, not an OOM kill, not elsewhere. */
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -ENOMEM);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENOMEM);
 	opts.prefill_bytes = 0;
-	assert_int_equal(strata_pool_create(rt, &opts, &p), 0);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), 0);
 	assert_int_equal(strata_pool_alloc(p, (size_t)1 << 40, 0, 0, &a), -ENOMEM);
 	assert_int_equal(strata_pool_alloc(p, 1 << 20, 0, 0, &a), 0); /* still usable */
 	strata_pool_free(p, a);
@@ -113,27 +97,27 @@ static void test_preferred_and_interleave(void **state)
 	struct strata_topo_node node = { .sz = sizeof(node) };
 	struct strata_pool *p;
 	size_t total, on;
-	int local = strata_topo_cpu_node(strata_rt_topo(rt), (unsigned)sched_getcpu());
+	int local = strata_topo_cpu_node(strata_rt_topo(test_rt), (unsigned)sched_getcpu());
 	void *a;
 
 	(void)state;
-	assert_int_equal(strata_pool_create(rt, &pref, &p), 0);
+	assert_int_equal(strata_pool_create(test_rt, &pref, &p), 0);
 	assert_int_equal(strata_pool_alloc(p, 16 << 20, 0, 0, &a), 0);
 	assert_int_equal(strata_pool_stats(p, &s), 0);
 	assert_int_equal(s.node, local);
 	/* Memory is plentiful: the preferred node served it all. */
 	assert_true(s.fallbacks == 0);
-	strata_topo_node(strata_rt_topo(rt), (unsigned)local, &node);
+	strata_topo_node(strata_rt_topo(test_rt), (unsigned)local, &node);
 	on = pages_on_node(a, 16 << 20, (int)node.os_index, &total);
 	assert_true(on == total);
 	strata_pool_free(p, a);
 	strata_pool_destroy(p);
 
-	assert_int_equal(strata_pool_create(rt, &inter, &p), 0);
+	assert_int_equal(strata_pool_create(test_rt, &inter, &p), 0);
 	assert_int_equal(strata_pool_alloc(p, 16 << 20, 0, 0, &a), 0);
 	assert_int_equal(strata_pool_stats(p, &s), 0);
 	assert_int_equal(s.node, -1);
-	if (strata_topo_count(strata_rt_topo(rt), STRATA_TOPO_NODES) == 1) {
+	if (strata_topo_count(strata_rt_topo(test_rt), STRATA_TOPO_NODES) == 1) {
 		on = pages_on_node(a, 16 << 20, (int)node.os_index, &total);
 		assert_true(on == total);
 	}
@@ -149,14 +133,14 @@ static void test_node_stats_sum_the_node_pools(void **state)
 	void *a, *b;
 
 	(void)state;
-	assert_int_equal(strata_pool_create(rt, &opts, &p1), 0);
-	assert_int_equal(strata_pool_create(rt, &opts, &p2), 0);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p1), 0);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p2), 0);
 	assert_int_equal(strata_pool_alloc(p1, 4 << 20, 0, 0, &a), 0);
 	assert_int_equal(strata_pool_alloc(p2, 8 << 20, 0, 0, &b), 0);
-	assert_int_equal(strata_mm_node_stats(rt, 0, &s), 0);
+	assert_int_equal(strata_mm_node_stats(test_rt, 0, &s), 0);
 	assert_true(s.bytes_in_use == 12 << 20);
 	assert_true(s.bytes_reserved >= 12 << 20);
-	assert_int_equal(strata_mm_node_stats(rt, 999, &s), -ENOENT);
+	assert_int_equal(strata_mm_node_stats(test_rt, 999, &s), -ENOENT);
 	strata_pool_free(p1, a);
 	strata_pool_free(p2, b);
 	strata_pool_destroy(p1);
@@ -262,5 +246,5 @@ int main(void)
 		cmocka_unit_test(test_decisions_on_four_nodes),
 	};
 
-	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
+	return cmocka_run_group_tests_name(__FILE__, tests, rt_setup, rt_teardown);
 }

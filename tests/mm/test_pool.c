@@ -12,28 +12,12 @@
 #include "helpers.h"
 #include "mm/mm_int.h"
 
-static struct strata_rt *rt;
-
-static int setup(void **state)
-{
-	STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
-
-	(void)state;
-	return strata_rt_create(&opts, &rt);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	strata_rt_destroy(rt);
-	return 0;
-}
 
 static struct strata_pool *make_pool(const struct strata_pool_opts *opts)
 {
 	struct strata_pool *p = NULL;
 
-	assert_int_equal(strata_pool_create(rt, opts, &p), 0);
+	assert_int_equal(strata_pool_create(test_rt, opts, &p), 0);
 	return p;
 }
 
@@ -204,16 +188,16 @@ static void test_node_and_global_limits(void **state)
 	void *a;
 
 	(void)state;
-	assert_int_equal(strata_mm_set_limit(rt, 0, 4 << 20), 0);
+	assert_int_equal(strata_mm_set_limit(test_rt, 0, 4 << 20), 0);
 	assert_int_equal(strata_pool_alloc(p, 8 << 20, 0, 0, &a), -ENOMEM);
-	assert_int_equal(strata_mm_set_limit(rt, 0, 0), 0);
-	assert_int_equal(strata_mm_set_limit(rt, -1, 4 << 20), 0);
+	assert_int_equal(strata_mm_set_limit(test_rt, 0, 0), 0);
+	assert_int_equal(strata_mm_set_limit(test_rt, -1, 4 << 20), 0);
 	assert_int_equal(strata_pool_alloc(p, 8 << 20, 0, 0, &a), -ENOMEM);
-	assert_int_equal(strata_mm_set_limit(rt, -1, 0), 0);
+	assert_int_equal(strata_mm_set_limit(test_rt, -1, 0), 0);
 	assert_int_equal(strata_pool_alloc(p, 8 << 20, 0, 0, &a), 0);
 	strata_pool_free(p, a);
-	assert_int_equal(strata_mm_set_limit(rt, 9999, 1), -ENOENT);
-	assert_int_equal(strata_mm_set_limit(rt, -2, 1), -EINVAL);
+	assert_int_equal(strata_mm_set_limit(test_rt, 9999, 1), -ENOENT);
+	assert_int_equal(strata_mm_set_limit(test_rt, -2, 1), -EINVAL);
 	strata_pool_destroy(p);
 }
 
@@ -329,12 +313,12 @@ static void test_pressure_levels(void **state)
 	assert_int_equal(strata_pool_alloc(p, 32 << 20, 0, 0, &a), 0);
 	assert_int_equal(strata_pool_alloc(p, 64, 0, 0, &small), 0);
 	strata_pool_free(p, a);
-	assert_int_equal(strata_mm_pressure(rt, STRATA_PRESSURE_NORMAL), 0);
-	assert_true(strata_mm_pressure(rt, STRATA_PRESSURE_CRITICAL) >= 32 << 20);
+	assert_int_equal(strata_mm_pressure(test_rt, STRATA_PRESSURE_NORMAL), 0);
+	assert_true(strata_mm_pressure(test_rt, STRATA_PRESSURE_CRITICAL) >= 32 << 20);
 	/* Every cached free byte is gone: only the span holding the live
 	 * small object stays committed. */
 	assert_true(stats(p).bytes_reserved <= 64 << 10);
-	assert_int_equal(strata_mm_pressure(rt, (enum strata_pressure)9), -EINVAL);
+	assert_int_equal(strata_mm_pressure(test_rt, (enum strata_pressure)9), -EINVAL);
 	strata_pool_free(p, small);
 	strata_pool_destroy(p);
 }
@@ -404,7 +388,7 @@ static void test_destroy_with_live_blocks_leaks_nothing(void **state)
 
 	(void)state;
 	/* A runtime of its own, so that the counting hooks can be installed. */
-	strata_rt_destroy(rt);
+	strata_rt_destroy(test_rt);
 	fail_alloc_install(&fa);
 	assert_int_equal(strata_rt_create(&opts, &own), 0);
 	assert_int_equal(strata_pool_create(own, NULL, &p), 0);
@@ -419,7 +403,7 @@ static void test_destroy_with_live_blocks_leaks_nothing(void **state)
 	/* The thread cache struct of this thread outlives pools by design
 	 * (freed at thread exit); everything else is gone. */
 	assert_true(fa.live <= 1);
-	setup(NULL);
+	rt_setup(NULL);
 }
 
 static void test_passthrough_mode(void **state)
@@ -450,21 +434,21 @@ static void test_create_errors(void **state)
 	struct strata_pool *p = (struct strata_pool *)0x1;
 
 	(void)state;
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -ENODEV);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENODEV);
 	opts.kind = (enum strata_mem_kind)7;
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -EINVAL);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -EINVAL);
 	opts.kind = STRATA_MEM_HOST;
 	opts.flags = 0x100;
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -EINVAL);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -EINVAL);
 	opts.flags = 0;
 	opts.place = STRATA_PLACE_NODE;
 	opts.node = 99;
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -EINVAL);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -EINVAL);
 	opts.place = STRATA_PLACE_NEAR_DEVICE;
 	opts.device = "no-such-device";
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -ENODEV);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENODEV);
 	opts.place = STRATA_PLACE_BANDWIDTH; /* this runtime has no probe */
-	assert_int_equal(strata_pool_create(rt, &opts, &p), -ENODATA);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENODATA);
 	assert_int_equal(strata_pool_create(NULL, NULL, &p), -EINVAL);
 	assert_ptr_equal(p, (struct strata_pool *)0x1);
 	assert_int_equal(strata_rt_create(&ropts, &synthetic), 0);
@@ -482,7 +466,7 @@ static void test_hugetlb_needs_reserved_pages(void **state)
 	(void)state;
 	st_read_text("/proc/meminfo", buf, sizeof(buf));
 	if (strstr(buf, "HugePages_Free:        0")) {
-		assert_int_equal(strata_pool_create(rt, &opts, &p), -ENOMEM);
+		assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENOMEM);
 		return;
 	}
 	p = make_pool(&opts);
@@ -516,5 +500,5 @@ int main(void)
 		cmocka_unit_test(test_hugetlb_needs_reserved_pages),
 	};
 
-	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
+	return cmocka_run_group_tests_name(__FILE__, tests, rt_setup, rt_teardown);
 }
