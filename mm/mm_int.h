@@ -88,8 +88,14 @@ struct st_span {
 	_Atomic uint64_t *live_bits; /* debug builds: one bit per object held by a caller */
 };
 
-/* Page-map entries tag spans in bit 0. */
+/* Page-map entries tag spans in bit 0 and carry the span's size class in
+ * bits 57-62 (above any user-space address, 5-level paging included), so
+ * a small free learns its class without touching the span. */
 #define ST_PM_SPAN 1u
+#define ST_PM_CLS_SHIFT 57
+#define ST_PM_ENTRY(span, cls) ((uintptr_t)(span) | ((uintptr_t)(cls) << ST_PM_CLS_SHIFT) | ST_PM_SPAN)
+#define ST_PM_SPAN_PTR(e) ((struct st_span *)((e) & (((uintptr_t)1 << ST_PM_CLS_SHIFT) - 1) & ~(uintptr_t)ST_PM_SPAN))
+#define ST_PM_CLS(e) ((unsigned)((e) >> ST_PM_CLS_SHIFT) & 63u)
 
 struct st_arena {
 	uintptr_t base;

@@ -66,7 +66,7 @@ static struct st_span *span_of(struct strata_pool *pool, void *p)
 	struct st_arena *a = st_arena_of(pool, (uintptr_t)p);
 	uintptr_t e = a ? st_pagemap_get(a, (uintptr_t)p) : 0;
 
-	return (e & ST_PM_SPAN) ? (struct st_span *)(e & ~(uintptr_t)ST_PM_SPAN) : NULL;
+	return (e & ST_PM_SPAN) ? ST_PM_SPAN_PTR(e) : NULL;
 }
 
 /* Debug builds track which objects callers hold, to catch double frees.
@@ -151,15 +151,15 @@ static inline int small_alloc(struct strata_pool *pool, unsigned cls, void **out
 	return small_alloc_slow(pool, cls, out);
 }
 
-static int small_free(struct strata_pool *pool, struct st_span *s, void *p)
+static int small_free(struct strata_pool *pool, uintptr_t entry, void *p)
 {
 	struct st_tcache *tc = pool->slot < ST_TC_SLOTS ? st_tls_tcache[pool->slot] : NULL;
-	unsigned cls = s->cls;
-	uint32_t size = s->obj_size;
+	unsigned cls = ST_PM_CLS(entry);
+	uint32_t size = st_class_sizes[cls];
 	struct st_tcache_bin *bin;
 
 #ifdef STRATA_DEBUG
-	if (((uintptr_t)p - s->base) % size || live_flip(pool, p, false))
+	if (((uintptr_t)p - ST_PM_SPAN_PTR(entry)->base) % size || live_flip(pool, p, false))
 		return -EINVAL; /* interior pointer, or freed twice */
 #endif
 	ST_OBJ_FREED(pool, p, size);
@@ -316,7 +316,7 @@ int strata_pool_free(struct strata_pool *pool, void *p)
 		return -EINVAL; /* not this pool's memory */
 	e = st_pagemap_get(a, (uintptr_t)p);
 	if (likely(e & ST_PM_SPAN))
-		return small_free(pool, (struct st_span *)(e & ~(uintptr_t)ST_PM_SPAN), p);
+		return small_free(pool, e, p);
 	return large_free(pool, a, p);
 }
 
@@ -336,7 +336,7 @@ int64_t strata_pool_usable_size(struct strata_pool *pool, const void *p)
 		return -EINVAL;
 	e = st_pagemap_get(a, (uintptr_t)p);
 	if (e & ST_PM_SPAN)
-		return ((struct st_span *)(e & ~(uintptr_t)ST_PM_SPAN))->obj_size;
+		return st_class_sizes[ST_PM_CLS(e)];
 	pthread_mutex_lock(&pool->lock);
 	b = (struct st_block *)e;
 	if (b && b->addr == (uintptr_t)p && b->state == ST_BLOCK_USED)
@@ -389,8 +389,7 @@ static void free_blocks(struct strata_pool *pool)
 		for (b = a->last; b; b = prev) {
 			prev = b->prev_phys;
 			if (b->state == ST_BLOCK_SPAN) {
-				struct st_span *s = (struct st_span *)(st_pagemap_get(a, b->addr) &
-								       ~(uintptr_t)ST_PM_SPAN);
+				struct st_span *s = ST_PM_SPAN_PTR(st_pagemap_get(a, b->addr));
 
 				st_free((void *)(uintptr_t)s->live_bits);
 				st_free(s);

@@ -108,7 +108,7 @@ static struct st_span *span_create(struct strata_pool *pool, unsigned cls)
 	}
 #endif
 	ST_POISON((void *)s->base, b->size);
-	st_pagemap_set(b->arena, s->base, b->size, (uintptr_t)s | ST_PM_SPAN, true);
+	st_pagemap_set(b->arena, s->base, b->size, ST_PM_ENTRY(s, cls), true);
 	return s;
 }
 
@@ -159,7 +159,7 @@ void st_central_give(struct strata_pool *pool, void *head, unsigned n)
 	while (head && n--) {
 		void *obj = head;
 		struct st_arena *a = st_arena_of(pool, (uintptr_t)obj);
-		struct st_span *s = (struct st_span *)(st_pagemap_get(a, (uintptr_t)obj) & ~(uintptr_t)ST_PM_SPAN);
+		struct st_span *s = ST_PM_SPAN_PTR(st_pagemap_get(a, (uintptr_t)obj));
 		struct st_class *c = &pool->classes[s->cls];
 
 		head = *(void **)obj;
