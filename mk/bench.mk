@@ -13,9 +13,10 @@ $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
 
-bench-mm: all $(O)/bench/bench_mm_churn
+bench-mm: all $(O)/bench/bench_mm_churn $(O)/bench/bench_mm_trim
 	@tools/install-deps.sh --bench
 	@$(O)/bench/bench_mm_churn
+	@$(O)/bench/bench_mm_trim
 
 bench: bench-core bench-mm
 
