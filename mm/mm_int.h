@@ -220,7 +220,19 @@ uint64_t st_large_purge(struct strata_pool *pool, uint64_t cutoff_ms, uint64_t k
 
 /* --- small.c ------------------------------------------------------------- */
 void st_classes_init(struct strata_pool *pool);
-unsigned st_size_class(size_t size);
+
+/* The class of @size (1..ST_SMALL_MAX): 16-byte steps to 128, then four
+ * classes per power of two.  Inline: it is on every small allocation. */
+static inline unsigned st_size_class(size_t size)
+{
+	unsigned l, step;
+
+	if (size <= 128)
+		return size ? (unsigned)((size - 1) >> 4) : 0;
+	l = 63u - (unsigned)__builtin_clzll(size - 1); /* size - 1 in [2^l, 2^(l+1)) */
+	step = (unsigned)((size - 1) >> (l - 2)) & 3;
+	return 8 + (l - 7) * 4 + step;
+}
 /* Move up to @max objects of @cls into a list; returns how many (0: -ENOMEM). */
 unsigned st_central_take(struct strata_pool *pool, unsigned cls, unsigned max, void **head);
 /* Return a list of @n objects of one class to their spans. */
@@ -237,7 +249,9 @@ void st_tc_lock(void);
 void st_tc_unlock(void);
 struct st_tcache *st_tcache_get_slow(struct strata_pool *pool);
 void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep);
-extern __thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS];
+/* One more entry than slots, always NULL: pools without a slot index it
+ * and take the slow path, without a separate bounds check. */
+extern __thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS + 1];
 
 /* Charge @bytes of new commitment to the pool, its node and the domain;
  * -ENOMEM when a limit would be exceeded. */

@@ -93,8 +93,9 @@ static void hand_out(struct strata_pool *pool, void *p, uint32_t size)
 	ST_OBJ_ALLOCATED(pool, p, size);
 }
 
-/* The slow half of a small allocation: refill the thread's bin. */
-static int small_alloc_slow(struct strata_pool *pool, unsigned cls, void **out)
+/* The slow half of a small allocation: refill the thread's bin.  Kept out
+ * of line so the fast paths stay small (no register spills). */
+__attribute__((noinline, cold)) static int small_alloc_slow(struct strata_pool *pool, unsigned cls, void **out)
 {
 	struct st_class *c = &pool->classes[cls];
 	struct st_tcache *tc = NULL;
@@ -132,7 +133,7 @@ static int small_alloc_slow(struct strata_pool *pool, unsigned cls, void **out)
 
 static inline int small_alloc(struct strata_pool *pool, unsigned cls, void **out)
 {
-	struct st_tcache *tc = pool->slot < ST_TC_SLOTS ? st_tls_tcache[pool->slot] : NULL;
+	struct st_tcache *tc = st_tls_tcache[pool->slot];
 	struct st_tcache_bin *bin;
 	void *p;
 
@@ -151,21 +152,24 @@ static inline int small_alloc(struct strata_pool *pool, unsigned cls, void **out
 	return small_alloc_slow(pool, cls, out);
 }
 
-static int small_free(struct strata_pool *pool, uintptr_t entry, void *p)
+/* A small free without a usable cache (first free on this thread, or a
+ * pool beyond the cache slots), or in a debug build. */
+__attribute__((noinline)) static int small_free_slow(struct strata_pool *pool, uintptr_t entry, void *p)
 {
-	struct st_tcache *tc = pool->slot < ST_TC_SLOTS ? st_tls_tcache[pool->slot] : NULL;
 	unsigned cls = ST_PM_CLS(entry);
 	uint32_t size = st_class_sizes[cls];
+	struct st_tcache *tc = st_tls_tcache[pool->slot];
 	struct st_tcache_bin *bin;
+	uint32_t count;
 
 #ifdef STRATA_DEBUG
 	if (((uintptr_t)p - ST_PM_SPAN_PTR(entry)->base) % size || live_flip(pool, p, false))
 		return -EINVAL; /* interior pointer, or freed twice */
 #endif
 	ST_OBJ_FREED(pool, p, size);
-	if (unlikely((!tc || tc->gen != pool->gen || !tc->pool) && pool->slot < ST_TC_SLOTS))
+	if (!tc || tc->gen != pool->gen || !tc->pool)
 		tc = st_tcache_get_slow(pool);
-	if (unlikely(!tc)) {
+	if (!tc) {
 		*(void **)p = NULL;
 		pthread_mutex_lock(&pool->lock);
 		st_central_give(pool, p, 1);
@@ -177,11 +181,35 @@ static int small_free(struct strata_pool *pool, uintptr_t entry, void *p)
 	bin = &tc->bins[cls];
 	*(void **)p = bin->head;
 	bin->head = p;
-	bin_count_set(bin, bin_count(bin) + 1);
+	count = bin_count(bin) + 1;
+	bin_count_set(bin, count);
 	tc_add(&bin->frees, 1);
-	if (unlikely(bin_count(bin) > bin->max))
+	if (count > bin->max)
 		st_tcache_flush(tc, cls, pool->classes[cls].batch);
 	return 0;
+}
+
+static inline int small_free(struct strata_pool *pool, uintptr_t entry, void *p)
+{
+#ifndef STRATA_DEBUG
+	struct st_tcache *tc = st_tls_tcache[pool->slot];
+
+	if (likely(tc && tc->gen == pool->gen)) {
+		unsigned cls = ST_PM_CLS(entry);
+		struct st_tcache_bin *bin = &tc->bins[cls];
+		uint32_t count = bin_count(bin) + 1;
+
+		ST_OBJ_FREED(pool, p, st_class_sizes[cls]);
+		*(void **)p = bin->head;
+		bin->head = p;
+		bin_count_set(bin, count);
+		tc_add(&bin->frees, 1);
+		if (unlikely(count > bin->max))
+			st_tcache_flush(tc, cls, pool->classes[cls].batch);
+		return 0;
+	}
+#endif
+	return small_free_slow(pool, entry, p);
 }
 
 /* --- large blocks ---------------------------------------------------------- */
@@ -256,38 +284,35 @@ static int passthrough_alloc(struct strata_pool *pool, size_t size, size_t align
 	return 0;
 }
 
-int strata_pool_alloc(struct strata_pool *pool, size_t size, size_t align, uint32_t flags, void **out)
+/* Everything but a plain small request: validation, zeroing, alignment,
+ * pass-through, large blocks. */
+__attribute__((noinline)) static int alloc_general(struct strata_pool *pool, size_t size, size_t align,
+						   uint32_t flags, void **out)
 {
 	void *p;
 	int err;
 
-	if (unlikely(!pool || !out || !size || (flags & ~STRATA_ALLOC_ZERO) || (align & (align - 1)) ||
-		     align > ST_MAX_ALIGN))
+	if (!pool || !out || !size || (flags & ~STRATA_ALLOC_ZERO) || (align & (align - 1)) ||
+	    align > ST_MAX_ALIGN)
 		return -EINVAL;
-	if (unlikely(pool->passthrough))
+	if (pool->passthrough)
 		return passthrough_alloc(pool, size, align, flags, out);
 	if ((flags & STRATA_ALLOC_ZERO) && !pool->provider.ops->host_accessible)
 		return -EINVAL;
-	if (likely(pool->small && size <= ST_SMALL_MAX && align <= 16)) {
-		unsigned cls = st_size_class(size);
-
-		err = small_alloc(pool, cls, &p);
-		if (likely(!err) && unlikely(flags & STRATA_ALLOC_ZERO))
-			memset(p, 0, st_class_sizes[cls]);
-		if (likely(!err))
-			*out = p;
-		return err;
-	}
-	if (pool->small && align <= 4096 && size <= ST_SMALL_MAX) {
+	if (pool->small && size <= ST_SMALL_MAX && align <= 4096) {
 		/* Power-of-two classes are aligned to their size. */
-		size_t pow2 = size > 1 ? (size_t)1 << (64 - __builtin_clzll(size - 1)) : 1;
+		size_t rounded = size;
 
-		pow2 = ST_MAX(pow2, align);
+		if (align > 16) {
+			rounded = size > 1 ? (size_t)1 << (64 - __builtin_clzll(size - 1)) : 1;
+			rounded = ST_MAX(rounded, align);
+		}
+		if (rounded <= ST_SMALL_MAX) {
+			unsigned cls = st_size_class(rounded);
 
-		if (pow2 <= ST_SMALL_MAX) {
-			err = small_alloc(pool, st_size_class(pow2), &p);
+			err = small_alloc(pool, cls, &p);
 			if (!err && (flags & STRATA_ALLOC_ZERO))
-				memset(p, 0, pow2);
+				memset(p, 0, st_class_sizes[cls]);
 			if (!err)
 				*out = p;
 			return err;
@@ -296,28 +321,54 @@ int strata_pool_alloc(struct strata_pool *pool, size_t size, size_t align, uint3
 	return large_alloc(pool, size, align, flags, out);
 }
 
-int strata_pool_free(struct strata_pool *pool, void *p)
+int strata_pool_alloc(struct strata_pool *pool, size_t size, size_t align, uint32_t flags, void **out)
+{
+	/* The common case inline: a small, plainly aligned block from this
+	 * thread's cache.  size - 1 turns 0 into a huge value: slow path. */
+	if (likely(pool && out && pool->small && size - 1 < ST_SMALL_MAX && align <= 16 && !(align & (align - 1)) &&
+		   !flags))
+		return small_alloc(pool, st_size_class(size), out);
+	return alloc_general(pool, size, align, flags, out);
+}
+
+__attribute__((noinline)) static int free_general(struct strata_pool *pool, void *p)
 {
 	struct st_arena *a;
 	uintptr_t e;
 
 	if (!p)
 		return 0;
-	if (unlikely(!pool))
+	if (!pool)
 		return -EINVAL;
-	if (unlikely(pool->passthrough)) {
+	if (pool->passthrough) {
 		atomic_fetch_sub(&pool->pt_in_use, malloc_usable_size(p));
 		atomic_fetch_add(&pool->central_frees, 1);
 		free(p);
 		return 0;
 	}
 	a = st_arena_of(pool, (uintptr_t)p);
-	if (unlikely(!a))
+	if (!a)
 		return -EINVAL; /* not this pool's memory */
 	e = st_pagemap_get(a, (uintptr_t)p);
-	if (likely(e & ST_PM_SPAN))
+	if (e & ST_PM_SPAN)
 		return small_free(pool, e, p);
 	return large_free(pool, a, p);
+}
+
+int strata_pool_free(struct strata_pool *pool, void *p)
+{
+	struct st_arena *a;
+
+	/* The newest arena holds most blocks: look there inline. */
+	if (likely(pool && p && (a = atomic_load_explicit(&pool->arenas, memory_order_acquire)) &&
+		   (uintptr_t)p - a->base < a->size)) {
+		uintptr_t e = st_pagemap_get(a, (uintptr_t)p);
+
+		if (likely(e & ST_PM_SPAN))
+			return small_free(pool, e, p);
+		return large_free(pool, a, p);
+	}
+	return free_general(pool, p);
 }
 
 int64_t strata_pool_usable_size(struct strata_pool *pool, const void *p)
@@ -458,11 +509,21 @@ int st_pool_create(struct st_domain *d, const struct st_pool_cfg *cfg, struct st
 	pool->limit_bytes = cfg->limit_bytes;
 	pool->grow_bytes = (size_t)ST_MAX((cfg->grow_bytes + ST_HUGE - 1) & ~(uint64_t)(ST_HUGE - 1), ST_HUGE);
 	pool->decay_ms = cfg->decay_ms;
-	pool->small = cfg->provider.ops->host_accessible && !(cfg->flags & STRATA_POOL_NO_SMALL);
 	pool->passthrough = passthrough_env() && cfg->provider.ops->host_accessible;
+	pool->small = cfg->provider.ops->host_accessible && !(cfg->flags & STRATA_POOL_NO_SMALL) &&
+		      !pool->passthrough;
 	pool->last_decay_ms = st_now_ms();
 	pool->slot = ST_TC_SLOTS;
-	pthread_mutex_init(&pool->lock, NULL);
+	{
+		pthread_mutexattr_t attr;
+
+		/* Adaptive: spin briefly before sleeping, since the lock is held
+		 * for batch moves that take a few hundred nanoseconds. */
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+		pthread_mutex_init(&pool->lock, &attr);
+		pthread_mutexattr_destroy(&attr);
+	}
 	st_classes_init(pool);
 	ST_VG_CREATE(pool);
 	if (pool->small)

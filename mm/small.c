@@ -22,18 +22,6 @@ const uint32_t st_class_sizes[ST_NCLASSES] = {
 	5120,  6144,  7168,  8192,  10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768,
 };
 
-unsigned st_size_class(size_t size)
-{
-	unsigned l, step;
-
-	if (size <= 128)
-		return size ? (unsigned)((size - 1) >> 4) : 0;
-	/* Four classes per power of two above 128: (l - 7) groups of 4. */
-	l = 63u - (unsigned)__builtin_clzll(size - 1); /* size - 1 in [2^l, 2^(l+1)) */
-	step = (unsigned)((size - 1) >> (l - 2)) & 3;
-	return 8 + (l - 7) * 4 + step;
-}
-
 void st_classes_init(struct strata_pool *pool)
 {
 	unsigned i;
@@ -44,7 +32,7 @@ void st_classes_init(struct strata_pool *pool)
 
 		c->size = st_class_sizes[i];
 		c->span_bytes = (span + ST_SPAN_MIN - 1) & ~(ST_SPAN_MIN - 1);
-		c->batch = ST_MAX(4u, ST_MIN(64u, (16u << 10) / c->size));
+		c->batch = ST_MAX(4u, ST_MIN(128u, (32u << 10) / c->size));
 	}
 }
 

@@ -22,7 +22,7 @@
 
 #include "mm/mm_int.h"
 
-__thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS];
+__thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS + 1];
 
 static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool slot_used[ST_TC_SLOTS];

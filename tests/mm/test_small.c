@@ -43,7 +43,7 @@ static void test_class_geometry(void **state)
 		assert_int_equal(c->size, st_class_sizes[i]);
 		assert_true(c->span_bytes % ST_SPAN_MIN == 0);
 		assert_true(c->span_bytes / c->size >= 8);
-		assert_true(c->batch >= 4 && c->batch <= 64);
+		assert_true(c->batch >= 4 && c->batch <= 128);
 	}
 }
 
