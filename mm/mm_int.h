@@ -113,6 +113,10 @@ struct st_class {
 	uint32_t batch; /* objects moved between central and a thread cache */
 	struct st_span *partial; /* spans with free objects */
 	struct st_span *empty; /* one fully free span kept to avoid thrash */
+	/* Objects flushed by one thread's cache for another to take, without
+	 * the pool lock: pushed as chains, taken all at once (no ABA). */
+	_Atomic(void *) handoff;
+	_Atomic uint32_t handoff_count;
 };
 
 /* One size class of a thread cache.  The owner writes; stats read the
@@ -249,6 +253,10 @@ void st_tc_lock(void);
 void st_tc_unlock(void);
 struct st_tcache *st_tcache_get_slow(struct strata_pool *pool);
 void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep);
+/* Take the class's hand-off chain (NULL when empty); *@n gets its length. */
+void *st_handoff_take(struct st_class *c, unsigned *n);
+/* Give every class's hand-off chain back to the spans (pool lock held). */
+void st_handoff_drain(struct strata_pool *pool);
 /* One more entry than slots, always NULL: pools without a slot index it
  * and take the slow path, without a separate bounds check. */
 extern __thread struct st_tcache *st_tls_tcache[ST_TC_SLOTS + 1];

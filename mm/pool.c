@@ -107,6 +107,15 @@ __attribute__((noinline, cold)) static int small_alloc_slow(struct strata_pool *
 		if (!tc || tc->gen != pool->gen || !tc->pool)
 			tc = st_tcache_get_slow(pool);
 	}
+	if (tc && (head = st_handoff_take(c, &n))) {
+		/* Objects another thread freed: no lock needed. */
+		tc->bins[cls].head = *(void **)head;
+		bin_count_set(&tc->bins[cls], n - 1);
+		tc_add(&tc->bins[cls].allocs, 1);
+		hand_out(pool, head, c->size);
+		*out = head;
+		return 0;
+	}
 	pthread_mutex_lock(&pool->lock);
 	n = st_central_take(pool, cls, tc ? c->batch : 1, &head);
 	peak_update(&pool->peak_out, atomic_load_explicit(&pool->out_bytes, memory_order_relaxed));
@@ -405,6 +414,7 @@ int64_t strata_pool_trim(struct strata_pool *pool, uint64_t keep_bytes)
 	if (pool->passthrough)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
+	st_handoff_drain(pool);
 	st_central_release_empty(pool);
 	released = st_large_purge(pool, UINT64_MAX, keep_bytes, true);
 	pthread_mutex_unlock(&pool->lock);
@@ -419,6 +429,7 @@ uint64_t st_pool_pressure(struct strata_pool *pool, enum strata_pressure level)
 		return 0;
 	pthread_mutex_lock(&pool->lock);
 	if (level == STRATA_PRESSURE_CRITICAL) {
+		st_handoff_drain(pool);
 		st_central_release_empty(pool);
 		released = st_large_purge(pool, UINT64_MAX, 0, true);
 	} else {

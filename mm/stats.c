@@ -38,6 +38,9 @@ void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *o
 				  st_class_sizes[i];
 		}
 	}
+	for (unsigned i = 0; i < ST_NCLASSES; i++)
+		cached += (uint64_t)atomic_load_explicit(&pool->classes[i].handoff_count, memory_order_relaxed) *
+			  pool->classes[i].size;
 	if (pool->provider.ops->hugepage_coverage && now - pool->coverage_at_ms >= 1000) {
 		for (a = atomic_load(&pool->arenas); a; a = a->next) {
 			if (!a->frontier)

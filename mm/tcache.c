@@ -174,6 +174,8 @@ struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 	return tc;
 }
 
+static void handoff_or_give(struct strata_pool *pool, unsigned cls, void *head, void *tail, unsigned n);
+
 void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep)
 {
 	struct st_tcache_bin *bin = &tc->bins[cls];
@@ -182,13 +184,63 @@ void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep)
 
 	if (count <= keep)
 		return;
-	/* The first n objects go; the rest stay. */
+	/* The first n objects go; the rest stay; cut ends the chain. */
 	for (i = 1; i < n; i++)
 		cut = *(void **)cut;
 	bin->head = *(void **)cut;
 	atomic_store_explicit(&bin->count, keep, memory_order_relaxed);
-	*(void **)cut = NULL;
-	pthread_mutex_lock(&tc->pool->lock);
-	st_central_give(tc->pool, head, n);
-	pthread_mutex_unlock(&tc->pool->lock);
+	handoff_or_give(tc->pool, cls, head, cut, n);
+}
+
+/* Objects one thread frees and another allocates (a producer/consumer
+ * pair) pass through a lock-free chain per class instead of the spans;
+ * past a few batches the chain is full and objects go home to their spans
+ * under the lock, so memory does not pile up where nobody allocates. */
+#define HANDOFF_BATCHES 4
+
+static void handoff_or_give(struct strata_pool *pool, unsigned cls, void *head, void *tail, unsigned n)
+{
+	struct st_class *c = &pool->classes[cls];
+	void *old;
+
+	if (atomic_load_explicit(&c->handoff_count, memory_order_relaxed) + n <= HANDOFF_BATCHES * c->batch) {
+		atomic_fetch_add_explicit(&c->handoff_count, n, memory_order_relaxed);
+		old = atomic_load_explicit(&c->handoff, memory_order_relaxed);
+		do
+			*(void **)tail = old;
+		while (!atomic_compare_exchange_weak_explicit(&c->handoff, &old, head, memory_order_release,
+							      memory_order_relaxed));
+		return;
+	}
+	*(void **)tail = NULL;
+	pthread_mutex_lock(&pool->lock);
+	st_central_give(pool, head, n);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void *st_handoff_take(struct st_class *c, unsigned *n)
+{
+	void *head, *p;
+	unsigned count = 0;
+
+	if (!atomic_load_explicit(&c->handoff, memory_order_relaxed))
+		return NULL;
+	head = atomic_exchange_explicit(&c->handoff, NULL, memory_order_acquire);
+	for (p = head; p; p = *(void **)p)
+		count++;
+	atomic_fetch_sub_explicit(&c->handoff_count, count, memory_order_relaxed);
+	*n = count;
+	return head;
+}
+
+void st_handoff_drain(struct strata_pool *pool)
+{
+	unsigned i, n;
+
+	for (i = 0; i < ST_NCLASSES; i++) {
+		void *head = st_handoff_take(&pool->classes[i], &n);
+
+		if (head)
+			st_central_give(pool, head, n);
+	}
 }
