@@ -114,6 +114,8 @@ int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts
 	cfg->hugetlb = flags & STRATA_POOL_HUGETLB;
 	cfg->lock = ST_OPT(opts, kind, STRATA_MEM_HOST) == STRATA_MEM_PINNED;
 	populate_cpus(rt->topo, place.nodes, cfg);
+	if (ST_OPT(opts, populate_threads, 0u) && ST_OPT(opts, populate_threads, 0u) < cfg->ncpus)
+		cfg->ncpus = ST_OPT(opts, populate_threads, 0u);
 
 	memset(&pc, 0, sizeof(pc));
 	err = st_os_provider_create(cfg, &pc.provider);

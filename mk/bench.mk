@@ -13,10 +13,11 @@ $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
 
-bench-mm: all $(O)/bench/bench_mm_churn $(O)/bench/bench_mm_trim
+bench-mm: all $(O)/bench/bench_mm_churn $(O)/bench/bench_mm_trim $(O)/bench/bench_mm_pretouch
 	@tools/install-deps.sh --bench
 	@$(O)/bench/bench_mm_churn
 	@$(O)/bench/bench_mm_trim
+	@$(O)/bench/bench_mm_pretouch
 
 bench: bench-core bench-mm
 

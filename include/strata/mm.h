@@ -75,6 +75,9 @@ struct strata_pool_opts {
 	/* Free memory idle this long is given back: 0 means the default of
 	 * 10 s, STRATA_DECAY_NEVER keeps it until trim or pressure. */
 	uint32_t decay_ms;
+	/* Threads that populate new memory, each bound to a core of the
+	 * pool's node(s); 0: one per core. */
+	uint32_t populate_threads;
 };
 
 #define STRATA_DECAY_NEVER UINT32_MAX
