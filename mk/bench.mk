@@ -13,11 +13,11 @@ $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
 
-bench-mm: all $(O)/bench/bench_mm_churn $(O)/bench/bench_mm_trim $(O)/bench/bench_mm_pretouch
+MM_BENCHES := bench_mm_churn bench_mm_large bench_mm_pretouch bench_mm_trim
+
+bench-mm: all $(MM_BENCHES:%=$(O)/bench/%)
 	@tools/install-deps.sh --bench
-	@$(O)/bench/bench_mm_churn
-	@$(O)/bench/bench_mm_trim
-	@$(O)/bench/bench_mm_pretouch
+	@set -e; for b in $(MM_BENCHES); do $(O)/bench/$$b; done
 
 bench: bench-core bench-mm
 

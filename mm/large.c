@@ -212,7 +212,11 @@ static int grow(struct strata_pool *pool, size_t need)
 	size_t step;
 	int err;
 
-	step = ST_MAX(need, pool->grow_bytes);
+	/* Geometric growth up to grow_bytes: a young pool commits (and
+	 * populates) only about what it holds, a grown one big steps. */
+	step = (size_t)ST_MIN((uint64_t)pool->grow_bytes,
+			      ST_MAX(atomic_load_explicit(&pool->reserved, memory_order_relaxed), (uint64_t)ST_HUGE));
+	step = ST_MAX(step, need);
 	step = (step + ST_HUGE - 1) & ~(ST_HUGE - 1);
 	if (pool->limit_bytes) {
 		uint64_t used = atomic_load_explicit(&pool->reserved, memory_order_relaxed);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/bench_mm_large.c — acquire, touch (one write per 4 KiB) and release
+ * blocks of 2 MiB to 1 GiB, three ways:
+ *
+ *   reuse  the pool already holds the memory: acquire latency and page
+ *          faults per cycle (the goal: under 1 us and none), and the
+ *          acquire+touch rate against touching an already resident buffer
+ *          of the same size (the memory's own limit);
+ *   purge  the block was trimmed back to the OS after the last cycle;
+ *   cold   a new pool each cycle;
+ *
+ * purge and cold are compared with the fastest way to populate the same
+ * bytes, measured in the same run: mmap + MADV_HUGEPAGE +
+ * MADV_POPULATE_WRITE, with two threads from 32 MiB up as strata uses.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <strata/strata.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define REPS 7
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+static void touch(char *p, size_t bytes)
+{
+	size_t off;
+
+	for (off = 0; off < bytes; off += 4096)
+		p[off] = 1;
+}
+
+struct half {
+	char *p;
+	size_t n;
+};
+
+static void *populate_half(void *arg)
+{
+	struct half *h = arg;
+
+	madvise(h->p, h->n, MADV_POPULATE_WRITE);
+	return NULL;
+}
+
+/* The fastest populate found by bench_mm_pretouch, then the same touch. */
+static double baseline(size_t bytes)
+{
+	double t0 = now_s(), t;
+	char *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct half h[2] = { { a, bytes / 2 }, { a + bytes / 2, bytes / 2 } };
+	pthread_t tid;
+
+	if (a == MAP_FAILED)
+		return -1;
+	madvise(a, bytes, MADV_HUGEPAGE);
+	if (bytes >= (32u << 20)) {
+		pthread_create(&tid, NULL, populate_half, &h[1]);
+		populate_half(&h[0]);
+		pthread_join(tid, NULL);
+	} else {
+		madvise(a, bytes, MADV_POPULATE_WRITE);
+	}
+	touch(a, bytes);
+	t = now_s() - t0;
+	munmap(a, bytes);
+	return t;
+}
+
+/* Give the next measurement warm pages, as the previous one left them
+ * (see bench_mm_pretouch.c: the host reclaims freed guest pages lazily). */
+static void settle(size_t bytes)
+{
+	char *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (a == MAP_FAILED)
+		return;
+	madvise(a, bytes, MADV_HUGEPAGE);
+	madvise(a, bytes, MADV_POPULATE_WRITE);
+	munmap(a, bytes);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double med(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp);
+	return v[n / 2];
+}
+
+static void line(const char *c, const char *metric, const char *unit, double v, const char *base, double b,
+		 const char *better, int ok, const char *extra)
+{
+	printf("{\"bench\":\"mm.large\",\"case\":\"%s\",\"metric\":\"%s\",\"unit\":\"%s\",\"value\":%.3f,"
+	       "\"baseline\":\"%s\",\"baseline_value\":%.3f,\"ratio\":%.3f,\"better\":\"%s\",\"ok\":%s,\"reps\":%d%s}\n",
+	       c, metric, unit, v, base, b, v / b, better, ok ? "true" : "false", REPS, extra);
+	fprintf(stderr, "  %-14s %-16s %10.3f %-5s vs %-18s %10.3f  ratio %.2f\n", c, metric, v, unit, base, b, v / b);
+}
+
+int main(void)
+{
+	static const size_t sizes_mib[] = { 2, 16, 64, 256, 1024 };
+	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_OFF);
+	STRATA_POOL_OPTS(popts, .flags = STRATA_POOL_HUGEPAGES | STRATA_POOL_NO_SMALL, .decay_ms = STRATA_DECAY_NEVER);
+	struct strata_rt *rt;
+	unsigned i;
+	int r, ok = 1;
+
+	if (strata_rt_create(&ropts, &rt))
+		return 1;
+	for (i = 0; i < sizeof(sizes_mib) / sizeof(sizes_mib[0]); i++) {
+		size_t bytes = sizes_mib[i] << 20;
+		double acq[REPS], reuse[REPS], resident[REPS], purge[REPS], cold[REPS], base[REPS], gib;
+		struct strata_pool *pool;
+		char name[32], extra[96];
+		long faults = 0;
+		void *p;
+
+		gib = (double)bytes / (1 << 30);
+		if (strata_pool_create(rt, &popts, &pool) || strata_pool_alloc(pool, bytes, 0, 0, &p))
+			return 1;
+		touch(p, bytes); /* resident now; the limit for reuse */
+		for (r = 0; r < REPS; r++) {
+			double t0 = now_s();
+
+			touch(p, bytes);
+			resident[r] = now_s() - t0;
+		}
+		strata_pool_free(pool, p);
+		for (r = 0; r < REPS; r++) {
+			long f0 = minflt();
+			double t0 = now_s(), t1;
+
+			if (strata_pool_alloc(pool, bytes, 0, 0, &p))
+				return 1;
+			t1 = now_s();
+			touch(p, bytes);
+			reuse[r] = now_s() - t0;
+			acq[r] = (t1 - t0) * 1e6;
+			strata_pool_free(pool, p);
+			faults += minflt() - f0;
+		}
+		for (r = 0; r < REPS; r++) {
+			double t0;
+
+			strata_pool_trim(pool, 0);
+			settle(bytes);
+			t0 = now_s();
+			if (strata_pool_alloc(pool, bytes, 0, 0, &p))
+				return 1;
+			touch(p, bytes);
+			purge[r] = now_s() - t0;
+			strata_pool_free(pool, p);
+			settle(bytes);
+			base[r] = baseline(bytes);
+		}
+		strata_pool_destroy(pool);
+		for (r = 0; r < REPS; r++) {
+			struct strata_pool *fresh;
+			double t0;
+
+			settle(bytes);
+			t0 = now_s();
+			if (strata_pool_create(rt, &popts, &fresh) || strata_pool_alloc(fresh, bytes, 0, 0, &p))
+				return 1;
+			touch(p, bytes);
+			cold[r] = now_s() - t0;
+			strata_pool_destroy(fresh);
+		}
+		snprintf(name, sizeof(name), "%zuMiB/reuse", sizes_mib[i]);
+		snprintf(extra, sizeof(extra), ",\"faults_per_cycle\":%.1f", (double)faults / REPS);
+		{
+			double a = med(acq, REPS);
+
+			line(name, "acquire_us", "us", a, "goal_1us", 1.0, "lower", ok && faults == 0, extra);
+		}
+		line(name, "gibps", "GiB/s", gib / med(reuse, REPS), "touch_resident", gib / med(resident, REPS),
+		     "higher", ok, "");
+		snprintf(name, sizeof(name), "%zuMiB/purge", sizes_mib[i]);
+		line(name, "gibps", "GiB/s", gib / med(purge, REPS), "thp_populate_write", gib / med(base, REPS),
+		     "higher", ok, "");
+		snprintf(name, sizeof(name), "%zuMiB/cold", sizes_mib[i]);
+		line(name, "gibps", "GiB/s", gib / med(cold, REPS), "thp_populate_write", gib / med(base, REPS),
+		     "higher", ok, "");
+	}
+	strata_rt_destroy(rt);
+	return ok ? 0 : 1;
+}
