@@ -13,7 +13,7 @@ $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
 
-MM_BENCHES := bench_mm_churn bench_mm_large bench_mm_pretouch bench_mm_trim
+MM_BENCHES := bench_mm_churn bench_mm_frag bench_mm_large bench_mm_pretouch bench_mm_trim
 
 bench-mm: all $(MM_BENCHES:%=$(O)/bench/%)
 	@tools/install-deps.sh --bench
