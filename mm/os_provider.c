@@ -14,6 +14,7 @@
  * where the pages went (move_pages) and reports the share that fell back.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,10 +34,18 @@
 struct os_provider {
 	struct st_os_provider_cfg cfg;
 	size_t page;
-	/* Reading the kernel's free-memory figures costs tens of microseconds,
-	 * as much as populating 2 MiB: one reading serves 100 ms of commits. */
-	uint64_t avail, avail_at_ms, committed_since;
 };
+
+/*
+ * Reading the kernel's free-memory figures costs as much as populating
+ * 2 MiB, so one reading serves every strict-bind commit of the process to
+ * the same nodes for 100 ms, less what those commits took since.
+ */
+static struct {
+	pthread_mutex_t lock;
+	uint64_t nodemask[ST_MM_MAX_NODES / 64];
+	uint64_t avail, at_ms, committed_since;
+} avail_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t mono_ms(void)
 {
@@ -112,6 +121,29 @@ static uint64_t bound_available(const struct os_provider *p)
 	return total;
 }
 
+/* Whether @bytes more can be committed under a strict bind (and count
+ * them as taken). */
+static bool reserve_available(struct os_provider *p, size_t bytes)
+{
+	uint64_t now = mono_ms();
+	bool ok;
+
+	pthread_mutex_lock(&avail_cache.lock);
+	if (!avail_cache.at_ms || now - avail_cache.at_ms >= 100 ||
+	    memcmp(avail_cache.nodemask, p->cfg.nodemask, sizeof(avail_cache.nodemask)) ||
+	    avail_cache.committed_since + bytes > avail_cache.avail) {
+		memcpy(avail_cache.nodemask, p->cfg.nodemask, sizeof(avail_cache.nodemask));
+		avail_cache.avail = bound_available(p);
+		avail_cache.at_ms = now;
+		avail_cache.committed_since = 0;
+	}
+	ok = avail_cache.committed_since + bytes <= avail_cache.avail;
+	if (ok)
+		avail_cache.committed_since += bytes;
+	pthread_mutex_unlock(&avail_cache.lock);
+	return ok;
+}
+
 static int apply_policy(struct os_provider *p, void *addr, size_t bytes)
 {
 	int mode;
@@ -173,18 +205,8 @@ static int os_commit(void *ctx, void *addr, size_t bytes, struct st_commit_resul
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	if (p->cfg.policy == ST_MPOL_BIND) {
-		uint64_t now = mono_ms();
-
-		if (!p->avail_at_ms || now - p->avail_at_ms >= 100 || p->committed_since + bytes > p->avail) {
-			p->avail = bound_available(p);
-			p->avail_at_ms = now;
-			p->committed_since = 0;
-		}
-		if (p->committed_since + bytes > p->avail)
-			return -ENOMEM;
-		p->committed_since += bytes;
-	}
+	if (p->cfg.policy == ST_MPOL_BIND && !reserve_available(p, bytes))
+		return -ENOMEM;
 	if (mprotect(addr, bytes, PROT_READ | PROT_WRITE) < 0)
 		return -errno;
 	err = apply_policy(p, addr, bytes);
