@@ -3,7 +3,7 @@
  * mm/arena.c — a pool's reservations of address space and their page maps.
  *
  * An arena reserves a large range once (64 GiB by default: address space
- * is free) and commits it from the start as the pool grows, so new memory
+ * is free, and less where a limit says otherwise) and commits it from the start as the pool grows, so new memory
  * always lies next to the old and free blocks merge across growth steps
  * (pools that map each step separately fragment for good).  The page map
  * holds one word per 4 KiB page, naming the block or span that starts there
@@ -33,7 +33,11 @@ int st_arena_create(struct strata_pool *pool, size_t min_bytes, struct st_arena 
 	a = st_calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	err = pool->provider.ops->reserve(pool->provider.ctx, size, ST_HUGE, &base);
+	/* Address space can be scarce (RLIMIT_AS gives ENOMEM, Valgrind
+	 * EINVAL): halve the reservation until it fits or is too small. */
+	while ((err = pool->provider.ops->reserve(pool->provider.ctx, size, ST_HUGE, &base)) &&
+	       size / 2 >= ST_MAX(min_bytes, (size_t)ST_HUGE))
+		size = (size / 2 + ST_HUGE - 1) & ~(ST_HUGE - 1);
 	if (err)
 		goto err_free;
 	a->pagemap_bytes = (size >> ST_PAGE_SHIFT) * sizeof(uintptr_t);
