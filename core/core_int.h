@@ -102,12 +102,32 @@ int st_cc_find(char *path, size_t path_len, char *version, size_t version_len);
 /* --- the runtime (core/rt.c) --------------------------------------------- */
 
 struct st_domain;
+struct st_mm_provider;
+
+/* Device memory: a backend (the CUDA backend, one per GPU) registers how to
+ * make a provider for a new pool on its device.  Pools of kind
+ * STRATA_MEM_DEVICE name the device; their provider is not host-accessible,
+ * so the pool keeps every byte of metadata on the host. */
+#define ST_MAX_DEVICES 16
+
+struct st_device_mem {
+	char name[32];
+	int (*make_provider)(void *arg, struct st_mm_provider *out);
+	void *arg;
+};
 
 struct strata_rt {
 	struct strata_topo *topo;
 	struct st_domain *mm; /* memory pools (mm/) */
 	char *cache_dir; /* NULL when none can be determined */
 	struct st_probe_set *probe; /* NULL when no figures */
+	struct st_device_mem devmem[ST_MAX_DEVICES];
+	unsigned n_devmem;
 };
+
+/* Register device @name's memory backend (core/mm.c).  Return: 0; -EEXIST;
+ * -ENOSPC past ST_MAX_DEVICES; -EINVAL. */
+int st_rt_register_device_memory(struct strata_rt *rt, const char *name,
+				 int (*make_provider)(void *arg, struct st_mm_provider *out), void *arg);
 
 #endif /* STRATA_CORE_INT_H */

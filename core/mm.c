@@ -65,6 +65,63 @@ static int check_pool_opts(const struct strata_pool_opts *o)
 	return 0;
 }
 
+int st_rt_register_device_memory(struct strata_rt *rt, const char *name,
+				 int (*make_provider)(void *arg, struct st_mm_provider *out), void *arg)
+{
+	unsigned i;
+
+	if (!rt || !name || !*name || !make_provider)
+		return -EINVAL;
+	for (i = 0; i < rt->n_devmem; i++)
+		if (!strcmp(rt->devmem[i].name, name))
+			return -EEXIST;
+	if (rt->n_devmem == ST_MAX_DEVICES)
+		return -ENOSPC;
+	st_fmt(rt->devmem[rt->n_devmem].name, sizeof(rt->devmem[0].name), "%s", name);
+	rt->devmem[rt->n_devmem].make_provider = make_provider;
+	rt->devmem[rt->n_devmem].arg = arg;
+	rt->n_devmem++;
+	return 0;
+}
+
+static int find_device(const struct strata_rt *rt, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; name && i < rt->n_devmem; i++)
+		if (!strcmp(rt->devmem[i].name, name))
+			return (int)i;
+	return -ENODEV;
+}
+
+/* A pool on a device: TLSF over the device's memory, metadata on the host. */
+static int create_device_pool(struct strata_rt *rt, const struct strata_pool_opts *opts, struct strata_pool **out)
+{
+	struct st_pool_cfg pc;
+	uint32_t decay = ST_OPT(opts, decay_ms, 0u);
+	int dev, err;
+
+	if (!ST_OPT(opts, device, NULL))
+		return -EINVAL;
+	dev = find_device(rt, ST_OPT(opts, device, NULL));
+	if (dev < 0)
+		return dev;
+	memset(&pc, 0, sizeof(pc));
+	err = rt->devmem[dev].make_provider(rt->devmem[dev].arg, &pc.provider);
+	if (err)
+		return err;
+	pc.name = ST_OPT(opts, name, NULL);
+	pc.kind = STRATA_MEM_DEVICE;
+	pc.flags = ST_OPT(opts, flags, 0u) | STRATA_POOL_NO_SMALL;
+	pc.node = -1;
+	pc.device = dev;
+	pc.limit_bytes = ST_OPT(opts, limit_bytes, (uint64_t)0);
+	pc.grow_bytes = ST_OPT(opts, grow_bytes, (uint64_t)0) ? ST_OPT(opts, grow_bytes, (uint64_t)0) : DEFAULT_GROW;
+	pc.prefill_bytes = ST_OPT(opts, prefill_bytes, (uint64_t)0);
+	pc.decay_ms = decay == 0 ? DEFAULT_DECAY_MS : decay == STRATA_DECAY_NEVER ? 0 : decay;
+	return st_pool_create(rt->mm, &pc, out);
+}
+
 int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts, struct strata_pool **out)
 {
 	struct st_os_provider_cfg *cfg;
@@ -83,7 +140,7 @@ int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts
 	if (!rt->topo->this_machine)
 		return -STRATA_ENOTHERE;
 	if (ST_OPT(opts, kind, STRATA_MEM_HOST) == STRATA_MEM_DEVICE)
-		return -ENODEV; /* the CUDA backend fills this slot */
+		return create_device_pool(rt, opts, out);
 	flags = ST_OPT(opts, flags, 0u);
 	if ((flags & STRATA_POOL_HUGETLB) && !hugetlb_available())
 		return -ENOMEM;
@@ -127,6 +184,7 @@ int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts
 	pc.kind = ST_OPT(opts, kind, STRATA_MEM_HOST);
 	pc.flags = flags;
 	pc.node = place.node;
+	pc.device = -1;
 	pc.limit_bytes = ST_OPT(opts, limit_bytes, (uint64_t)0);
 	pc.grow_bytes = ST_OPT(opts, grow_bytes, (uint64_t)0) ? ST_OPT(opts, grow_bytes, (uint64_t)0) : DEFAULT_GROW;
 	pc.prefill_bytes = ST_OPT(opts, prefill_bytes, (uint64_t)0);
@@ -151,9 +209,21 @@ int64_t strata_mm_pressure(struct strata_rt *rt, enum strata_pressure level)
 
 int strata_mm_node_stats(struct strata_rt *rt, unsigned node, struct strata_pool_stats *out)
 {
-	if (!rt || !out)
+	if (!rt || !out || node > INT32_MAX)
 		return -EINVAL;
-	return st_domain_node_stats(rt->mm, node, out);
+	return st_domain_sum_stats(rt->mm, (int)node, -1, out);
+}
+
+int strata_mm_device_stats(struct strata_rt *rt, const char *device, struct strata_pool_stats *out)
+{
+	int dev;
+
+	if (!rt || !out || !device)
+		return -EINVAL;
+	dev = find_device(rt, device);
+	if (dev < 0)
+		return dev;
+	return st_domain_sum_stats(rt->mm, -1, dev, out);
 }
 
 int strata_mm_set_limit(struct strata_rt *rt, int node, uint64_t bytes)

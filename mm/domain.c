@@ -179,19 +179,19 @@ int64_t st_domain_pressure(struct st_domain *d, enum strata_pressure level)
 	return (int64_t)released;
 }
 
-int st_domain_node_stats(struct st_domain *d, unsigned node, struct strata_pool_stats *out)
+int st_domain_sum_stats(struct st_domain *d, int node, int device, struct strata_pool_stats *out)
 {
 	struct strata_pool_stats sum, one;
 	struct strata_pool *p;
 
-	if (node >= d->nodes)
+	if (node >= (int)d->nodes)
 		return -ENOENT;
 	memset(&sum, 0, sizeof(sum));
 	sum.sz = sizeof(sum);
-	sum.node = (int)node;
+	sum.node = node;
 	pthread_mutex_lock(&d->lock);
 	for (p = d->pools; p; p = p->next) {
-		if (p->node != (int)node)
+		if (node >= 0 ? p->node != node : p->device != device)
 			continue;
 		one.sz = sizeof(one);
 		st_pool_collect_stats(p, &one);

@@ -148,6 +148,7 @@ struct strata_pool {
 	enum strata_mem_kind kind;
 	uint32_t flags;
 	int node; /* accounting node index, -1 when none */
+	int device; /* device index for device pools, -1 for host pools */
 	bool small; /* size classes in use */
 	bool passthrough; /* STRATA_MM_PASSTHROUGH */
 	size_t grow_bytes;
@@ -272,6 +273,7 @@ struct st_pool_cfg {
 	enum strata_mem_kind kind;
 	uint32_t flags;
 	int node; /* accounting node index, -1 when none */
+	int device; /* device index, -1 for host memory */
 	uint64_t limit_bytes, grow_bytes, prefill_bytes;
 	uint32_t decay_ms;
 	struct st_mm_provider provider; /* owned by the pool from now on, even on failure */
@@ -289,7 +291,9 @@ void st_domain_destroy(struct st_domain *d);
 void st_domain_add(struct st_domain *d, struct strata_pool *pool);
 void st_domain_remove(struct st_domain *d, struct strata_pool *pool);
 int64_t st_domain_pressure(struct st_domain *d, enum strata_pressure level);
-int st_domain_node_stats(struct st_domain *d, unsigned node, struct strata_pool_stats *out);
+/* Sum the stats of the pools on node @node (>= 0), or else of device
+ * @device.  -ENOENT for a node the domain does not have. */
+int st_domain_sum_stats(struct st_domain *d, int node, int device, struct strata_pool_stats *out);
 int st_domain_set_limit(struct st_domain *d, int node, uint64_t bytes);
 
 /* --- commit.c (pool lock held) ------------------------------------------- */

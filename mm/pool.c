@@ -245,8 +245,10 @@ static int large_alloc(struct strata_pool *pool, size_t size, size_t align, uint
 	pthread_mutex_unlock(&pool->lock);
 	if (err)
 		return err;
-	ST_UNPOISON((void *)b->addr, b->size);
-	ST_VG_ALLOC(pool, (void *)b->addr, b->size);
+	if (pool->provider.ops->host_accessible) {
+		ST_UNPOISON((void *)b->addr, b->size);
+		ST_VG_ALLOC(pool, (void *)b->addr, b->size);
+	}
 	if ((flags & STRATA_ALLOC_ZERO) && !zeroed)
 		memset((void *)b->addr, 0, b->size);
 	*out = (void *)b->addr;
@@ -266,9 +268,10 @@ static int large_free(struct strata_pool *pool, struct st_arena *a, void *p)
 	atomic_fetch_sub(&pool->large_in_use, b->size);
 	atomic_fetch_sub(&pool->out_bytes, b->size);
 	atomic_fetch_add(&pool->central_frees, 1);
-	if (pool->provider.ops->host_accessible)
+	if (pool->provider.ops->host_accessible) {
 		ST_POISON((void *)b->addr, b->size);
-	ST_VG_FREE(pool, (void *)b->addr);
+		ST_VG_FREE(pool, (void *)b->addr);
+	}
 	/* Decay first: once the block merges with older free neighbours, the
 	 * merged block carries the newest timestamp and would wait again. */
 	maybe_decay(pool);
@@ -517,6 +520,7 @@ int st_pool_create(struct st_domain *d, const struct st_pool_cfg *cfg, struct st
 	pool->kind = cfg->kind;
 	pool->flags = cfg->flags;
 	pool->node = cfg->node;
+	pool->device = cfg->device;
 	pool->limit_bytes = cfg->limit_bytes;
 	pool->grow_bytes = (size_t)ST_MAX((cfg->grow_bytes + ST_HUGE - 1) & ~(uint64_t)(ST_HUGE - 1), ST_HUGE);
 	pool->decay_ms = cfg->decay_ms;

@@ -51,7 +51,8 @@ enum strata_bind {
 enum strata_mem_kind {
 	STRATA_MEM_HOST = 0,
 	STRATA_MEM_PINNED = 1, /* host memory locked in RAM (mlock; the CUDA backend registers it) */
-	STRATA_MEM_DEVICE = 2, /* device memory: needs the CUDA backend (-ENODEV until then) */
+	STRATA_MEM_DEVICE = 2, /* memory of the device named in .device; -ENODEV until its backend
+				* (the CUDA backend) has registered it */
 };
 
 /* Pool flags. */
@@ -67,7 +68,7 @@ struct strata_pool_opts {
 	enum strata_place place;
 	enum strata_bind bind;
 	int node; /* for STRATA_PLACE_NODE: node index as in strata_topo_node() */
-	const char *device; /* for STRATA_PLACE_NEAR_DEVICE: name or PCI bus id */
+	const char *device; /* STRATA_PLACE_NEAR_DEVICE: name or PCI bus id; STRATA_MEM_DEVICE: the device */
 	uint32_t flags; /* STRATA_POOL_* */
 	uint64_t limit_bytes; /* most memory the pool may hold from the OS; 0: no limit */
 	uint64_t grow_bytes; /* growth step; default 64 MiB (rounded to 2 MiB) */
@@ -182,6 +183,13 @@ STRATA_API int strata_pool_stats(struct strata_pool *pool, struct strata_pool_st
  * Return: 0; -ENOENT for a bad node; -EINVAL.
  */
 STRATA_API int strata_mm_node_stats(struct strata_rt *rt, unsigned node, struct strata_pool_stats *out);
+
+/*
+ * strata_mm_device_stats() - the sum over all pools of device memory on
+ * @device ("cuda0").  node is -1 in the result.
+ * Return: 0; -ENODEV when no backend has registered @device; -EINVAL.
+ */
+STRATA_API int strata_mm_device_stats(struct strata_rt *rt, const char *device, struct strata_pool_stats *out);
 
 /*
  * strata_mm_set_limit() - cap memory committed by all pools on @node, or by
