@@ -434,7 +434,10 @@ static void test_create_errors(void **state)
 	struct strata_pool *p = (struct strata_pool *)0x1;
 
 	(void)state;
-	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENODEV);
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -EINVAL); /* which device? */
+	opts.device = "cuda0";
+	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -ENODEV); /* no backend registered */
+	opts.device = NULL;
 	opts.kind = (enum strata_mem_kind)7;
 	assert_int_equal(strata_pool_create(test_rt, &opts, &p), -EINVAL);
 	opts.kind = STRATA_MEM_HOST;
