@@ -26,27 +26,9 @@
 
 #include <strata/strata.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
+#include "bench_util.h"
 
 #define REPS 7
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long minflt(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_minflt;
-}
 
 static void touch(char *p, size_t bytes)
 {
@@ -72,7 +54,7 @@ static void *populate_half(void *arg)
 /* The fastest populate found by bench_mm_pretouch, then the same touch. */
 static double baseline(size_t bytes)
 {
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 	char *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	struct half h[2] = { { a, bytes / 2 }, { a + bytes / 2, bytes / 2 } };
 	pthread_t tid;
@@ -88,35 +70,9 @@ static double baseline(size_t bytes)
 		madvise(a, bytes, MADV_POPULATE_WRITE);
 	}
 	touch(a, bytes);
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	munmap(a, bytes);
 	return t;
-}
-
-/* Give the next measurement warm pages, as the previous one left them
- * (see bench_mm_pretouch.c: the host reclaims freed guest pages lazily). */
-static void settle(size_t bytes)
-{
-	char *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (a == MAP_FAILED)
-		return;
-	madvise(a, bytes, MADV_HUGEPAGE);
-	madvise(a, bytes, MADV_POPULATE_WRITE);
-	munmap(a, bytes);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double med(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp);
-	return v[n / 2];
 }
 
 static void line(const char *c, const char *metric, const char *unit, double v, const char *base, double b,
@@ -153,37 +109,37 @@ int main(void)
 			return 1;
 		touch(p, bytes); /* resident now; the limit for reuse */
 		for (r = 0; r < REPS; r++) {
-			double t0 = now_s();
+			double t0 = bench_now();
 
 			touch(p, bytes);
-			resident[r] = now_s() - t0;
+			resident[r] = bench_now() - t0;
 		}
 		strata_pool_free(pool, p);
 		for (r = 0; r < REPS; r++) {
-			long f0 = minflt();
-			double t0 = now_s(), t1;
+			long f0 = bench_minflt();
+			double t0 = bench_now(), t1;
 
 			if (strata_pool_alloc(pool, bytes, 0, 0, &p))
 				return 1;
-			t1 = now_s();
+			t1 = bench_now();
 			touch(p, bytes);
-			reuse[r] = now_s() - t0;
+			reuse[r] = bench_now() - t0;
 			acq[r] = (t1 - t0) * 1e6;
 			strata_pool_free(pool, p);
-			faults += minflt() - f0;
+			faults += bench_minflt() - f0;
 		}
 		for (r = 0; r < REPS; r++) {
 			double t0;
 
 			strata_pool_trim(pool, 0);
-			settle(bytes);
-			t0 = now_s();
+			bench_settle(bytes);
+			t0 = bench_now();
 			if (strata_pool_alloc(pool, bytes, 0, 0, &p))
 				return 1;
 			touch(p, bytes);
-			purge[r] = now_s() - t0;
+			purge[r] = bench_now() - t0;
 			strata_pool_free(pool, p);
-			settle(bytes);
+			bench_settle(bytes);
 			base[r] = baseline(bytes);
 		}
 		strata_pool_destroy(pool);
@@ -191,33 +147,33 @@ int main(void)
 			struct strata_pool *fresh;
 			double t0;
 
-			settle(bytes);
-			t0 = now_s();
+			bench_settle(bytes);
+			t0 = bench_now();
 			if (strata_pool_create(rt, &popts, &fresh))
 				return 1;
-			create_us[r] = (now_s() - t0) * 1e6;
-			t0 = now_s();
+			create_us[r] = (bench_now() - t0) * 1e6;
+			t0 = bench_now();
 			if (strata_pool_alloc(fresh, bytes, 0, 0, &p))
 				return 1;
 			touch(p, bytes);
-			cold[r] = now_s() - t0;
+			cold[r] = bench_now() - t0;
 			strata_pool_destroy(fresh);
 		}
 		snprintf(name, sizeof(name), "%zuMiB/reuse", sizes_mib[i]);
 		snprintf(extra, sizeof(extra), ",\"faults_per_cycle\":%.1f", (double)faults / REPS);
 		{
-			double a = med(acq, REPS);
+			double a = bench_median(acq, REPS);
 
 			line(name, "acquire_us", "us", a, "goal_1us", 1.0, "lower", ok && faults == 0, extra);
 		}
-		line(name, "gibps", "GiB/s", gib / med(reuse, REPS), "touch_resident", gib / med(resident, REPS),
+		line(name, "gibps", "GiB/s", gib / bench_median(reuse, REPS), "touch_resident", gib / bench_median(resident, REPS),
 		     "higher", ok, "");
 		snprintf(name, sizeof(name), "%zuMiB/purge", sizes_mib[i]);
-		line(name, "gibps", "GiB/s", gib / med(purge, REPS), "thp_populate_write", gib / med(base, REPS),
+		line(name, "gibps", "GiB/s", gib / bench_median(purge, REPS), "thp_populate_write", gib / bench_median(base, REPS),
 		     "higher", ok, "");
 		snprintf(name, sizeof(name), "%zuMiB/cold", sizes_mib[i]);
-		snprintf(extra, sizeof(extra), ",\"pool_create_us\":%.1f", med(create_us, REPS));
-		line(name, "gibps", "GiB/s", gib / med(cold, REPS), "thp_populate_write", gib / med(base, REPS),
+		snprintf(extra, sizeof(extra), ",\"pool_create_us\":%.1f", bench_median(create_us, REPS));
+		line(name, "gibps", "GiB/s", gib / bench_median(cold, REPS), "thp_populate_write", gib / bench_median(base, REPS),
 		     "higher", ok, extra);
 	}
 	strata_rt_destroy(rt);

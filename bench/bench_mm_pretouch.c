@@ -24,22 +24,12 @@
 
 #include <strata/strata.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
+#include "bench_util.h"
 
 #define REPS 5
 
 enum method { TOUCH, POPULATE, THP_POPULATE, NMETHODS };
 static const char *const method_names[NMETHODS] = { "first_touch", "populate_write", "thp_populate_write" };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 struct share {
 	char *addr;
@@ -75,7 +65,7 @@ static double baseline(size_t bytes, enum method m, unsigned threads)
 	char *a;
 	unsigned i;
 
-	t0 = now_s();
+	t0 = bench_now();
 	a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (a == MAP_FAILED)
 		return -1;
@@ -88,7 +78,7 @@ static double baseline(size_t bytes, enum method m, unsigned threads)
 	}
 	for (i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	munmap(a, bytes);
 	return t;
 }
@@ -99,44 +89,18 @@ static double strata_fill(struct strata_rt *rt, size_t bytes, unsigned threads)
 			 .prefill_bytes = bytes, .decay_ms = STRATA_DECAY_NEVER, .populate_threads = threads,
 			 .grow_bytes = bytes);
 	struct strata_pool *pool;
-	double t0 = now_s(), t;
+	double t0 = bench_now(), t;
 
 	if (strata_pool_create(rt, &opts, &pool))
 		return -1;
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	strata_pool_destroy(pool);
 	return t;
 }
 
-/*
- * Every measurement starts from the same state.  On a virtual machine the
- * host backs guest memory lazily and takes back pages the guest has freed
- * for a while (free page reporting), so whichever method runs after a slow
- * one would find cold pages and look slow itself.  Priming the same number
- * of bytes right before each measurement gives every method warm pages.
- */
-static void settle(size_t bytes)
-{
-	char *a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (a == MAP_FAILED)
-		return;
-	madvise(a, bytes, MADV_HUGEPAGE);
-	madvise(a, bytes, MADV_POPULATE_WRITE);
-	munmap(a, bytes);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double med(double *v)
 {
-	qsort(v, REPS, sizeof(double), cmp);
-	return v[REPS / 2];
+	return bench_median(v, REPS);
 }
 
 int main(int argc, char **argv)
@@ -157,10 +121,10 @@ int main(int argc, char **argv)
 	}
 	for (r = 0; r < REPS; r++) {
 		for (t = 1; t <= 2; t++) {
-			settle(bytes);
+			bench_settle(bytes);
 			s[t][r] = strata_fill(rt, bytes, t);
 			for (m = 0; m < NMETHODS; m++) {
-				settle(bytes);
+				bench_settle(bytes);
 				b[m][t][r] = baseline(bytes, (enum method)m, t);
 			}
 			if (s[t][r] < 0)

@@ -16,39 +16,9 @@
 
 #include <strata/strata.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
+#include "bench_util.h"
 
 #define REPS 5
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long rss(void)
-{
-	long pages = 0, res = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-			res = 0;
-		fclose(f);
-	}
-	return res * sysconf(_SC_PAGESIZE);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -74,28 +44,28 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		strata_pool_free(pool, p);
-		before = rss();
-		t0 = now_s();
+		before = bench_rss();
+		t0 = bench_now();
 		if (strata_pool_trim(pool, 0) < (int64_t)bytes)
 			ok = 0;
-		t_pool[r] = now_s() - t0;
-		if (before - rss() < (long)(bytes - (bytes >> 6)))
+		t_pool[r] = bench_now() - t0;
+		if (before - bench_rss() < (long)(bytes - (bytes >> 6)))
 			ok = 0; /* RSS did not drop by the bytes released */
 
 		/* raw: mmap, populate the same way, one madvise. */
 		m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED || madvise(m, bytes, MADV_POPULATE_WRITE))
 			return 1;
-		before = rss();
-		t0 = now_s();
+		before = bench_rss();
+		t0 = bench_now();
 		madvise(m, bytes, MADV_DONTNEED);
-		t_raw[r] = now_s() - t0;
-		if (before - rss() < (long)(bytes - (bytes >> 6)))
+		t_raw[r] = bench_now() - t0;
+		if (before - bench_rss() < (long)(bytes - (bytes >> 6)))
 			ok = 0;
 		munmap(m, bytes);
 	}
-	qsort(t_pool, REPS, sizeof(double), cmp);
-	qsort(t_raw, REPS, sizeof(double), cmp);
+	qsort(t_pool, REPS, sizeof(double), bench_cmp_double);
+	qsort(t_raw, REPS, sizeof(double), bench_cmp_double);
 	v = t_pool[REPS / 2] * 1e3;
 	b = t_raw[REPS / 2] * 1e3;
 	lo = t_pool[0] * 1e3;
