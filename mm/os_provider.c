@@ -65,6 +65,16 @@ static int os_reserve(void *ctx, size_t bytes, size_t align, void **base)
 	if (p->cfg.hugetlb)
 		flags |= MAP_HUGETLB;
 	align = ST_MAX(align, p->page);
+	/* Recent kernels place large anonymous mappings on huge-page
+	 * boundaries already: one call when the result is aligned. */
+	m = mmap(NULL, bytes, PROT_NONE, flags, -1, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	if (((uintptr_t)m & (align - 1)) == 0) {
+		*base = m;
+		return 0;
+	}
+	munmap(m, bytes);
 	if (__builtin_add_overflow(bytes, align, &span))
 		return -ENOMEM;
 	m = mmap(NULL, span, PROT_NONE, flags, -1, 0);
