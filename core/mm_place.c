@@ -97,9 +97,9 @@ int st_place_resolve(const struct strata_topo *t, const struct st_probe_set *pro
 		break;
 	case STRATA_PLACE_INTERLEAVE:
 		p.policy = ST_MPOL_INTERLEAVE;
-		for (i = 0; i < t->n_nodes; i++)
+		for (i = 0; i < t->n_nodes && i < 64; i++)
 			if (has_memory(t, i))
-				p.nodes |= 1ULL << (i % 64);
+				p.nodes |= 1ULL << i;
 		*out = p;
 		return p.nodes ? 0 : -ENOMEM;
 	case STRATA_PLACE_BANDWIDTH:
@@ -113,8 +113,10 @@ int st_place_resolve(const struct strata_topo *t, const struct st_probe_set *pro
 	}
 	if (err)
 		return err;
+	if (node >= 64)
+		return -EINVAL; /* node masks cover the first 64 nodes */
 	p.node = node;
-	p.nodes = 1ULL << (node % 64);
+	p.nodes = 1ULL << node;
 	p.policy = req->bind == STRATA_BIND_PREFERRED ? ST_MPOL_PREFERRED : ST_MPOL_BIND;
 	*out = p;
 	return 0;

@@ -26,7 +26,8 @@ struct st_place {
  * st_place_resolve() - choose the node(s) for @req.
  * Return: 0; -EINVAL (bad node or hint); -ENODEV (no such device);
  * -ENODATA (device on no single node with a strict bind, or BANDWIDTH
- * without probe figures); -ENOMEM (no node has memory).
+ * without probe figures); -ENOMEM (no node has memory).  Only the first 64
+ * nodes can be chosen (a node beyond them gives -EINVAL).
  */
 int st_place_resolve(const struct strata_topo *t, const struct st_probe_set *probe,
 		     const struct st_place_req *req, struct st_place *out);

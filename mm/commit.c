@@ -38,12 +38,16 @@ int st_pool_commit(struct strata_pool *pool, uintptr_t addr, size_t bytes)
 	return 0;
 }
 
-void st_pool_decommit(struct strata_pool *pool, uintptr_t addr, size_t bytes)
+int st_pool_decommit(struct strata_pool *pool, uintptr_t addr, size_t bytes)
 {
-	/* A failed decommit leaves the memory resident but still free and
-	 * accounted as released: the pages read back as whatever they held,
-	 * which a free block may. */
-	pool->provider.ops->decommit(pool->provider.ctx, (void *)addr, bytes);
+	int err = pool->provider.ops->decommit(pool->provider.ctx, (void *)addr, bytes);
+
+	/* A failed decommit leaves the memory committed (and its contents as
+	 * they were): it must not be counted as released, nor later handed
+	 * out as known-zero. */
+	if (err)
+		return err;
 	atomic_fetch_sub(&pool->reserved, bytes);
 	st_domain_uncharge(pool, bytes);
+	return 0;
 }

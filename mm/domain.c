@@ -63,7 +63,7 @@ int st_domain_create(unsigned nodes, struct st_domain **out)
 	d->node_limit = st_calloc(nodes, sizeof(*d->node_limit));
 	if (!d->node_reserved || !d->node_limit) {
 		st_free((void *)(uintptr_t)d->node_reserved);
-		st_free(d->node_limit);
+		st_free((void *)(uintptr_t)d->node_limit);
 		st_free(d);
 		return -ENOMEM;
 	}
@@ -96,7 +96,7 @@ void st_domain_destroy(struct st_domain *d)
 	pthread_mutex_unlock(&domains_lock);
 	pthread_mutex_destroy(&d->lock);
 	st_free((void *)(uintptr_t)d->node_reserved);
-	st_free(d->node_limit);
+	st_free((void *)(uintptr_t)d->node_limit);
 	st_free(d);
 }
 
@@ -144,10 +144,11 @@ int st_domain_charge(struct strata_pool *pool, uint64_t bytes)
 		return -ENOMEM;
 	if (!d)
 		return 0;
-	if (!charge(&d->global_reserved, d->global_limit, bytes))
+	if (!charge(&d->global_reserved, atomic_load_explicit(&d->global_limit, memory_order_relaxed), bytes))
 		return -ENOMEM;
 	if (pool->node >= 0 && (unsigned)pool->node < d->nodes &&
-	    !charge(&d->node_reserved[pool->node], d->node_limit[pool->node], bytes)) {
+	    !charge(&d->node_reserved[pool->node],
+		    atomic_load_explicit(&d->node_limit[pool->node], memory_order_relaxed), bytes)) {
 		atomic_fetch_sub(&d->global_reserved, bytes);
 		return -ENOMEM;
 	}
@@ -223,8 +224,8 @@ int st_domain_set_limit(struct st_domain *d, int node, uint64_t bytes)
 	if (node >= (int)d->nodes)
 		return -ENOENT;
 	if (node == -1)
-		d->global_limit = bytes;
+		atomic_store_explicit(&d->global_limit, bytes, memory_order_relaxed);
 	else
-		d->node_limit[node] = bytes;
+		atomic_store_explicit(&d->node_limit[node], bytes, memory_order_relaxed);
 	return 0;
 }

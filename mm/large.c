@@ -217,6 +217,8 @@ static int grow(struct strata_pool *pool, size_t need)
 	step = (size_t)ST_MIN((uint64_t)pool->grow_bytes,
 			      ST_MAX(atomic_load_explicit(&pool->reserved, memory_order_relaxed), (uint64_t)ST_HUGE));
 	step = ST_MAX(step, need);
+	if (step > ST_MAX_BLOCK + ST_MAX_ALIGN)
+		return -ENOMEM;
 	step = (step + ST_HUGE - 1) & ~(ST_HUGE - 1);
 	if (pool->limit_bytes) {
 		uint64_t used = atomic_load_explicit(&pool->reserved, memory_order_relaxed);
@@ -333,7 +335,11 @@ static uint64_t purge_block(struct strata_pool *pool, struct st_block *b, bool w
 			index_insert(pool, tail, lru_next);
 	}
 	size = mid->size;
-	st_pool_decommit(pool, mid->addr, size);
+	if (st_pool_decommit(pool, mid->addr, size)) {
+		/* Still committed: back to the free index, merged with its edges. */
+		release_block(pool, mid, lru_next);
+		return 0;
+	}
 	mid->state = ST_BLOCK_PURGED;
 	release_block(pool, mid, NULL);
 	return size;
@@ -343,6 +349,10 @@ uint64_t st_large_purge(struct strata_pool *pool, uint64_t cutoff_ms, uint64_t k
 {
 	struct st_block *b = pool->lru_head, *next;
 	uint64_t released = 0;
+
+	/* hugetlb memory can only be given back in whole huge pages. */
+	if (pool->flags & STRATA_POOL_HUGETLB)
+		whole = false;
 
 	while (b && b->freed_at_ms <= cutoff_ms &&
 	       atomic_load_explicit(&pool->committed_free, memory_order_relaxed) > keep) {

@@ -33,6 +33,9 @@
 #define ST_PAGE ((size_t)1 << ST_PAGE_SHIFT)
 #define ST_HUGE ((size_t)2 << 20)
 #define ST_MAX_ALIGN ST_HUGE
+/* The largest block a pool hands out (64 TiB): beyond the TLSF index and
+ * any machine's memory; larger requests fail with -ENOMEM. */
+#define ST_MAX_BLOCK ((size_t)1 << 46)
 
 /* Small objects: 40 size classes from 16 B to 32 KiB. */
 #define ST_SMALL_MAX 32768u
@@ -187,9 +190,9 @@ struct st_domain {
 	struct strata_pool *pools;
 	unsigned nodes;
 	_Atomic uint64_t *node_reserved; /* per node index */
-	uint64_t *node_limit; /* 0: none */
+	_Atomic uint64_t *node_limit; /* 0: none */
 	_Atomic uint64_t global_reserved;
-	uint64_t global_limit;
+	_Atomic uint64_t global_limit;
 	struct st_domain *next_domain; /* the process-wide list, for fork */
 };
 
@@ -299,7 +302,9 @@ int st_domain_set_limit(struct st_domain *d, int node, uint64_t bytes);
 /* --- commit.c (pool lock held) ------------------------------------------- */
 /* Commit [addr, addr + bytes) through the provider with accounting. */
 int st_pool_commit(struct strata_pool *pool, uintptr_t addr, size_t bytes);
-void st_pool_decommit(struct strata_pool *pool, uintptr_t addr, size_t bytes);
+/* Give [addr, addr + bytes) back; on failure nothing is accounted as
+ * released and the memory stays as it was. */
+int st_pool_decommit(struct strata_pool *pool, uintptr_t addr, size_t bytes);
 
 uint64_t st_now_ms(void);
 

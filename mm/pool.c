@@ -6,8 +6,9 @@
  * Small requests (up to 32 KiB, alignment up to 4 KiB) go through the
  * calling thread's cache: a pop or a push, no lock, no system call.  Larger
  * ones take the pool lock and the TLSF allocator.  free() finds a block's
- * metadata through the arena's page map; a pointer the pool did not hand
- * out, or a large block freed twice, is refused with -EINVAL.
+ * metadata through the arena's page map; a pointer outside the pool, into a
+ * large block, or to a large block freed twice is refused with -EINVAL
+ * (small objects are checked that closely only in debug builds).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -229,7 +230,7 @@ static int large_alloc(struct strata_pool *pool, size_t size, size_t align, uint
 	bool zeroed;
 	int err;
 
-	if (size > SIZE_MAX - ST_MAX_ALIGN)
+	if (size > ST_MAX_BLOCK)
 		return -ENOMEM;
 	size = (size + ST_PAGE - 1) & ~(ST_PAGE - 1);
 	pthread_mutex_lock(&pool->lock);
@@ -259,9 +260,14 @@ static int large_free(struct strata_pool *pool, struct st_arena *a, void *p)
 {
 	struct st_block *b;
 
+	uintptr_t e;
+
 	pthread_mutex_lock(&pool->lock);
-	b = (struct st_block *)st_pagemap_get(a, (uintptr_t)p);
-	if (!b || b->addr != (uintptr_t)p || b->state != ST_BLOCK_USED) {
+	/* Read again under the lock: meanwhile the memory may have been freed
+	 * and carved into a span (a second free of a large block). */
+	e = st_pagemap_get(a, (uintptr_t)p);
+	b = (struct st_block *)e;
+	if (!e || (e & ST_PM_SPAN) || b->addr != (uintptr_t)p || b->state != ST_BLOCK_USED) {
 		pthread_mutex_unlock(&pool->lock);
 		return -EINVAL; /* not a block start, or already free */
 	}

@@ -15,14 +15,18 @@
 void st_pool_collect_stats(struct strata_pool *pool, struct strata_pool_stats *out)
 {
 	struct st_tcache *tc;
-	int64_t small = atomic_load(&pool->small_retired);
-	uint64_t allocs = atomic_load(&pool->central_allocs), frees = atomic_load(&pool->central_frees);
-	uint64_t cached = 0, covered = 0, weight = 0, now = st_now_ms();
+	int64_t small;
+	uint64_t allocs, frees, cached = 0, covered = 0, weight = 0, now = st_now_ms();
 	struct st_arena *a;
 
 	memset(out, 0, sizeof(*out));
 	out->sz = sizeof(*out);
 	pthread_mutex_lock(&pool->lock);
+	/* Under the lock: a thread that exits folds its cache's counters into
+	 * these while unlinking the cache, so both are read consistently. */
+	small = atomic_load(&pool->small_retired);
+	allocs = atomic_load(&pool->central_allocs);
+	frees = atomic_load(&pool->central_frees);
 	for (tc = pool->tcaches; tc; tc = tc->pool_next) {
 		unsigned i;
 

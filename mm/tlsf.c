@@ -85,6 +85,8 @@ struct st_block *st_tlsf_find(struct st_tlsf *t, size_t size)
 	 * still be big enough (the rounding skipped it).  Scanning it keeps a
 	 * pool that holds exactly one right-sized block from growing. */
 	mapping(pages, &exact_fl, &exact_sl);
+	if (exact_fl >= ST_TLSF_FL)
+		return NULL;
 	for (b = t->heads[exact_fl][exact_sl]; b; b = b->next_free)
 		if (b->size >= size)
 			return b;

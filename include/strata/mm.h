@@ -126,9 +126,12 @@ STRATA_API int strata_pool_alloc(struct strata_pool *pool, size_t size, size_t a
 /*
  * strata_pool_free() - return a block to its pool, from any thread.  NULL is
  * accepted.
- * Return: 0; -EINVAL when @ptr was not allocated from @pool or is already
- * free (double frees of small blocks are detected in debug builds; of large
- * blocks always).
+ * Return: 0; -EINVAL for a pointer outside the pool's memory, inside a
+ * large block, or to a large block already free (unless its memory has been
+ * handed out again meanwhile).  Pointers into small objects and double
+ * frees of small objects are caught only in debug builds (DEBUG=1,
+ * SANITIZE=1), which keep a bit per object; release builds keep the free
+ * path at a few instructions.
  */
 STRATA_API int strata_pool_free(struct strata_pool *pool, void *ptr);
 

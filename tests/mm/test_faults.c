@@ -201,10 +201,57 @@ static void test_random_failures(void **state)
 	assert_true(successes > 10000);
 }
 
+/* Decommit that always fails: nothing counts as released, and memory that
+ * was never zeroed is not handed out as zeroed. */
+static void test_failed_decommit_is_not_released(void **state)
+{
+	struct st_os_provider_cfg *cfg = calloc(1, sizeof(*cfg));
+	struct flaky f = { .rng = 1, .percent = 0 };
+	struct st_pool_cfg pc = { .name = "nodecommit", .node = -1, .grow_bytes = 4 << 20,
+				  .flags = STRATA_POOL_NO_SMALL, .decay_ms = 0 };
+	struct strata_pool *pool;
+	struct strata_pool_stats s = { .sz = sizeof(s) };
+	static const struct st_mm_provider_ops ops = {
+		.name = "no-decommit",
+		.reserve = flaky_reserve,
+		.commit = flaky_commit,
+		.decommit = flaky_decommit,
+		.release = flaky_release,
+		.destroy = flaky_destroy,
+		.host_accessible = true,
+	};
+	unsigned char *p;
+	uint64_t reserved;
+	size_t i;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(st_os_provider_create(cfg, &f.inner), 0);
+	free(cfg);
+	pc.provider = (struct st_mm_provider){ .ops = &ops, .ctx = &f };
+	assert_int_equal(st_pool_create(NULL, &pc, &pool), 0);
+	assert_int_equal(strata_pool_alloc(pool, 4 << 20, 0, 0, (void **)&p), 0);
+	memset(p, 0xee, 4 << 20);
+	assert_int_equal(strata_pool_free(pool, p), 0);
+	assert_int_equal(strata_pool_stats(pool, &s), 0);
+	reserved = s.bytes_reserved;
+	f.percent = 100; /* every decommit fails from now on */
+	assert_true(strata_pool_trim(pool, 0) == 0);
+	assert_int_equal(strata_pool_stats(pool, &s), 0);
+	assert_true(s.bytes_reserved == reserved);
+	f.percent = 0;
+	assert_int_equal(strata_pool_alloc(pool, 4 << 20, 0, STRATA_ALLOC_ZERO, (void **)&p), 0);
+	for (i = 0; i < 4 << 20; i += 4099)
+		assert_int_equal(p[i], 0);
+	assert_int_equal(strata_pool_free(pool, p), 0);
+	strata_pool_destroy(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_failures),
+		cmocka_unit_test(test_failed_decommit_is_not_released),
 	};
 
 	return RUN_TESTS(tests);
