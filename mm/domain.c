@@ -8,7 +8,9 @@
  *
  * Fork: the prepare handler takes every mm lock in the one order the code
  * uses (thread caches, domains, domain, pools), so the child never inherits
- * a lock held by a thread that no longer exists; both sides release them.
+ * a lock held by a thread that no longer exists; both sides release them,
+ * and the child first takes back the objects cached by the parent's other
+ * threads, which do not exist in it.
  */
 #include <errno.h>
 #include <string.h>
@@ -33,23 +35,36 @@ static void fork_prepare(void)
 	}
 }
 
-static void fork_release(void)
+static void fork_release(bool child)
 {
 	struct st_domain *d;
 	struct strata_pool *p;
 
 	for (d = domains; d; d = d->next_domain) {
-		for (p = d->pools; p; p = p->next)
+		for (p = d->pools; p; p = p->next) {
+			if (child)
+				st_tcache_adopt_orphans(p);
 			pthread_mutex_unlock(&p->lock);
+		}
 		pthread_mutex_unlock(&d->lock);
 	}
 	pthread_mutex_unlock(&domains_lock);
 	st_tc_unlock();
 }
 
+static void fork_parent(void)
+{
+	fork_release(false);
+}
+
+static void fork_child(void)
+{
+	fork_release(true);
+}
+
 static void register_atfork(void)
 {
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 int st_domain_create(unsigned nodes, struct st_domain **out)

@@ -255,6 +255,8 @@ int st_tcache_slot_acquire(struct strata_pool *pool);
 void st_tcache_slot_release(struct strata_pool *pool);
 void st_tc_lock(void);
 void st_tc_unlock(void);
+/* Forked child: return the objects of other (now absent) threads' caches. */
+void st_tcache_adopt_orphans(struct strata_pool *pool);
 struct st_tcache *st_tcache_get_slow(struct strata_pool *pool);
 void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep);
 /* Take the class's hand-off chain (NULL when empty); *@n gets its length. */

@@ -87,6 +87,22 @@ static void drain(struct st_tcache *tc)
 	tc->pool = NULL;
 }
 
+/* In a forked child (tc lock and pool lock held): the caches of the
+ * parent's other threads have no thread any more; their objects go back
+ * to the spans and the caches are freed. */
+void st_tcache_adopt_orphans(struct strata_pool *pool)
+{
+	struct st_tcache *tc, *next, *mine = st_tls_tcache[pool->slot];
+
+	for (tc = pool->tcaches; tc; tc = next) {
+		next = tc->pool_next;
+		if (tc == mine)
+			continue;
+		drain(tc);
+		st_free(tc);
+	}
+}
+
 /* Pool destruction: detach every cache (the memory goes away wholesale). */
 void st_tcache_slot_release(struct strata_pool *pool)
 {
