@@ -140,6 +140,7 @@ struct st_tcache {
 	struct st_tcache_bin bins[ST_NCLASSES];
 	struct st_tcache *pool_prev, *pool_next; /* the pool's list */
 	unsigned slot;
+	uint64_t seen_epoch; /* the pool's flush_epoch when this cache last emptied */
 };
 
 struct st_domain;
@@ -170,6 +171,9 @@ struct strata_pool {
 	struct st_class classes[ST_NCLASSES];
 	struct st_tcache *tcaches;
 	uint64_t last_decay_ms;
+	/* Bumped by critical pressure: every thread cache empties itself into
+	 * the pool at its next slow path (no thread can empty another's). */
+	_Atomic uint64_t flush_epoch;
 	double coverage; /* huge-page coverage, refreshed at most once a second */
 	uint64_t coverage_at_ms;
 
@@ -255,6 +259,8 @@ int st_tcache_slot_acquire(struct strata_pool *pool);
 void st_tcache_slot_release(struct strata_pool *pool);
 void st_tc_lock(void);
 void st_tc_unlock(void);
+/* Empty @tc into its pool if critical pressure asked since it last did. */
+void st_tcache_honour_flush(struct st_tcache *tc);
 /* Forked child: return the objects of other (now absent) threads' caches. */
 void st_tcache_adopt_orphans(struct strata_pool *pool);
 struct st_tcache *st_tcache_get_slow(struct strata_pool *pool);

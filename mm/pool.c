@@ -108,6 +108,8 @@ __attribute__((noinline, cold)) static int small_alloc_slow(struct strata_pool *
 		if (!tc || tc->gen != pool->gen || !tc->pool)
 			tc = st_tcache_get_slow(pool);
 	}
+	if (tc)
+		st_tcache_honour_flush(tc);
 	if (tc && (head = st_handoff_take(c, &n))) {
 		/* Objects another thread freed: no lock needed. */
 		tc->bins[cls].head = *(void **)head;
@@ -436,6 +438,15 @@ uint64_t st_pool_pressure(struct strata_pool *pool, enum strata_pressure level)
 
 	if (pool->passthrough || level == STRATA_PRESSURE_NORMAL)
 		return 0;
+	if (level == STRATA_PRESSURE_CRITICAL) {
+		struct st_tcache *tc = st_tls_tcache[pool->slot];
+
+		/* Other threads empty their caches at their next slow path; this
+		 * thread's goes now, so its spans can be released below. */
+		atomic_fetch_add(&pool->flush_epoch, 1);
+		if (tc && tc->gen == pool->gen && tc->pool)
+			st_tcache_honour_flush(tc);
+	}
 	pthread_mutex_lock(&pool->lock);
 	if (level == STRATA_PRESSURE_CRITICAL) {
 		st_handoff_drain(pool);

@@ -87,6 +87,29 @@ static void drain(struct st_tcache *tc)
 	tc->pool = NULL;
 }
 
+void st_tcache_honour_flush(struct st_tcache *tc)
+{
+	struct strata_pool *pool = tc->pool;
+	uint64_t epoch = atomic_load_explicit(&pool->flush_epoch, memory_order_relaxed);
+	unsigned i;
+
+	if (tc->seen_epoch == epoch)
+		return;
+	tc->seen_epoch = epoch;
+	pthread_mutex_lock(&pool->lock);
+	for (i = 0; i < ST_NCLASSES; i++) {
+		struct st_tcache_bin *bin = &tc->bins[i];
+		uint32_t n = atomic_load_explicit(&bin->count, memory_order_relaxed);
+
+		if (!n)
+			continue;
+		st_central_give(pool, bin->head, n);
+		bin->head = NULL;
+		atomic_store_explicit(&bin->count, 0, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&pool->lock);
+}
+
 /* In a forked child (tc lock and pool lock held): the caches of the
  * parent's other threads have no thread any more; their objects go back
  * to the spans and the caches are freed. */
@@ -178,6 +201,7 @@ struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 		tc->bins[i].max = 2 * pool->classes[i].batch;
 	tc->slot = pool->slot;
 	tc->gen = pool->gen;
+	tc->seen_epoch = atomic_load(&pool->flush_epoch);
 	pthread_mutex_lock(&pool->lock);
 	tc->pool = pool;
 	tc->pool_prev = NULL;
@@ -200,6 +224,10 @@ void st_tcache_flush(struct st_tcache *tc, unsigned cls, unsigned keep)
 
 	if (count <= keep)
 		return;
+	if (tc->seen_epoch != atomic_load_explicit(&tc->pool->flush_epoch, memory_order_relaxed)) {
+		st_tcache_honour_flush(tc); /* everything goes, not just a batch */
+		return;
+	}
 	/* The first n objects go; the rest stay; cut ends the chain. */
 	for (i = 1; i < n; i++)
 		cut = *(void **)cut;

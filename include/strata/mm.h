@@ -151,7 +151,10 @@ STRATA_API int64_t strata_pool_trim(struct strata_pool *pool, uint64_t keep_byte
 enum strata_pressure {
 	STRATA_PRESSURE_NORMAL = 0, /* nothing to do */
 	STRATA_PRESSURE_ELEVATED = 1, /* release free memory idle for over a tenth of the decay time */
-	STRATA_PRESSURE_CRITICAL = 2, /* release every cached free byte now */
+	/* Release every cached free byte now; other threads' caches are
+	 * emptied at their next slow path (at most two batches per class
+	 * each until then). */
+	STRATA_PRESSURE_CRITICAL = 2,
 };
 
 /*

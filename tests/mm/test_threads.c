@@ -171,10 +171,66 @@ static void test_cross_thread_churn(void **state)
 	strata_rt_destroy(rt);
 }
 
+static pthread_barrier_t step;
+static struct strata_pool *pressure_pool;
+
+/* Fills its cache with 200 objects of 64 bytes, waits while critical
+ * pressure is declared, then makes one allocation of another size (a slow
+ * path) and waits to be checked. */
+static void *cache_holder(void *arg)
+{
+	void *objs[200], *other;
+	unsigned i;
+
+	(void)arg;
+	for (i = 0; i < 200; i++)
+		strata_pool_alloc(pressure_pool, 64, 0, 0, &objs[i]);
+	for (i = 0; i < 200; i++)
+		strata_pool_free(pressure_pool, objs[i]);
+	pthread_barrier_wait(&step); /* cache full */
+	pthread_barrier_wait(&step); /* pressure declared */
+	strata_pool_alloc(pressure_pool, 16, 0, 0, &other);
+	pthread_barrier_wait(&step); /* checked */
+	pthread_barrier_wait(&step);
+	strata_pool_free(pressure_pool, other);
+	return NULL;
+}
+
+static void test_critical_pressure_reaches_other_threads(void **state)
+{
+	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_OFF);
+	STRATA_POOL_OPTS(opts, .decay_ms = STRATA_DECAY_NEVER);
+	struct strata_pool_stats s = { .sz = sizeof(s) };
+	struct strata_rt *rt;
+	pthread_t tid;
+
+	(void)state;
+	assert_int_equal(strata_rt_create(&ropts, &rt), 0);
+	assert_int_equal(strata_pool_create(rt, &opts, &pressure_pool), 0);
+	pthread_barrier_init(&step, NULL, 2);
+	assert_int_equal(pthread_create(&tid, NULL, cache_holder, NULL), 0);
+	pthread_barrier_wait(&step);
+	assert_int_equal(strata_pool_stats(pressure_pool, &s), 0);
+	assert_true(s.bytes_cached >= 200 * 64); /* the other thread's cache */
+	assert_true(strata_mm_pressure(rt, STRATA_PRESSURE_CRITICAL) >= 0);
+	pthread_barrier_wait(&step);
+	pthread_barrier_wait(&step);
+	assert_int_equal(strata_pool_stats(pressure_pool, &s), 0);
+	/* The 64-byte objects went back; only the new batch of 16-byte
+	 * objects is cached now. */
+	assert_true(s.bytes_cached <= 16ULL * pressure_pool->classes[st_size_class(16)].batch);
+	pthread_barrier_wait(&step);
+	pthread_join(tid, NULL);
+	pthread_barrier_destroy(&step);
+	strata_pool_destroy(pressure_pool);
+	strata_rt_destroy(rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cross_thread_churn),
+		cmocka_unit_test(test_critical_pressure_reaches_other_threads),
 	};
 
 	return RUN_TESTS(tests);
