@@ -13,7 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "core/core_int.h"
+
+#if HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 #define HUGE_2M (2ULL << 20)
 
@@ -27,6 +32,18 @@
  */
 static const char *const blocked_components[] = { "cuda", "nvml", "opencl", "rsmi", "levelzero", "gl", "pci" };
 
+/* Under Valgrind hwloc's x86 (CPUID) component disables itself with a
+ * message on stderr; the library may not print, and the linux component
+ * supplies the same topology. */
+static bool under_valgrind(void)
+{
+#if HAVE_VALGRIND_H
+	return RUNNING_ON_VALGRIND;
+#else
+	return false;
+#endif
+}
+
 static int load_hwloc(struct strata_topo *t, const char *xml, const char *synthetic)
 {
 	unsigned i;
@@ -36,6 +53,8 @@ static int load_hwloc(struct strata_topo *t, const char *xml, const char *synthe
 	for (i = 0; i < ST_ARRAY_SIZE(blocked_components); i++)
 		hwloc_topology_set_components(t->hw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
 					      blocked_components[i]);
+	if (under_valgrind())
+		hwloc_topology_set_components(t->hw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
 	if (xml) {
 		if (access(xml, R_OK) < 0)
 			return -errno;

@@ -47,6 +47,12 @@ if [ "$rc" -ne 9 ] || ! grep -q "Invalid write of size 1" "$tmp/out"; then
 	tail -30 "$tmp/out"
 	exit 1
 fi
+# The library never prints: nothing but Valgrind's own lines on stderr.
+if grep -v '^==[0-9]*==' "$tmp/out" | grep -q .; then
+	echo "FAIL: something besides Valgrind wrote to the output:"
+	grep -v '^==[0-9]*==' "$tmp/out" | head
+	exit 1
+fi
 line=$(grep -n 'use after free' "$tmp/uaf.c" | cut -d: -f1)
 grep -q "uaf.c:$line" "$tmp/out" || { echo "FAIL: report does not point at the faulty line"; tail -30 "$tmp/out"; exit 1; }
 echo "valgrind: use after free reported"
