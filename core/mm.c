@@ -94,11 +94,25 @@ static int find_device(const struct strata_rt *rt, const char *name)
 	return -ENODEV;
 }
 
+/* The settings host and device pools share, from the options (defaults
+ * applied); the caller sets provider, flags, node and device. */
+static void pool_cfg_from_opts(const struct strata_pool_opts *opts, struct st_pool_cfg *pc)
+{
+	uint32_t decay = ST_OPT(opts, decay_ms, 0u);
+	uint64_t grow = ST_OPT(opts, grow_bytes, (uint64_t)0);
+
+	memset(pc, 0, sizeof(*pc));
+	pc->name = ST_OPT(opts, name, NULL);
+	pc->limit_bytes = ST_OPT(opts, limit_bytes, (uint64_t)0);
+	pc->grow_bytes = grow ? grow : DEFAULT_GROW;
+	pc->prefill_bytes = ST_OPT(opts, prefill_bytes, (uint64_t)0);
+	pc->decay_ms = decay == 0 ? DEFAULT_DECAY_MS : decay == STRATA_DECAY_NEVER ? 0 : decay;
+}
+
 /* A pool on a device: TLSF over the device's memory, metadata on the host. */
 static int create_device_pool(struct strata_rt *rt, const struct strata_pool_opts *opts, struct strata_pool **out)
 {
 	struct st_pool_cfg pc;
-	uint32_t decay = ST_OPT(opts, decay_ms, 0u);
 	int dev, err;
 
 	if (!ST_OPT(opts, device, NULL))
@@ -106,19 +120,13 @@ static int create_device_pool(struct strata_rt *rt, const struct strata_pool_opt
 	dev = find_device(rt, ST_OPT(opts, device, NULL));
 	if (dev < 0)
 		return dev;
-	memset(&pc, 0, sizeof(pc));
+	pool_cfg_from_opts(opts, &pc);
 	err = rt->devmem[dev].make_provider(rt->devmem[dev].arg, &pc.provider);
 	if (err)
 		return err;
-	pc.name = ST_OPT(opts, name, NULL);
-	pc.kind = STRATA_MEM_DEVICE;
 	pc.flags = ST_OPT(opts, flags, 0u) | STRATA_POOL_NO_SMALL;
 	pc.node = -1;
 	pc.device = dev;
-	pc.limit_bytes = ST_OPT(opts, limit_bytes, (uint64_t)0);
-	pc.grow_bytes = ST_OPT(opts, grow_bytes, (uint64_t)0) ? ST_OPT(opts, grow_bytes, (uint64_t)0) : DEFAULT_GROW;
-	pc.prefill_bytes = ST_OPT(opts, prefill_bytes, (uint64_t)0);
-	pc.decay_ms = decay == 0 ? DEFAULT_DECAY_MS : decay == STRATA_DECAY_NEVER ? 0 : decay;
 	return st_pool_create(rt->mm, &pc, out);
 }
 
@@ -128,7 +136,7 @@ int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts
 	struct st_pool_cfg pc;
 	struct st_place_req req;
 	struct st_place place;
-	uint32_t flags, decay;
+	uint32_t flags;
 	unsigned i;
 	int err;
 
@@ -174,21 +182,14 @@ int strata_pool_create(struct strata_rt *rt, const struct strata_pool_opts *opts
 	if (ST_OPT(opts, populate_threads, 0u) && ST_OPT(opts, populate_threads, 0u) < cfg->ncpus)
 		cfg->ncpus = ST_OPT(opts, populate_threads, 0u);
 
-	memset(&pc, 0, sizeof(pc));
+	pool_cfg_from_opts(opts, &pc);
 	err = st_os_provider_create(cfg, &pc.provider);
 	st_free(cfg);
 	if (err)
 		return err;
-	decay = ST_OPT(opts, decay_ms, 0u);
-	pc.name = ST_OPT(opts, name, NULL);
-	pc.kind = ST_OPT(opts, kind, STRATA_MEM_HOST);
 	pc.flags = flags;
 	pc.node = place.node;
 	pc.device = -1;
-	pc.limit_bytes = ST_OPT(opts, limit_bytes, (uint64_t)0);
-	pc.grow_bytes = ST_OPT(opts, grow_bytes, (uint64_t)0) ? ST_OPT(opts, grow_bytes, (uint64_t)0) : DEFAULT_GROW;
-	pc.prefill_bytes = ST_OPT(opts, prefill_bytes, (uint64_t)0);
-	pc.decay_ms = decay == 0 ? DEFAULT_DECAY_MS : decay == STRATA_DECAY_NEVER ? 0 : decay;
 	err = st_pool_create(rt->mm, &pc, out);
 	if (err)
 		st_debug("pool %s: %s", pc.name ? pc.name : "pool", strata_strerror(err));

@@ -299,7 +299,6 @@ int st_large_alloc(struct strata_pool *pool, size_t size, size_t align, struct s
 void st_large_free(struct strata_pool *pool, struct st_block *b)
 {
 	b->state = ST_BLOCK_FREE;
-	b->asked = 0;
 	b->freed_at_ms = st_now_ms();
 	release_block(pool, b, NULL);
 }

@@ -68,7 +68,6 @@ struct st_block {
 	struct st_block *prev_free, *next_free; /* TLSF list */
 	struct st_block *lru_prev, *lru_next; /* committed free blocks, oldest first */
 	uint64_t freed_at_ms;
-	size_t asked; /* USED: the usable size handed out */
 	enum st_block_state state;
 };
 
@@ -139,7 +138,6 @@ struct st_tcache {
 	uint64_t gen;
 	struct st_tcache_bin bins[ST_NCLASSES];
 	struct st_tcache *pool_prev, *pool_next; /* the pool's list */
-	unsigned slot;
 	uint64_t seen_epoch; /* the pool's flush_epoch when this cache last emptied */
 };
 
@@ -149,7 +147,6 @@ struct strata_pool {
 	struct st_domain *domain;
 	char name[48];
 	struct st_mm_provider provider;
-	enum strata_mem_kind kind;
 	uint32_t flags;
 	int node; /* accounting node index, -1 when none */
 	int device; /* device index for device pools, -1 for host pools */
@@ -281,7 +278,6 @@ void st_domain_uncharge(struct strata_pool *pool, uint64_t bytes);
 /* --- pool.c -------------------------------------------------------------- */
 struct st_pool_cfg {
 	const char *name;
-	enum strata_mem_kind kind;
 	uint32_t flags;
 	int node; /* accounting node index, -1 when none */
 	int device; /* device index, -1 for host memory */

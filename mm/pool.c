@@ -238,7 +238,6 @@ static int large_alloc(struct strata_pool *pool, size_t size, size_t align, uint
 	pthread_mutex_lock(&pool->lock);
 	err = st_large_alloc(pool, size, align, &b, &zeroed);
 	if (!err) {
-		b->asked = b->size;
 		atomic_fetch_add(&pool->large_in_use, b->size);
 		atomic_fetch_add(&pool->out_bytes, b->size);
 		atomic_fetch_add(&pool->central_allocs, 1);
@@ -534,7 +533,6 @@ int st_pool_create(struct st_domain *d, const struct st_pool_cfg *cfg, struct st
 	}
 	st_fmt(pool->name, sizeof(pool->name), "%s", cfg->name ? cfg->name : "pool");
 	pool->provider = cfg->provider;
-	pool->kind = cfg->kind;
 	pool->flags = cfg->flags;
 	pool->node = cfg->node;
 	pool->device = cfg->device;

@@ -199,7 +199,6 @@ struct st_tcache *st_tcache_get_slow(struct strata_pool *pool)
 	memset(tc->bins, 0, sizeof(tc->bins));
 	for (i = 0; i < ST_NCLASSES; i++)
 		tc->bins[i].max = 2 * pool->classes[i].batch;
-	tc->slot = pool->slot;
 	tc->gen = pool->gen;
 	tc->seen_epoch = atomic_load(&pool->flush_epoch);
 	pthread_mutex_lock(&pool->lock);

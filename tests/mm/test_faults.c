@@ -211,15 +211,6 @@ static void test_failed_decommit_is_not_released(void **state)
 				  .flags = STRATA_POOL_NO_SMALL, .decay_ms = 0 };
 	struct strata_pool *pool;
 	struct strata_pool_stats s = { .sz = sizeof(s) };
-	static const struct st_mm_provider_ops ops = {
-		.name = "no-decommit",
-		.reserve = flaky_reserve,
-		.commit = flaky_commit,
-		.decommit = flaky_decommit,
-		.release = flaky_release,
-		.destroy = flaky_destroy,
-		.host_accessible = true,
-	};
 	unsigned char *p;
 	uint64_t reserved;
 	size_t i;
@@ -228,7 +219,7 @@ static void test_failed_decommit_is_not_released(void **state)
 	assert_non_null(cfg);
 	assert_int_equal(st_os_provider_create(cfg, &f.inner), 0);
 	free(cfg);
-	pc.provider = (struct st_mm_provider){ .ops = &ops, .ctx = &f };
+	pc.provider = (struct st_mm_provider){ .ops = &flaky_ops, .ctx = &f };
 	assert_int_equal(st_pool_create(NULL, &pc, &pool), 0);
 	assert_int_equal(strata_pool_alloc(pool, 4 << 20, 0, 0, (void **)&p), 0);
 	memset(p, 0xee, 4 << 20);
