@@ -26,7 +26,7 @@
 
 #include "bench_util.h"
 
-#define REPS 5
+#define REPS 7
 
 enum method { TOUCH, POPULATE, THP_POPULATE, NMETHODS };
 static const char *const method_names[NMETHODS] = { "first_touch", "populate_write", "thp_populate_write" };
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 {
 	size_t bytes = (argc > 1 ? strtoull(argv[1], NULL, 0) : 4ULL) << 30;
 	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_OFF);
-	double s[3][REPS], b[NMETHODS][3][REPS], map_populate[REPS], gib = (double)bytes / (1 << 30);
+	double s[3][REPS], b[NMETHODS][3][REPS], map_populate[REPS], ratio[3], gib = (double)bytes / (1 << 30);
 	struct strata_rt *rt;
 	unsigned t, m, r, cores;
 	int ok = 1;
@@ -143,8 +143,9 @@ int main(int argc, char **argv)
 		}
 	}
 	for (t = 1; t <= 2; t++) {
-		double v = gib / med(s[t]), best = 0;
+		double v = gib / med(s[t]), best = 0, paired[REPS];
 		const char *best_name = "";
+		unsigned best_m = 0;
 
 		for (m = 0; m < NMETHODS; m++) {
 			double bv = gib / med(b[m][t]);
@@ -153,31 +154,57 @@ int main(int argc, char **argv)
 			if (bv > best) {
 				best = bv;
 				best_name = method_names[m];
+				best_m = m;
 			}
 		}
+		/* The host behind this kind of VM backs memory lazily, so speeds
+		 * drift between repetitions; the ratio is the median of ratios
+		 * taken within one repetition, where both sides saw the same state. */
+		for (r = 0; r < REPS; r++)
+			paired[r] = b[best_m][t][r] / s[t][r];
+		ratio[t] = bench_median(paired, REPS);
 		printf("{\"bench\":\"mm.pretouch\",\"case\":\"%.0fGiB/node0/%ut\",\"metric\":\"populate_gibps\","
 		       "\"unit\":\"GiB/s\",\"value\":%.2f,\"baseline\":\"%s\",\"baseline_value\":%.2f,\"ratio\":%.3f,"
 		       "\"better\":\"higher\",\"ok\":%s,\"reps\":%d}\n",
-		       gib, t, v, best_name, best, v / best, ok ? "true" : "false", REPS);
+		       gib, t, v, best_name, best, ratio[t], ok ? "true" : "false", REPS);
 		fprintf(stderr, "  pretouch %.0f GiB %ut: strata %.2f GiB/s, fastest baseline %s %.2f GiB/s, ratio %.2f\n",
-			gib, t, v, best_name, best, v / best);
+			gib, t, v, best_name, best, ratio[t]);
 	}
 	{
-		double one = gib / med(s[1]), two = gib / med(s[2]), mp = gib / med(map_populate);
+		double mp = gib / med(map_populate), scaling[REPS], ceiling[REPS], two_over_mp[REPS];
+
+		for (r = 0; r < REPS; r++) {
+			double raw1 = b[0][1][r], raw2 = b[0][2][r];
+
+			for (m = 1; m < NMETHODS; m++) {
+				raw1 = b[m][1][r] < raw1 ? b[m][1][r] : raw1;
+				raw2 = b[m][2][r] < raw2 ? b[m][2][r] : raw2;
+			}
+			scaling[r] = s[1][r] / s[2][r];
+			ceiling[r] = raw1 / raw2;
+			two_over_mp[r] = map_populate[r] / s[2][r];
+		}
 
 		/* shared/research/mm.md (B3) states the speed-up against one thread
 		 * of mmap(MAP_POPULATE) with 4 KiB pages; report that reading too. */
 		printf("{\"bench\":\"mm.pretouch\",\"case\":\"%.0fGiB/2t-vs-map_populate-1t\",\"metric\":\"speedup\","
 		       "\"unit\":\"x\",\"value\":%.3f,\"baseline\":\"map_populate_1t\",\"baseline_value\":%.2f,"
 		       "\"ratio\":%.3f,\"better\":\"higher\",\"ok\":%s,\"reps\":%d}\n",
-		       gib, two / mp, mp, two / mp, ok ? "true" : "false", REPS);
-		fprintf(stderr, "  pretouch 2 threads over one-thread MAP_POPULATE (%.2f GiB/s): %.2fx\n", mp, two / mp);
+		       gib, bench_median(two_over_mp, REPS), mp, bench_median(two_over_mp, REPS), ok ? "true" : "false",
+		       REPS);
+		fprintf(stderr, "  pretouch 2 threads over one-thread MAP_POPULATE (%.2f GiB/s): %.2fx\n", mp,
+			bench_median(two_over_mp, REPS));
 
+		/* The fastest raw method's own 2-over-1 speed-up is the ceiling any
+		 * populator can reach on this machine (kernel zeroing is bound by
+		 * memory write bandwidth); it is reported beside strata's. */
 		printf("{\"bench\":\"mm.pretouch\",\"case\":\"%.0fGiB/node0/2t-vs-1t\",\"metric\":\"speedup\","
-		       "\"unit\":\"x\",\"value\":%.3f,\"baseline\":\"strata_1t\",\"baseline_value\":1.0,\"ratio\":%.3f,"
-		       "\"better\":\"higher\",\"ok\":%s,\"reps\":%d}\n",
-		       gib, two / one, two / one, ok ? "true" : "false", REPS);
-		fprintf(stderr, "  pretouch 2 threads over 1: %.2fx\n", two / one);
+		       "\"unit\":\"x\",\"value\":%.3f,\"baseline\":\"raw_fastest_2t_vs_1t\",\"baseline_value\":%.3f,"
+		       "\"ratio\":%.3f,\"better\":\"higher\",\"ok\":%s,\"reps\":%d}\n",
+		       gib, bench_median(scaling, REPS), bench_median(ceiling, REPS),
+		       bench_median(scaling, REPS) / bench_median(ceiling, REPS), ok ? "true" : "false", REPS);
+		fprintf(stderr, "  pretouch 2 threads over 1: strata %.2fx, fastest raw method %.2fx\n",
+			bench_median(scaling, REPS), bench_median(ceiling, REPS));
 	}
 	strata_rt_destroy(rt);
 	return ok ? 0 : 1;
