@@ -17,7 +17,7 @@ LIB_SRCS := \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/rt.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/pool.c \
-	io/uring_probe.c \
+	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c \
 	bpf/bpf_probe.c \
 	cuda/cuda_probe.c
 

@@ -14,5 +14,6 @@
 #include <strata/probe.h>
 #include <strata/feature.h>
 #include <strata/mm.h>
+#include <strata/io.h>
 
 #endif /* STRATA_STRATA_H */
