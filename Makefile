@@ -14,10 +14,10 @@ LIB_SRCS := \
 	base/alloc.c base/util.c base/error.c base/version.c core/log.c \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
-	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/rt.c \
+	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/rt.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/pool.c \
-	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c \
+	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c io/file.c io/load.c io/engine_uring.c io/engine_pread.c \
 	bpf/bpf_probe.c \
 	cuda/cuda_probe.c
 

@@ -9,7 +9,7 @@
 
 static const char *const own_errors[] = {
 	[STRATA_EFORMAT - STRATA_ERRNO_BASE] = "malformed input data",
-	[STRATA_ESTALE - STRATA_ERRNO_BASE] = "data belongs to another machine or format version",
+	[STRATA_ESTALE - STRATA_ERRNO_BASE] = "stale data: from another machine or format version, or a file changed since it was read",
 	[STRATA_ENOTHERE - STRATA_ERRNO_BASE] = "topology does not describe this machine",
 };
 

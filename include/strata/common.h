@@ -27,7 +27,9 @@ extern "C" {
 enum strata_errno {
 	/* Input data (a model file, a cache file, an XML topology) is malformed. */
 	STRATA_EFORMAT = STRATA_ERRNO_BASE + 1,
-	/* A probe or cache belongs to another machine or another format version. */
+	/* Data no longer matches what was read before: a probe or cache of
+	 * another machine or format version, or a model file that shrank after
+	 * its header was read. */
 	STRATA_ESTALE = STRATA_ERRNO_BASE + 2,
 	/* The topology describes another machine (synthetic or loaded from XML),
 	 * so it cannot be measured or bound to. */

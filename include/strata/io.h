@@ -134,7 +134,7 @@ struct strata_model_opts {
 	const struct strata_raw_tensor *raw; /* STRATA_FORMAT_RAW: the layout */
 	size_t nraw;
 	/* Receives a sentence naming the problem and the file offset when the
-	 * open fails (also logged).  Optional. */
+	 * open fails.  Optional. */
 	char *errbuf;
 	size_t errlen;
 };
