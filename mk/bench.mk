@@ -28,14 +28,29 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
 
-$(FUZZ_DIR)/fuzz_pool: tests/fuzz/fuzz_pool.c $(LIB_SRCS) $(CONFIG_HDR)
+FUZZERS := pool gguf safetensors
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS) $(CONFIG_HDR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DSTRATA_DEBUG -g -O1 -fsanitize=fuzzer,address,undefined \
-		-I$(O) -Iinclude -I. $(DEP_CFLAGS) -o $@ tests/fuzz/fuzz_pool.c $(LIB_SRCS) $(DEP_LIBS)
+		-I$(O) -Iinclude -I. $(DEP_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEP_LIBS)
 
-fuzz: $(FUZZ_DIR)/fuzz_pool
+# The format tests write every file they build (valid ones and each known
+# malformed pattern) into the seed corpora when STRATA_FUZZ_SEEDS is set.
+fuzz-seeds: tests
+	@mkdir -p $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/corpus-safetensors
+	@mkdir -p $(FUZZ_DIR)/seeds/gguf $(FUZZ_DIR)/seeds/safetensors
+	@STRATA_FUZZ_SEEDS=$(CURDIR)/$(FUZZ_DIR)/seeds $(O)/tests/io/test_gguf >/dev/null 2>&1
+	@STRATA_FUZZ_SEEDS=$(CURDIR)/$(FUZZ_DIR)/seeds $(O)/tests/io/test_safetensors >/dev/null 2>&1
+	@echo "  SEEDS   $$(ls $(FUZZ_DIR)/seeds/gguf | wc -l) GGUF, $$(ls $(FUZZ_DIR)/seeds/safetensors | wc -l) safetensors"
+
+# Each fuzzer runs FUZZ_SECONDS.
+fuzz: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%) fuzz-seeds
 	@mkdir -p $(FUZZ_DIR)/corpus-pool
 	$(FUZZ_DIR)/fuzz_pool -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-pool
+	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/seeds/gguf
+	$(FUZZ_DIR)/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+		$(FUZZ_DIR)/corpus-safetensors $(FUZZ_DIR)/seeds/safetensors
 
-.PHONY: fuzz
+.PHONY: fuzz fuzz-seeds

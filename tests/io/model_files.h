@@ -68,10 +68,24 @@ static inline void put_pattern(struct bytes *b, size_t n)
 
 static inline void write_file(const char *path, const void *p, size_t n)
 {
+	static unsigned seeds;
+	const char *seed_dir = getenv("STRATA_FUZZ_SEEDS"), *ext = strrchr(path, '.');
 	FILE *f = fopen(path, "wb");
 
 	if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f))
 		abort();
+	/* `make fuzz` collects every file the format tests write as seeds. */
+	if (seed_dir && ext && n < (1u << 20)) {
+		char seed[512];
+
+		snprintf(seed, sizeof(seed), "%s/%s/%u-%d", seed_dir, ext + 1, seeds++, (int)getpid());
+		f = fopen(seed, "wb");
+		if (f) {
+			if (n)
+				fwrite(p, 1, n, f);
+			fclose(f);
+		}
+	}
 }
 
 /* A safetensors file: length, @json padded with spaces to a multiple of 8
