@@ -28,7 +28,7 @@ SONAME  := libstrata.so.$(VERSION_MAJOR)
 SHLIB   := $(O)/libstrata.so.$(VERSION)
 STLIB   := $(O)/libstrata.a
 
-CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c
+CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI      := $(O)/strata
 
@@ -77,7 +77,7 @@ $(SHLIB): $(PIC_OBJS) strata.map
 # (the installed-library consumer test lives in .ci/run).
 $(CLI): $(CLI_OBJS) $(STLIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS) $(CLI_LIBS)
 
 # Examples link the shared library, the way a user's program does.
 $(O)/examples/%: examples/%.c $(SHLIB)
@@ -98,8 +98,8 @@ deps:
 
 # A build without the required packages fails early with one clear message.
 deps-check:
-	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)" != "11" ]; then \
-		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON))." >&2; \
+	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)$(HAVE_XXHASH)" != "111" ]; then \
+		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON) xxhash=$(HAVE_XXHASH))." >&2; \
 		echo "        run 'make deps' (as root) or tools/install-deps.sh --print" >&2; exit 1; fi
 
 # --- the two commands -------------------------------------------------------

@@ -68,11 +68,11 @@ CFLAGS  ?=
 LDFLAGS ?=
 
 # --- required dependencies -------------------------------------------------
-REQUIRED_PKGS := hwloc jansson
 pkg_exists = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo 1 || echo 0)
 
 HAVE_HWLOC   := $(call pkg_exists,hwloc)
 HAVE_JANSSON := $(call pkg_exists,jansson)
+HAVE_XXHASH  := $(call pkg_exists,libxxhash)
 HAVE_CMOCKA  := $(call pkg_exists,cmocka)
 
 # --- optional dependencies -------------------------------------------------
@@ -96,6 +96,8 @@ PKGS += libbpf
 endif
 
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# The CLI's own: xxHash for tensor checksums.
+CLI_LIBS   := $(shell $(PKG_CONFIG) --libs libxxhash 2>/dev/null)
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl -lm -pthread
 ifeq ($(HAVE_CUDA_H),1)
 # -isystem: the CUDA headers are not ours to warn about.

@@ -10,10 +10,10 @@
 # component (strata doctor says which).
 set -euo pipefail
 
-required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev python3)
+required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev python3)
 optional=(liburing-dev libbpf-dev bpftool clang valgrind)
 # Peers the benchmarks measure against (make bench).
-bench=(libjemalloc2 libmimalloc2.0)
+bench=(libjemalloc2 libmimalloc2.0 fio)
 
 print_only=0
 for arg in "$@"; do

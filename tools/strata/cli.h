@@ -10,6 +10,7 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 /* Print the top-level usage to @to_stderr ? stderr : stdout. */
 void cli_usage(int to_stderr);

@@ -20,6 +20,7 @@ struct command {
 static const struct command commands[] = {
 	{ "info", cmd_info, "topology, CPU features, measured bandwidth, versions  [--json] [--probe]" },
 	{ "doctor", cmd_doctor, "which features work here, and how to fix the others  [--json]" },
+	{ "load", cmd_load, "stream a model's tensors into memory; GB/s and checksums  [--verify] PATH..." },
 };
 
 void cli_usage(int to_stderr)
