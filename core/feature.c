@@ -6,6 +6,8 @@
  * dependencies; core only asks them and adds the advice.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <string.h>
 
 #include <strata/feature.h>
@@ -21,6 +23,13 @@ static void check_io_uring(const struct strata_rt *rt, struct strata_feature_rep
 {
 	(void)rt;
 	r->status = st_io_uring_probe(r->detail, sizeof(r->detail));
+	/* Say which engine model loads will use. */
+	if (r->status == 0)
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) - strlen(r->detail),
+			 "; loads use io_uring");
+	else
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) - strlen(r->detail),
+			 "; loads use the pread thread pool instead");
 	if (r->status == -ENOSYS && !HAVE_LIBURING)
 		FEATURE_FIX(r, "apt-get install liburing-dev and rebuild");
 	else if (r->status == -EPERM)
