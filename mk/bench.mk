@@ -8,7 +8,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 $(O)/bench/%: bench/%.c $(STLIB) $(CONFIG_HDR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $< $(STLIB) $(LDFLAGS) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $< $(STLIB) $(LDFLAGS) $(DEP_LIBS) $(CLI_LIBS)
 
 bench-core: all $(O)/bench/bench_probe
 	@$(O)/bench/bench_probe
@@ -19,9 +19,14 @@ bench-mm: all $(MM_BENCHES:%=$(O)/bench/%)
 	@tools/install-deps.sh --bench
 	@set -e; for b in $(MM_BENCHES); do $(O)/bench/$$b; done
 
-bench: bench-core bench-mm
+# Storage: writes its files into build/bench-data once (about 8.5 GB).
+bench-io: all $(O)/bench/bench_io
+	@tools/install-deps.sh --bench
+	@$(O)/bench/bench_io
 
-.PHONY: bench bench-core bench-mm
+bench: bench-core bench-mm bench-io
+
+.PHONY: bench bench-core bench-mm bench-io
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=300`) ---------------
 FUZZ_CC ?= clang
