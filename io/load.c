@@ -30,7 +30,7 @@
 #include "base/base.h"
 #include "io/load_int.h"
 
-int (*st_io_complete_hook)(uint32_t file, uint64_t off, uint32_t len, int res);
+int (*st_io_complete_hook)(uint32_t file, uint64_t off, uint32_t len, bool direct, int res);
 
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_DEPTH 16u
@@ -400,11 +400,13 @@ static void completion(struct strata_load *l, struct st_chunk *c, int res)
 	int err = 0;
 
 	if (st_io_complete_hook)
-		res = st_io_complete_hook(c->ext->file, at, c->len - c->done, res);
+		res = st_io_complete_hook(c->ext->file, at, c->len - c->done, c->direct, res);
 	if (res == -EINTR || res == -EAGAIN)
 		goto again;
 	if (res == -EINVAL && c->direct) {
 		/* The filesystem refuses this O_DIRECT read: the file goes buffered. */
+		if (f->direct)
+			l->stats.direct_refused++;
 		f->direct = false;
 		c->direct = false;
 		goto again;

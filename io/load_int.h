@@ -95,7 +95,7 @@ extern const struct st_engine_ops st_engine_uring, st_engine_pread;
 
 /* Test hook on the completion path: may change a read's result (a short
  * read, -EIO).  NULL in production. */
-extern int (*st_io_complete_hook)(uint32_t file, uint64_t off, uint32_t len, int res);
+extern int (*st_io_complete_hook)(uint32_t file, uint64_t off, uint32_t len, bool direct, int res);
 
 /* Files: choose direct or buffered reads and their alignment. */
 int st_io_file_open(const struct st_model_file *mf, enum strata_io_direct mode, struct st_io_file *out);

@@ -289,6 +289,7 @@ struct strata_load_stats {
 	uint64_t tensors, tensors_ready, tensors_failed;
 	uint64_t bytes, bytes_read; /* tensor bytes; bytes read (aligned supersets) */
 	uint64_t reads, short_reads, resubmits;
+	uint32_t direct_refused; /* files switched to buffered reads by an EINVAL */
 	uint32_t chunk_bytes, queue_depth; /* in use at the end (after tuning) */
 	uint32_t max_in_flight;
 	uint64_t peak_held_bytes; /* most destination bytes held at once */

@@ -207,9 +207,9 @@ static void subset_and_getters(void **state)
 /* ---- faults through the completion hook ----------------------------------------- */
 
 static unsigned hook_seed;
-static int hook_short(uint32_t file, uint64_t off, uint32_t len, int res)
+static int hook_short(uint32_t file, uint64_t off, uint32_t len, bool direct, int res)
 {
-	(void)file, (void)off, (void)len;
+	(void)file, (void)off, (void)len, (void)direct;
 	if (res > 1 && rand_r(&hook_seed) % 3 == 0)
 		return 1 + (int)(rand_r(&hook_seed) % (unsigned)(res - 1));
 	return res;
@@ -243,9 +243,9 @@ static void short_reads(void **state)
 }
 
 static uint64_t eio_at;
-static int hook_eio(uint32_t file, uint64_t off, uint32_t len, int res)
+static int hook_eio(uint32_t file, uint64_t off, uint32_t len, bool direct, int res)
 {
-	(void)file;
+	(void)file, (void)direct;
 	return off <= eio_at && eio_at < off + len ? -EIO : res;
 }
 
@@ -295,9 +295,9 @@ static void truncated_before(void **state)
 
 static const char *trunc_path;
 static int trunc_calls;
-static int hook_truncate(uint32_t file, uint64_t off, uint32_t len, int res)
+static int hook_truncate(uint32_t file, uint64_t off, uint32_t len, bool direct, int res)
 {
-	(void)file, (void)off, (void)len;
+	(void)file, (void)off, (void)len, (void)direct;
 	if (trunc_calls++ == 0 && truncate(trunc_path, 3 << 20))
 		return -EIO;
 	return res;
@@ -445,6 +445,40 @@ static void tmpfs_direct(void **state)
 	unlink(shm);
 }
 
+/* A filesystem that opens with O_DIRECT but refuses the reads (EINVAL, as
+ * FUSE without direct_io or a misaligned device does): the file goes
+ * buffered and the load completes. */
+static int hook_refuse_direct(uint32_t file, uint64_t off, uint32_t len, bool direct, int res)
+{
+	(void)file, (void)off, (void)len;
+	return direct ? -EINVAL : res;
+}
+
+static void direct_refused(void **state)
+{
+	struct strata_model *m = open_model(path);
+	enum strata_io_engine engines[2] = { STRATA_IO_URING, STRATA_IO_PREAD };
+	unsigned e;
+
+	(void)state;
+	for (e = 0; e < 2; e++) {
+		STRATA_LOAD_OPTS(opts, .pool = pool, .engine = engines[e], .direct = STRATA_DIRECT_ON);
+		struct strata_load_stats st;
+		struct strata_load *l;
+
+		st_io_complete_hook = hook_refuse_direct;
+		assert_int_equal(strata_load_start(m, &opts, &l), 0);
+		assert_int_equal(strata_load_wait(l, -1), 0);
+		st_io_complete_hook = NULL;
+		assert_int_equal(strata_load_stats(l, &st), 0);
+		assert_int_equal(st.files_direct, 1);
+		assert_int_equal(st.direct_refused, 1);
+		assert_int_equal(verify(m, l), NT);
+		strata_load_destroy(l);
+	}
+	strata_model_close(m);
+}
+
 static void page_cache_choice(void **state)
 {
 	struct strata_model *m = open_model(path);
@@ -548,6 +582,93 @@ static void real_tail_short_read(void **state)
 	strata_model_close(m);
 }
 
+/* Tensors complete in priority order when reads go one at a time. */
+struct order_log {
+	size_t seen[NT], n;
+};
+
+static void log_order(void *user, size_t tensor, int status)
+{
+	struct order_log *o = user;
+
+	if (status == 0 && sizes[tensor])
+		o->seen[o->n++] = tensor;
+}
+
+static void priorities_and_coalescing(void **state)
+{
+	struct strata_model *m = open_model(path);
+	struct order_log o = { .n = 0 };
+	int32_t prio[NT];
+	STRATA_LOAD_OPTS(opts, .pool = pool, .priority = prio, .queue_depth = 1, .on_ready = log_order, .user = &o);
+	struct strata_load_stats st;
+	struct strata_load *l;
+	size_t i, nonempty = 0;
+
+	(void)state;
+	for (i = 0; i < NT; i++) {
+		prio[i] = (int32_t)(NT - i); /* last tensor of the file first */
+		nonempty += sizes[i] != 0;
+	}
+	assert_int_equal(strata_load_start(m, &opts, &l), 0);
+	assert_int_equal(strata_load_wait(l, -1), 0);
+	assert_int_equal(o.n, nonempty);
+	for (i = 1; i < o.n; i++)
+		assert_true(o.seen[i] < o.seen[i - 1]);
+	strata_load_destroy(l);
+	/* In file order, adjacent tensors share reads: far fewer reads than tensors. */
+	opts.priority = NULL;
+	opts.on_ready = NULL;
+	opts.queue_depth = 0;
+	opts.chunk_bytes = 4 << 20;
+	assert_int_equal(strata_load_start(m, &opts, &l), 0);
+	assert_int_equal(strata_load_wait(l, -1), 0);
+	assert_int_equal(strata_load_stats(l, &st), 0);
+	assert_true(st.reads < NT / 4);
+	assert_int_equal(verify(m, l), NT);
+	strata_load_destroy(l);
+	strata_model_close(m);
+}
+
+/* Two files in one model: both read, each tensor from its own file. */
+static void several_files(void **state)
+{
+	char p2[320];
+	const char *paths[] = { path, p2 };
+	STRATA_MODEL_OPTS(mopts, .format = STRATA_FORMAT_SAFETENSORS);
+	struct strata_model *m;
+	struct strata_tensor_info t;
+	STRATA_LOAD_OPTS(opts, .pool = pool, .direct = STRATA_DIRECT_ON);
+	struct strata_load_stats st;
+	struct strata_load *l;
+	const char *json = "{\"other.w\":{\"dtype\":\"U8\",\"shape\":[100000],\"data_offsets\":[0,100000]}}";
+	void *data;
+	size_t i;
+	int fd;
+	char *want = malloc(100000);
+
+	(void)state;
+	snprintf(p2, sizeof(p2), "%s/second.safetensors", dir);
+	write_safetensors(p2, json, 100000, 1);
+	assert_int_equal(strata_model_open(paths, 2, &mopts, &m), 0);
+	assert_int_equal(strata_model_tensor_count(m), NT + 1);
+	assert_int_equal(strata_load_start(m, &opts, &l), 0);
+	assert_int_equal(strata_load_wait(l, -1), 0);
+	assert_int_equal(strata_load_stats(l, &st), 0);
+	assert_int_equal(st.files_direct + st.files_buffered, 2);
+	assert_int_equal(strata_model_find(m, "other.w", &i), 0);
+	assert_int_equal(strata_model_tensor(m, i, &t), 0);
+	assert_int_equal(t.file, 1);
+	assert_int_equal(strata_load_tensor_data(l, i, &data), 0);
+	fd = open(p2, O_RDONLY);
+	assert_int_equal(pread(fd, want, 100000, (off_t)t.offset), 100000);
+	close(fd);
+	assert_memory_equal(want, data, 100000);
+	free(want);
+	strata_load_destroy(l);
+	strata_model_close(m);
+}
+
 static void layer_priority(void **state)
 {
 	(void)state;
@@ -574,9 +695,12 @@ int main(void)
 		cmocka_unit_test(cancel_blocked),
 		cmocka_unit_test(pool_out_of_memory),
 		cmocka_unit_test(tmpfs_direct),
+		cmocka_unit_test(direct_refused),
 		cmocka_unit_test(page_cache_choice),
 		cmocka_unit_test(uring_disabled),
 		cmocka_unit_test(real_tail_short_read),
+		cmocka_unit_test(priorities_and_coalescing),
+		cmocka_unit_test(several_files),
 		cmocka_unit_test(layer_priority),
 	};
 
