@@ -14,9 +14,10 @@ LIB_SRCS := \
 	base/alloc.c base/util.c base/error.c base/version.c core/log.c \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
-	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/rt.c \
+	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/rt.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
-	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/pool.c \
+	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
+	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
 	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c io/file.c io/load.c io/engine_uring.c io/engine_pread.c \
 	bpf/bpf_probe.c \
 	cuda/cuda_probe.c
@@ -28,7 +29,8 @@ SONAME  := libstrata.so.$(VERSION_MAJOR)
 SHLIB   := $(O)/libstrata.so.$(VERSION)
 STLIB   := $(O)/libstrata.a
 
-CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c
+CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c tools/strata/cmd_observe.c \
+	tools/strata/cmd_top.c tools/strata/cmd_trace.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI      := $(O)/strata
 
@@ -98,8 +100,9 @@ deps:
 
 # A build without the required packages fails early with one clear message.
 deps-check:
-	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)$(HAVE_XXHASH)" != "111" ]; then \
-		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON) xxhash=$(HAVE_XXHASH))." >&2; \
+	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)$(HAVE_XXHASH)$(HAVE_MHD)$(HAVE_NCURSES)" != "11111" ]; then \
+		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON) xxhash=$(HAVE_XXHASH)" \
+		     "libmicrohttpd=$(HAVE_MHD) ncursesw=$(HAVE_NCURSES))." >&2; \
 		echo "        run 'make deps' (as root) or tools/install-deps.sh --print" >&2; exit 1; fi
 
 # --- the two commands -------------------------------------------------------

@@ -130,4 +130,8 @@ struct strata_rt {
 int st_rt_register_device_memory(struct strata_rt *rt, const char *name,
 				 int (*make_provider)(void *arg, struct st_mm_provider *out), void *arg);
 
+/* The tracer's socket and the metrics endpoint (core/observe.c). */
+void st_observe_start(const char *metrics_addr);
+void st_observe_stop(void);
+
 #endif /* STRATA_CORE_INT_H */

@@ -101,6 +101,7 @@ int strata_rt_create(const struct strata_rt_opts *opts, struct strata_rt **out)
 	if (err)
 		st_warn("bandwidth probe unavailable: %s", strata_strerror(err));
 
+	st_observe_start(ST_OPT(opts, metrics_addr, NULL));
 	st_debug("runtime created: %u node(s), %u core(s), %u device(s)", rt->topo->n_nodes, rt->topo->cores,
 		 rt->topo->n_devices);
 	*out = rt;
@@ -121,6 +122,7 @@ void strata_rt_destroy(struct strata_rt *rt)
 {
 	if (!rt)
 		return;
+	st_observe_stop();
 	st_domain_destroy(rt->mm);
 	st_free(rt->probe);
 	st_free(rt->cache_dir);

@@ -73,6 +73,8 @@ pkg_exists = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo 1 || echo 0
 HAVE_HWLOC   := $(call pkg_exists,hwloc)
 HAVE_JANSSON := $(call pkg_exists,jansson)
 HAVE_XXHASH  := $(call pkg_exists,libxxhash)
+HAVE_MHD     := $(call pkg_exists,libmicrohttpd)
+HAVE_NCURSES := $(call pkg_exists,ncursesw)
 HAVE_CMOCKA  := $(call pkg_exists,cmocka)
 
 # --- optional dependencies -------------------------------------------------
@@ -87,7 +89,7 @@ HAVE_VALGRIND_H := $(if $(wildcard /usr/include/valgrind/memcheck.h),1,0)
 HAVE_CUDA_H := $(if $(and $(wildcard $(CUDA_HOME)/include/cuda.h),$(wildcard $(CUDA_HOME)/include/nvrtc.h)),1,0)
 
 # Allow `make ... HAVE_LIBURING=0` etc. to build a reduced library on purpose.
-PKGS := hwloc jansson
+PKGS := hwloc jansson libmicrohttpd
 ifeq ($(HAVE_LIBURING),1)
 PKGS += liburing
 endif
@@ -97,7 +99,7 @@ endif
 
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # The CLI's own: xxHash for tensor checksums.
-CLI_LIBS   := $(shell $(PKG_CONFIG) --libs libxxhash 2>/dev/null)
+CLI_LIBS   := $(shell $(PKG_CONFIG) --libs libxxhash ncursesw 2>/dev/null)
 DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl -lm -pthread
 ifeq ($(HAVE_CUDA_H),1)
 # -isystem: the CUDA headers are not ours to warn about.

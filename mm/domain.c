@@ -84,12 +84,28 @@ int st_domain_create(unsigned nodes, struct st_domain **out)
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_once(&atfork_once, register_atfork);
+	st_mm_metrics_init();
 	pthread_mutex_lock(&domains_lock);
 	d->next_domain = domains;
 	domains = d;
 	pthread_mutex_unlock(&domains_lock);
 	*out = d;
 	return 0;
+}
+
+void st_domains_foreach_pool(void (*fn)(struct strata_pool *pool, void *ctx), void *ctx)
+{
+	struct st_domain *d;
+	struct strata_pool *p;
+
+	pthread_mutex_lock(&domains_lock);
+	for (d = domains; d; d = d->next_domain) {
+		pthread_mutex_lock(&d->lock);
+		for (p = d->pools; p; p = p->next)
+			fn(p, ctx);
+		pthread_mutex_unlock(&d->lock);
+	}
+	pthread_mutex_unlock(&domains_lock);
 }
 
 void st_domain_destroy(struct st_domain *d)

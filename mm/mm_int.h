@@ -197,6 +197,12 @@ struct st_domain {
 	struct st_domain *next_domain; /* the process-wide list, for fork */
 };
 
+/* Call @fn for every pool of every runtime in the process, under the
+ * domain locks (domain.c). */
+void st_domains_foreach_pool(void (*fn)(struct strata_pool *pool, void *ctx), void *ctx);
+/* Register the pools' metrics collector, once per process (metrics.c). */
+void st_mm_metrics_init(void);
+
 /* --- tlsf.c -------------------------------------------------------------- */
 void st_tlsf_insert(struct st_tlsf *t, struct st_block *b);
 void st_tlsf_remove(struct st_tlsf *t, struct st_block *b);

@@ -10,10 +10,10 @@
 # component (strata doctor says which).
 set -euo pipefail
 
-required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev python3)
-optional=(liburing-dev libbpf-dev bpftool clang valgrind)
+required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev python3)
+optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus)
 # Peers the benchmarks measure against (make bench).
-bench=(libjemalloc2 libmimalloc2.0 fio)
+bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools)
 
 print_only=0
 for arg in "$@"; do

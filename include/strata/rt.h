@@ -53,6 +53,9 @@ struct strata_rt_opts {
 	/* Folder for cached probe figures; default $XDG_CACHE_HOME/strata or
 	 * $HOME/.cache/strata.  Created when missing. */
 	const char *cache_dir;
+	/* Serve Prometheus metrics at http://ADDR/metrics ("127.0.0.1:9464",
+	 * ":9464"); default: STRATA_METRICS_ADDR, else no endpoint. */
+	const char *metrics_addr;
 };
 
 #define STRATA_RT_OPTS(name, ...) \

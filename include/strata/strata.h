@@ -15,5 +15,7 @@
 #include <strata/feature.h>
 #include <strata/mm.h>
 #include <strata/io.h>
+#include <strata/trace.h>
+#include <strata/metrics.h>
 
 #endif /* STRATA_STRATA_H */

@@ -11,6 +11,13 @@
 int cmd_info(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+
+/* A process id argument.  Return: 0, or -1 when it is not one. */
+int cli_parse_pid(const char *arg, int *pid);
 
 /* Print the top-level usage to @to_stderr ? stderr : stdout. */
 void cli_usage(int to_stderr);

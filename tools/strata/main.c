@@ -20,6 +20,10 @@ struct command {
 static const struct command commands[] = {
 	{ "info", cmd_info, "topology, CPU features, measured bandwidth, versions  [--json] [--probe]" },
 	{ "doctor", cmd_doctor, "which features work here, and how to fix the others  [--json]" },
+	{ "ps", cmd_ps, "processes using strata that can be attached to" },
+	{ "top", cmd_top, "live view of a process: pools, I/O, pressure, scheduler  PID [-n N] [--json]" },
+	{ "trace", cmd_trace, "record a process's events for ui.perfetto.dev  PID [-d SECONDS] [-o FILE]" },
+	{ "metrics", cmd_metrics, "a process's metrics in Prometheus text  PID" },
 	{ "load", cmd_load, "stream a model's tensors into memory; GB/s and checksums  [--verify] PATH..." },
 };
 

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * strata/trace.h — the in-process tracer: events into per-thread rings in
+ * shared memory that the `strata` CLI reads from outside, live.
+ *
+ * Producer side: intern a name once (strata_trace_name()), then emit
+ * instants, span begins and ends, counters and flows with it.  An emit
+ * costs one predictable branch when tracing is off, and a timestamp plus a
+ * 32-byte store into the calling thread's ring when it is on: no lock, no
+ * system call, no allocation.  Tracing is on while a reader is attached,
+ * or always with STRATA_TRACE=on (a flight recorder).
+ *
+ * Consumer side: strata_trace_attach() connects to a process's socket,
+ * receives its ring memory (read-only) and reads records with exact loss
+ * accounting.  Every field read from the producer's memory is
+ * bounds-checked: a corrupted or hostile producer cannot crash a reader.
+ */
+#ifndef STRATA_TRACE_H
+#define STRATA_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <strata/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- producer ------------------------------------------------------------------ */
+
+enum strata_trace_type {
+	STRATA_TRACE_INSTANT = 1,
+	STRATA_TRACE_BEGIN = 2, /* a span on this thread */
+	STRATA_TRACE_END = 3,
+	STRATA_TRACE_COUNTER = 4, /* arg0: the value */
+	STRATA_TRACE_FLOW_BEGIN = 5, /* arg0: flow id (joins a submit to its completion) */
+	STRATA_TRACE_FLOW_END = 6,
+	STRATA_TRACE_ANCHOR = 7, /* arg0: CLOCK_MONOTONIC ns, arg1: CLOCK_BOOTTIME ns at the timestamp */
+};
+
+/* Non-zero while events are recorded.  Read it through STRATA_TRACE_ON(). */
+STRATA_API extern volatile int strata_trace_enabled;
+
+#define STRATA_TRACE_ON() __builtin_expect(strata_trace_enabled != 0, 0)
+
+/*
+ * strata_trace_name() - the id of event name @name (interned: the same
+ * name always gives the same id).  Call once and keep the id.
+ * Return: an id > 0; -EINVAL; -ENOSPC when the name table is full.
+ */
+STRATA_API int strata_trace_name(const char *name);
+
+/* Record an event; call through the macros below so that nothing but a
+ * branch runs while tracing is off. */
+STRATA_API void strata_trace_emit(uint32_t id, enum strata_trace_type type, uint64_t arg0, uint64_t arg1);
+
+#define strata_trace_instant(id, a0, a1) \
+	(STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_INSTANT, (a0), (a1)) : (void)0)
+#define strata_trace_begin(id, a0, a1) \
+	(STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_BEGIN, (a0), (a1)) : (void)0)
+#define strata_trace_end(id) (STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_END, 0, 0) : (void)0)
+#define strata_trace_counter(id, value) \
+	(STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_COUNTER, (uint64_t)(value), 0) : (void)0)
+#define strata_trace_flow_begin(id, flow) \
+	(STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_FLOW_BEGIN, (flow), 0) : (void)0)
+#define strata_trace_flow_end(id, flow) \
+	(STRATA_TRACE_ON() ? strata_trace_emit((uint32_t)(id), STRATA_TRACE_FLOW_END, (flow), 0) : (void)0)
+
+/* ---- consumer -------------------------------------------------------------------- */
+
+struct strata_trace_session;
+
+/* One event as a reader sees it. */
+struct strata_trace_event {
+	uint64_t ts_ns; /* CLOCK_MONOTONIC nanoseconds */
+	uint32_t tid;
+	uint32_t id;
+	enum strata_trace_type type;
+	uint64_t arg0, arg1;
+	const char *name; /* valid until the session is closed; "?" for an unknown id */
+};
+
+/* Loss accounting of one producer thread, as of the last read. */
+struct strata_trace_thread_stats {
+	uint32_t tid;
+	uint64_t produced; /* events the thread emitted while its ring was live */
+	uint64_t delivered; /* events handed to this reader */
+	uint64_t dropped; /* produced - delivered - still unread: overwritten or refused */
+};
+
+/*
+ * strata_trace_attach() - attach to process @pid's tracer.
+ * Return: 0; -ENOENT (no such process, or it has no strata socket);
+ * -EACCES (another user's process); -EBUSY (another reader is attached);
+ * -EPROTO (the process answered something unexpected); -ENOMEM.
+ */
+STRATA_API int strata_trace_attach(int pid, struct strata_trace_session **out);
+
+/*
+ * strata_trace_read() - hand every new event of every thread to @fn, at
+ * most @max events (0: no limit).  Events of one thread come in order.
+ * Return: the number of events delivered (>= 0); -EPROTO when the
+ * producer's memory is inconsistent (the session is unusable).
+ */
+STRATA_API int64_t strata_trace_read(struct strata_trace_session *s,
+				     void (*fn)(void *user, const struct strata_trace_event *e), void *user,
+				     uint64_t max);
+
+/* Accounting per producer thread; @n in: room in @out, out: threads.
+ * Return: 0; -ENOSPC when @out is too small (@n says how many). */
+STRATA_API int strata_trace_thread_stats(struct strata_trace_session *s, struct strata_trace_thread_stats *out,
+					 size_t *n);
+
+/* Detach; the process goes back to not tracing.  NULL is accepted. */
+STRATA_API void strata_trace_detach(struct strata_trace_session *s);
+
+/*
+ * strata_trace_fetch_metrics() - the Prometheus text of process @pid,
+ * through its socket.  *@text is malloc'ed; free() it.
+ * Return: 0; the errors of strata_trace_attach().
+ */
+STRATA_API int strata_trace_fetch_metrics(int pid, char **text);
+
+/* The folder where processes put their sockets: $XDG_RUNTIME_DIR/strata,
+ * or /run/strata for root.  Return: 0; -ERANGE; -ENOENT (no runtime dir). */
+STRATA_API int strata_trace_socket_dir(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_TRACE_H */
