@@ -58,6 +58,7 @@ struct strata_load {
 	size_t next_ext, issuing; /* next extent to start; the one being issued (SIZE_MAX: none) */
 	struct st_chunk chunks[ST_IO_MAX_DEPTH], *free_chunks;
 	int uring_err; /* why io_uring was not used, when chosen automatically */
+	struct st_io_live live; /* for the metrics collector */
 	unsigned inflight;
 	uint32_t chunk_bytes, depth;
 	bool slot_used[ST_IO_MAX_SLOTS];
@@ -207,6 +208,7 @@ static void finish_tensor(struct strata_load *l, struct st_ltensor *t, int statu
 	free_now = e->live == 0 && extent_issued(e);
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->lock);
+	st_io_obs_tensor(t->index, status);
 	if (l->cfg.on_ready)
 		l->cfg.on_ready(l->cfg.user, t->index, status);
 	if (free_now)
@@ -328,6 +330,7 @@ static void issue_chunk(struct strata_load *l, struct st_extent *e, struct st_ch
 		l->t[i].pending++;
 	l->inflight++;
 	l->stats.reads++;
+	st_io_obs_submit(&l->live, c, l->inflight);
 	err = l->ops->submit(l->eng, c, f, e->buf + (c->off - e->off));
 	if (err)
 		abandon(l, e, c, err);
@@ -359,6 +362,8 @@ static void tune_progress(struct strata_load *l)
 	}
 	l->step_bytes0 = l->bytes_done;
 	l->step_t0 = t;
+	atomic_store_explicit(&l->live.depth, l->depth, memory_order_relaxed);
+	atomic_store_explicit(&l->live.chunk, l->chunk_bytes, memory_order_relaxed);
 }
 
 static void chunk_done(struct strata_load *l, struct st_chunk *c, int err)
@@ -401,6 +406,8 @@ static void completion(struct strata_load *l, struct st_chunk *c, int res)
 
 	if (st_io_complete_hook)
 		res = st_io_complete_hook(c->ext->file, at, c->len - c->done, c->direct, res);
+	st_io_obs_complete(&l->live, c, l->ops == &st_engine_uring, res,
+			   res > 0 && c->done + (uint32_t)res < c->len && at + (uint64_t)res < c->need_end, l->inflight);
 	if (res == -EINTR || res == -EAGAIN)
 		goto again;
 	if (res == -EINVAL && c->direct) {
@@ -515,6 +522,7 @@ static void *load_thread(void *arg)
 	bool cancelled = false, broken = false;
 	size_t i;
 
+	st_io_obs_load_begin(&l->live);
 	if (l->ops->start && l->ops->start(l->eng))
 		broken = true;
 	while (!broken) {
@@ -559,6 +567,7 @@ static void *load_thread(void *arg)
 			l->ext[i].nslots = 0;
 		}
 	l->ops->destroy(l->eng);
+	st_io_obs_load_end(&l->live);
 	pthread_mutex_lock(&l->lock);
 	l->eng = NULL;
 	l->finished = true;
@@ -660,6 +669,8 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 			l->depth = tune_steps[0].depth;
 		}
 		l->chunk_bytes = (uint32_t)ST_MAX(l->chunk_bytes / 4096 * 4096, 4096u);
+		atomic_store(&l->live.depth, l->depth);
+		atomic_store(&l->live.chunk, l->chunk_bytes);
 		err = l->ops->create(&l->eng, ST_IO_MAX_DEPTH, l->files, l->nfiles);
 		if (err && !cfg->engine) {
 			/* Automatic choice: io_uring failed to set up (ENOSYS on an old

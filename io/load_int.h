@@ -8,6 +8,7 @@
 #define STRATA_IO_LOAD_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,6 +64,8 @@ struct st_extent {
 
 struct st_chunk {
 	struct st_extent *ext;
+	double t_submit; /* for the read-latency histogram */
+	uint64_t flow; /* trace flow id: submission to completion */
 	uint64_t off; /* file offset of the chunk */
 	uint32_t len, done;
 	uint64_t need_end;
@@ -118,6 +121,19 @@ struct st_load_cfg {
 
 int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors, const int32_t *priority,
 		  const struct st_load_cfg *cfg, struct strata_load **out);
+
+/* A load in progress, as the metrics collector sees it (io/observe.c). */
+struct st_io_live {
+	_Atomic uint32_t inflight, depth, chunk;
+	struct st_io_live *next;
+};
+
+void st_io_obs_load_begin(struct st_io_live *l);
+void st_io_obs_load_end(struct st_io_live *l);
+void st_io_obs_submit(struct st_io_live *l, struct st_chunk *c, unsigned inflight);
+void st_io_obs_complete(struct st_io_live *l, struct st_chunk *c, bool uring, int res, bool is_short,
+			unsigned inflight);
+void st_io_obs_tensor(size_t index, int status);
 
 /* Why io_uring was passed over for an automatic choice (0: it was not). */
 int st_load_uring_error(const struct strata_load *l);

@@ -126,6 +126,8 @@ static int read_request(int fd, char *buf, size_t len)
 	return -EPROTO;
 }
 
+static void end_session(void);
+
 static void start_session(int fd)
 {
 	struct st_trace_header *h = st_trace_shm.hdr;
@@ -137,17 +139,18 @@ static void start_session(int fd)
 
 		atomic_store(&L.cursors->tail[s], head > h->ring_records - 1 ? head - (h->ring_records - 1) : 0);
 	}
-	if (send_fds(fd, "OK 1\n", st_trace_shm.fd, L.cursor_fd)) {
-		close(fd);
-		return;
-	}
+	/* On before the reader hears back: its first read sees events. */
 	L.session_fd = fd;
 	atomic_store(&h->readers, 1);
 	if (h->policy == ST_TRACE_DROP_NEWEST)
 		atomic_store(&st_trace_cursors, L.cursors);
 	strata_trace_enabled = 1;
-	atomic_fetch_add(&st_trace_attaches, 1);
 	st_trace_anchor();
+	if (send_fds(fd, "OK 1\n", st_trace_shm.fd, L.cursor_fd)) {
+		end_session();
+		return;
+	}
+	atomic_fetch_add(&st_trace_attaches, 1);
 }
 
 static void end_session(void)
@@ -183,6 +186,13 @@ static void serve(int fd)
 		st_free(text);
 		close(fd);
 	} else if (strcmp(req, ST_TRACE_REQ_ATTACH) == 0) {
+		/* A reader that just left may not have been noticed yet. */
+		if (L.session_fd >= 0) {
+			struct pollfd p = { .fd = L.session_fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) > 0)
+				end_session();
+		}
 		if (L.session_fd >= 0) {
 			send_text(fd, "BUSY\n", 5);
 			close(fd);

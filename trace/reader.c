@@ -208,10 +208,11 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 		if (!st->seen) {
 			if (!head && !tid)
 				continue;
-			/* The listener put the oldest record still held in the cursor page. */
+			/* The listener put the oldest record still held at attach in the
+			 * cursor page; what was overwritten since counts as dropped. */
 			st->tail = atomic_load(&s->cursors->tail[slot]);
-			if (st->tail > head || head - st->tail >= cap)
-				st->tail = head > cap - 1 ? head - (cap - 1) : 0;
+			if (st->tail > head)
+				st->tail = head;
 			st->head_base = st->tail;
 			st->refused_base = atomic_load_explicit(&r->dropped, memory_order_relaxed);
 			st->seen = true;
@@ -337,7 +338,7 @@ static int send_all(int fd, const char *msg)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return -EPIPE;
+			return -EACCES; /* closed on us: the peer-credential check refused */
 		msg += w;
 		len -= (size_t)w;
 	}
