@@ -10,6 +10,7 @@
  * let a reader line the trace up with kernel events.  Elsewhere records
  * hold CLOCK_MONOTONIC nanoseconds.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -61,13 +62,13 @@ static bool tsc_trusted(void)
 	if (st_read_text("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf, sizeof(buf)) <= 0 ||
 	    strncmp(buf, "tsc", 3))
 		return false;
-	info = st_malloc(1 << 16);
+	info = malloc(1 << 16);
 	if (!info)
 		return false;
 	n = st_read_text("/proc/cpuinfo", info, 1 << 16);
 	constant = n > 0 && strstr(info, " constant_tsc");
 	nonstop = n > 0 && strstr(info, " nonstop_tsc");
-	st_free(info);
+	free(info);
 	return constant && nonstop;
 #else
 	return false;

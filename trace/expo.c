@@ -52,7 +52,7 @@ int strata_metric_collector_add(strata_metric_collect_fn fn, void *user, uint64_
 	pthread_mutex_lock(&collectors_lock);
 	if (ncollectors == capcollectors) {
 		size_t cap = capcollectors ? capcollectors * 2 : 8;
-		struct collector *n = st_realloc(collectors, cap * sizeof(*n));
+		struct collector *n = realloc(collectors, cap * sizeof(*n));
 
 		if (n) {
 			collectors = n;
@@ -84,7 +84,7 @@ int strata_metric_collector_remove(uint64_t handle)
 			break;
 		}
 	if (!ncollectors) {
-		st_free(collectors);
+		free(collectors);
 		collectors = NULL;
 		capcollectors = 0;
 	}
@@ -98,14 +98,14 @@ static char *own(struct strata_metric_writer *w, const char *s)
 
 	if (w->nowned == w->capowned) {
 		size_t cap = w->capowned ? w->capowned * 2 : 64;
-		char **n = st_realloc(w->owned, cap * sizeof(*n));
+		char **n = realloc(w->owned, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
 		w->owned = n;
 		w->capowned = cap;
 	}
-	c = st_strdup(s ? s : "");
+	c = strdup(s ? s : "");
 	if (c)
 		w->owned[w->nowned++] = c;
 	return c;
@@ -115,7 +115,7 @@ static int push(struct strata_metric_writer *w, const struct sample *s)
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 128;
-		struct sample *n = st_realloc(w->s, cap * sizeof(*n));
+		struct sample *n = realloc(w->s, cap * sizeof(*n));
 
 		if (!n)
 			return w->err = -ENOMEM;
@@ -199,7 +199,7 @@ static void put(struct buf *b, const char *fmt, ...)
 		}
 		{
 			size_t cap = (b->cap ? b->cap * 2 : 65536) + (size_t)n;
-			char *p = st_realloc(b->p, cap);
+			char *p = realloc(b->p, cap);
 
 			if (!p) {
 				b->err = -ENOMEM;
@@ -324,15 +324,15 @@ int st_metrics_render(char **text, size_t *len)
 	}
 	pthread_mutex_unlock(&st_metrics_lock);
 	for (i = 0; i < w.nowned; i++)
-		st_free(w.owned[i]);
-	st_free(w.owned);
-	st_free(w.s);
+		free(w.owned[i]);
+	free(w.owned);
+	free(w.s);
 	if (w.err || b.err) {
-		st_free(b.p);
+		free(b.p);
 		return w.err ? w.err : b.err;
 	}
 	if (!b.p) {
-		b.p = st_strdup("");
+		b.p = strdup("");
 		if (!b.p)
 			return -ENOMEM;
 	}
@@ -352,5 +352,5 @@ int strata_metrics_render(char **text, size_t *len)
 
 void strata_metrics_free(char *text)
 {
-	st_free(text);
+	free(text);
 }

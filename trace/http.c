@@ -30,7 +30,7 @@ static mhd_result reply(struct MHD_Connection *c, unsigned status, const char *t
 	mhd_result ret;
 
 	if (ours)
-		st_free(body);
+		free(body);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", type);

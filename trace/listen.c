@@ -183,7 +183,7 @@ static void serve(int fd)
 
 		if (st_metrics_render(&text, &len) == 0)
 			send_text(fd, text, len);
-		st_free(text);
+		free(text);
 		close(fd);
 	} else if (strcmp(req, ST_TRACE_REQ_ATTACH) == 0) {
 		/* A reader that just left may not have been noticed yet. */

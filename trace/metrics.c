@@ -8,6 +8,7 @@
  * at some instant, which is what Prometheus counters promise.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -127,27 +128,27 @@ int strata_metric_create(const char *name, const char *help, enum strata_metric_
 				return 0;
 			}
 		}
-	m = st_calloc(1, sizeof(*m));
+	m = calloc(1, sizeof(*m));
 	if (m) {
-		m->name = st_strdup(name);
-		m->help = st_strdup(help ? help : "");
-		m->labels = st_strdup(labels ? labels : "");
+		m->name = strdup(name);
+		m->help = strdup(help ? help : "");
+		m->labels = strdup(labels ? labels : "");
 		m->type = type;
 		m->refs = 1;
 		if (type == STRATA_METRIC_COUNTER)
-			m->shards = st_calloc(ST_METRIC_SHARDS, sizeof(*m->shards));
+			m->shards = calloc(ST_METRIC_SHARDS, sizeof(*m->shards));
 		if (type == STRATA_METRIC_HISTOGRAM)
-			m->hist = st_calloc(ST_METRIC_SHARDS, sizeof(*m->hist));
+			m->hist = calloc(ST_METRIC_SHARDS, sizeof(*m->hist));
 	}
 	if (!m || !m->name || !m->help || !m->labels || (type == STRATA_METRIC_COUNTER && !m->shards) ||
 	    (type == STRATA_METRIC_HISTOGRAM && !m->hist)) {
 		if (m) {
-			st_free(m->name);
-			st_free(m->help);
-			st_free(m->labels);
-			st_free(m->shards);
-			st_free(m->hist);
-			st_free(m);
+			free(m->name);
+			free(m->help);
+			free(m->labels);
+			free(m->shards);
+			free(m->hist);
+			free(m);
 		}
 		pthread_mutex_unlock(&st_metrics_lock);
 		return -ENOMEM;
@@ -176,12 +177,12 @@ void strata_metric_destroy(struct strata_metric *m)
 			break;
 		}
 	pthread_mutex_unlock(&st_metrics_lock);
-	st_free(m->name);
-	st_free(m->help);
-	st_free(m->labels);
-	st_free(m->shards);
-	st_free(m->hist);
-	st_free(m);
+	free(m->name);
+	free(m->help);
+	free(m->labels);
+	free(m->shards);
+	free(m->hist);
+	free(m);
 }
 
 void strata_metric_add(struct strata_metric *m, uint64_t n)

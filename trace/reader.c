@@ -81,7 +81,7 @@ static int validate(struct strata_trace_session *s)
 
 int st_trace_session_open(int shm_fd, int cursor_fd, int sock, struct strata_trace_session **out)
 {
-	struct strata_trace_session *s = st_calloc(1, sizeof(*s));
+	struct strata_trace_session *s = calloc(1, sizeof(*s));
 	struct stat st;
 	int err = 0;
 
@@ -120,8 +120,8 @@ int st_trace_session_open(int shm_fd, int cursor_fd, int sock, struct strata_tra
 		goto fail;
 	}
 	s->cursors = mmap(NULL, sizeof(struct st_trace_cursors), PROT_READ | PROT_WRITE, MAP_SHARED, cursor_fd, 0);
-	s->slots = st_calloc(s->h.nslots, sizeof(*s->slots));
-	s->names = st_calloc(s->h.nnames_max + 1, ST_TRACE_NAME_LEN);
+	s->slots = calloc(s->h.nslots, sizeof(*s->slots));
+	s->names = calloc(s->h.nnames_max + 1, ST_TRACE_NAME_LEN);
 	if (s->cursors == MAP_FAILED || !s->slots || !s->names) {
 		err = s->cursors == MAP_FAILED ? -EPROTO : -ENOMEM;
 		goto fail;
@@ -151,9 +151,9 @@ void strata_trace_detach(struct strata_trace_session *s)
 	close(s->cursor_fd);
 	if (s->sock >= 0)
 		close(s->sock);
-	st_free(s->slots);
-	st_free(s->names);
-	st_free(s);
+	free(s->slots);
+	free(s->names);
+	free(s);
 }
 
 static const struct st_trace_ring *ring(const struct strata_trace_session *s, unsigned slot)

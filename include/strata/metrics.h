@@ -65,8 +65,9 @@ STRATA_API int strata_metric_write(struct strata_metric_writer *w, const char *n
 STRATA_API int strata_metric_collector_add(strata_metric_collect_fn fn, void *user, uint64_t *handle);
 STRATA_API int strata_metric_collector_remove(uint64_t handle);
 
-/* The whole exposition, Prometheus text format 0.0.4.  *@text is allocated
- * with the library's allocator hooks: free it with strata_metrics_free(). */
+/* The whole exposition, Prometheus text format 0.0.4; free *@text with
+ * strata_metrics_free().  The registry is process-wide and outlives
+ * runtimes, so it allocates with the C library, not the allocation hooks. */
 STRATA_API int strata_metrics_render(char **text, size_t *len);
 STRATA_API void strata_metrics_free(char *text);
 

@@ -39,7 +39,7 @@ int main(void)
 }
 C
 cc -std=c11 -D_GNU_SOURCE -g -Iinclude "$tmp/uaf.c" build/debug/libstrata.a \
-	$(pkg-config --libs hwloc jansson $(pkg-config --exists liburing && echo liburing) \
+	$(pkg-config --libs hwloc jansson libmicrohttpd $(pkg-config --exists liburing && echo liburing) \
 	$(pkg-config --exists libbpf && echo libbpf)) -ldl -lm -pthread -o "$tmp/uaf"
 valgrind --error-exitcode=9 "$tmp/uaf" >"$tmp/out" 2>&1 && rc=0 || rc=$?
 if [ "$rc" -ne 9 ] || ! grep -q "Invalid write of size 1" "$tmp/out"; then
