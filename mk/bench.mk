@@ -33,7 +33,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
 
-FUZZERS := pool gguf safetensors
+FUZZERS := pool gguf safetensors trace_reader
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS) $(CONFIG_HDR)
 	@mkdir -p $(@D)
@@ -57,5 +57,7 @@ fuzz: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%) fuzz-seeds
 	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/seeds/gguf
 	$(FUZZ_DIR)/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
 		$(FUZZ_DIR)/corpus-safetensors $(FUZZ_DIR)/seeds/safetensors
+	@mkdir -p $(FUZZ_DIR)/corpus-trace-reader
+	$(FUZZ_DIR)/fuzz_trace_reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-trace-reader
 
 .PHONY: fuzz fuzz-seeds
