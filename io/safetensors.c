@@ -72,6 +72,8 @@ static int add_tensor(struct strata_model *m, unsigned file, const char *name, j
 	size_t i;
 	int err;
 
+	if (!*name)
+		return st_bad(m, file, 8, "a tensor has an empty name");
 	if (!json_is_object(obj))
 		return st_bad(m, file, 8, "tensor '%s' is not an object", name);
 	if (!json_is_string(dtype) || strata_dtype_from_name(json_string_value(dtype), &t.dtype) ||

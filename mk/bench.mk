@@ -53,11 +53,11 @@ fuzz-seeds: tests
 # Each fuzzer runs FUZZ_SECONDS.
 fuzz: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%) fuzz-seeds
 	@mkdir -p $(FUZZ_DIR)/corpus-pool
-	$(FUZZ_DIR)/fuzz_pool -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-pool
-	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/seeds/gguf
-	$(FUZZ_DIR)/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	$(FUZZ_DIR)/fuzz_pool -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-pool
+	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/seeds/gguf
+	$(FUZZ_DIR)/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ \
 		$(FUZZ_DIR)/corpus-safetensors $(FUZZ_DIR)/seeds/safetensors
 	@mkdir -p $(FUZZ_DIR)/corpus-trace-reader
-	$(FUZZ_DIR)/fuzz_trace_reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $(FUZZ_DIR)/corpus-trace-reader
+	$(FUZZ_DIR)/fuzz_trace_reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-trace-reader
 
 .PHONY: fuzz fuzz-seeds

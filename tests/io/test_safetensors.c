@@ -127,6 +127,7 @@ static void malformed_headers(void **state)
 		{ "{\"a\":[]}", 0, "not an object" },
 		{ "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, "at most 8" },
 		{ "{\"a\":\"\xff\xfe\"}", 0, "header JSON" },
+		{ "{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "empty name" },
 	};
 	char msg[512];
 	size_t i;
