@@ -227,8 +227,13 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 
 			if (max)
 				n = ST_MIN(n, max - total);
-			if (head - st->tail > cap - 1) { /* overwritten before we got there */
-				uint64_t lost = head - st->tail - (cap - 1);
+			/* In drop-newest mode the producer waits for our cursor, so a full
+			 * ring (cap records) is intact; in overwrite mode the slot the
+			 * producer writes next is the oldest one. */
+			uint64_t keep = s->h.policy == ST_TRACE_DROP_NEWEST ? cap : cap - 1;
+
+			if (head - st->tail > keep) { /* overwritten before we got there */
+				uint64_t lost = head - st->tail - keep;
 
 				st->overwritten += lost;
 				st->tail += lost;
@@ -237,7 +242,7 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 			for (i = 0; i < n; i++)
 				s->batch[i] = r->rec[(st->tail + i) & mask];
 			head2 = atomic_load_explicit(&r->head, memory_order_acquire);
-			first_valid = head2 > cap - 1 ? head2 - (cap - 1) : 0;
+			first_valid = head2 > keep ? head2 - keep : 0;
 			for (i = 0; i < n; i++) {
 				struct strata_trace_event e;
 				const struct st_trace_record *rec = &s->batch[i];
