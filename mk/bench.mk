@@ -19,14 +19,26 @@ bench-mm: all $(MM_BENCHES:%=$(O)/bench/%)
 	@tools/install-deps.sh --bench
 	@set -e; for b in $(MM_BENCHES); do $(O)/bench/$$b; done
 
+# The tracer against an LTTng-UST tracepoint (when liblttng-ust is there).
+HAVE_LTTNG_UST := $(call pkg_exists,lttng-ust)
+$(O)/bench/bench_trace: bench/bench_trace.c bench/bench_trace_tp.h $(STLIB) $(CONFIG_HDR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-redundant-decls -Wno-missing-prototypes -DHAVE_LTTNG_UST=$(HAVE_LTTNG_UST) -Ibench \
+		-o $@ $< $(STLIB) $(LDFLAGS) $(DEP_LIBS) $(if $(filter 1,$(HAVE_LTTNG_UST)),$(shell $(PKG_CONFIG) --libs lttng-ust))
+
+bench-trace: all $(O)/bench/bench_trace
+	@tools/install-deps.sh --bench
+	@tools/bench-trace.sh $(O)/bench/bench_trace
+
 # Storage: writes its files into build/bench-data once (about 8.5 GB).
 bench-io: all $(O)/bench/bench_io
 	@tools/install-deps.sh --bench
 	@$(O)/bench/bench_io
 
-bench: bench-core bench-mm bench-io
+bench: bench-core bench-mm bench-io bench-trace
 
-.PHONY: bench bench-core bench-mm bench-io
+.PHONY: bench bench-core bench-mm bench-io bench-trace
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=300`) ---------------
 FUZZ_CC ?= clang
