@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 
 			/* disabled: the flag is 0; no reader: on without anyone attached;
 			 * draining: attached to ourselves, a thread reading all along. */
-			strata_trace_enabled = mode != 0;
+			__atomic_store_n(&strata_trace_enabled, mode != 0, __ATOMIC_RELAXED);
 			if (mode == 2) {
 				if (strata_trace_attach(getpid(), &s)) {
 					fprintf(stderr, "cannot attach to ourselves\n");
@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 				usleep(20000);
 			}
 		}
-	strata_trace_enabled = 0;
+	__atomic_store_n(&strata_trace_enabled, 0, __ATOMIC_RELAXED);
 	{
 		double base = bench_median(ns[0][BASE_RDTSC][1], REPS);
 
@@ -348,7 +348,7 @@ int main(int argc, char **argv)
 			long i;
 
 			/* From full rings: one ring per thread of this process holds 16,384. */
-			strata_trace_enabled = 1;
+			__atomic_store_n(&strata_trace_enabled, 1, __ATOMIC_RELAXED);
 			if (strata_trace_attach(getpid(), &s))
 				return 1;
 			strata_trace_read(s, discard, &got, 0);
@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 			strata_trace_detach(s);
 			usleep(20000);
 		}
-		strata_trace_enabled = 0;
+		__atomic_store_n(&strata_trace_enabled, 0, __ATOMIC_RELAXED);
 		printf("{\"bench\":\"trace.drain\",\"case\":\"full_rings\",\"metric\":\"events_per_second\",\"unit\":\"1/s\","
 		       "\"value\":%.0f,\"baseline\":\"goal\",\"baseline_value\":20000000,\"ratio\":%.3f,\"better\":\"higher\","
 		       "\"ok\":true,\"reps\":%d}\n",

@@ -144,7 +144,7 @@ static void start_session(int fd)
 	atomic_store(&h->readers, 1);
 	if (h->policy == ST_TRACE_DROP_NEWEST)
 		atomic_store(&st_trace_cursors, L.cursors);
-	strata_trace_enabled = 1;
+	__atomic_store_n(&strata_trace_enabled, 1, __ATOMIC_RELAXED);
 	st_trace_anchor();
 	if (send_fds(fd, "OK 1\n", st_trace_shm.fd, L.cursor_fd)) {
 		end_session();
@@ -155,7 +155,7 @@ static void start_session(int fd)
 
 static void end_session(void)
 {
-	strata_trace_enabled = L.always_on;
+	__atomic_store_n(&strata_trace_enabled, L.always_on, __ATOMIC_RELAXED);
 	atomic_store(&st_trace_cursors, NULL);
 	atomic_store(&st_trace_shm.hdr->readers, 0);
 	close(L.session_fd);
@@ -289,7 +289,7 @@ int st_trace_listen_start(void)
 		goto fail;
 	}
 	L.always_on = mode && (strcmp(mode, "on") == 0 || strcmp(mode, "drop") == 0);
-	strata_trace_enabled = L.always_on;
+	__atomic_store_n(&strata_trace_enabled, L.always_on, __ATOMIC_RELAXED);
 	err = pthread_create(&L.thread, NULL, listener, NULL);
 	if (err) {
 		err = -err;
@@ -321,5 +321,5 @@ void st_trace_listen_stop(void)
 	L.listen_fd = L.stop_fd = -1;
 	unlink(L.path);
 	L.running = false;
-	strata_trace_enabled = 0;
+	__atomic_store_n(&strata_trace_enabled, 0, __ATOMIC_RELAXED);
 }

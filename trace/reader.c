@@ -241,7 +241,10 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 			}
 			for (i = 0; i < n; i++)
 				s->batch[i] = r->rec[(st->tail + i) & mask];
-			head2 = atomic_load_explicit(&r->head, memory_order_acquire);
+			/* The copies above complete before the head is read again (a
+			 * seqlock read: only what the head still covers is kept). */
+			atomic_thread_fence(memory_order_acquire);
+			head2 = atomic_load_explicit(&r->head, memory_order_relaxed);
 			first_valid = head2 > keep ? head2 - keep : 0;
 			for (i = 0; i < n; i++) {
 				struct strata_trace_event e;
@@ -370,8 +373,8 @@ int strata_trace_attach(int pid, struct strata_trace_session **out)
 	if (!err && poll(&p, 1, 5000) <= 0)
 		err = -ETIMEDOUT;
 	r = err ? -1 : recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	if (!err && r <= 0)
-		err = r == 0 ? -EACCES : -errno; /* closed without a word: refused by SO_PEERCRED */
+	if (!err && r <= 0) /* closed without a word: refused by SO_PEERCRED */
+		err = r == 0 || errno == ECONNRESET || errno == EPIPE ? -EACCES : -errno;
 	for (c = err ? NULL : CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
 			memcpy(fds, CMSG_DATA(c), sizeof(fds));
@@ -426,6 +429,8 @@ int strata_trace_fetch_metrics(int pid, char **text)
 		r = recv(fd, buf + len, cap - 1 - len, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno != ECONNRESET)
+			err = -errno;
 		if (r <= 0)
 			break;
 		len += (size_t)r;

@@ -22,7 +22,7 @@
 #include "base/base.h"
 #include "trace/trace_int.h"
 
-volatile int strata_trace_enabled;
+int strata_trace_enabled;
 struct st_trace_shm st_trace_shm = { .fd = -1 };
 struct st_trace_cursors *_Atomic st_trace_cursors;
 
@@ -108,7 +108,7 @@ int st_trace_shm_init(enum st_trace_policy policy)
 
 void st_trace_shm_fini(void)
 {
-	strata_trace_enabled = 0;
+	__atomic_store_n(&strata_trace_enabled, 0, __ATOMIC_RELAXED);
 	if (!st_trace_shm.hdr)
 		return;
 	/* Threads keep pointers into the mapping: it stays (32 MiB of address

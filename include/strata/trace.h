@@ -40,10 +40,11 @@ enum strata_trace_type {
 	STRATA_TRACE_ANCHOR = 7, /* arg0: CLOCK_MONOTONIC ns, arg1: CLOCK_BOOTTIME ns at the timestamp */
 };
 
-/* Non-zero while events are recorded.  Read it through STRATA_TRACE_ON(). */
-STRATA_API extern volatile int strata_trace_enabled;
+/* Non-zero while events are recorded.  Read it through STRATA_TRACE_ON()
+ * (a relaxed atomic load: a plain load on every CPU strata runs on). */
+STRATA_API extern int strata_trace_enabled;
 
-#define STRATA_TRACE_ON() __builtin_expect(strata_trace_enabled != 0, 0)
+#define STRATA_TRACE_ON() __builtin_expect(__atomic_load_n(&strata_trace_enabled, __ATOMIC_RELAXED) != 0, 0)
 
 /*
  * strata_trace_name() - the id of event name @name (interned: the same
