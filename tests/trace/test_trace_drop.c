@@ -3,13 +3,16 @@
  * tests/trace/test_trace_drop.c — the drop-newest policy (STRATA_TRACE=drop):
  * while a slow reader is attached the producer never overwrites what the
  * reader has not read; it refuses new events instead and counts them, and
- * produced = delivered + dropped still holds exactly.
+ * produced = delivered + dropped still holds exactly.  This process also
+ * runs on the clock_gettime fallback (STRATA_TRACE_CLOCK=monotonic), whose
+ * timestamps must be right too.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -20,6 +23,7 @@ static int id_seq;
 static int setup(void **state)
 {
 	setenv("STRATA_TRACE", "drop", 1);
+	setenv("STRATA_TRACE_CLOCK", "monotonic", 1);
 	if (rt_setup(state))
 		return -1;
 	id_seq = strata_trace_name("drop.seq");
@@ -27,7 +31,7 @@ static int setup(void **state)
 }
 
 struct seen {
-	uint64_t n, first, last, gaps, bad;
+	uint64_t n, first, last, gaps, bad, min_ts, max_ts;
 };
 
 static void on_event(void *user, const struct strata_trace_event *e)
@@ -36,6 +40,10 @@ static void on_event(void *user, const struct strata_trace_event *e)
 
 	if (e->id != (uint32_t)id_seq)
 		return;
+	if (!s->min_ts || e->ts_ns < s->min_ts)
+		s->min_ts = e->ts_ns;
+	if (e->ts_ns > s->max_ts)
+		s->max_ts = e->ts_ns;
 	if (s->n && e->arg0 <= s->last)
 		s->bad++;
 	if (s->n && e->arg0 > s->last + 1)
@@ -70,8 +78,12 @@ static void drop_newest_accounting(void **state)
 	size_t n = 8, i;
 	pthread_t t;
 
+	struct timespec t0, t1;
+
 	(void)state;
 	assert_int_equal(st_trace_shm.hdr->policy, ST_TRACE_DROP_NEWEST);
+	assert_int_equal(st_trace_shm.hdr->tsc_ok, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(strata_trace_attach(getpid(), &s), 0);
 	for (i = 0; i < st_trace_shm.hdr->nslots; i++)
 		refused_before += atomic_load(&st_trace_ring_at(st_trace_shm.hdr, (unsigned)i)->dropped);
@@ -81,8 +93,12 @@ static void drop_newest_accounting(void **state)
 		usleep(1000);
 	}
 	pthread_join(t, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	while (strata_trace_read(s, on_event, &seen, 0) > 0)
 		;
+	/* Fallback clock: the timestamps are CLOCK_MONOTONIC nanoseconds. */
+	assert_true(seen.min_ts >= (uint64_t)t0.tv_sec * 1000000000ULL + (uint64_t)t0.tv_nsec);
+	assert_true(seen.max_ts <= (uint64_t)t1.tv_sec * 1000000000ULL + (uint64_t)t1.tv_nsec);
 	assert_int_equal(strata_trace_thread_stats(s, st, &n), 0);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(st[i].produced, st[i].delivered + st[i].dropped);
