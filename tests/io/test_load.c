@@ -13,8 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "helpers.h"
 #include "io/load_int.h"
+
+/* io_uring where this build has it, else the engine every build has. */
+#define URING_OR_PREAD (HAVE_LIBURING ? STRATA_IO_URING : STRATA_IO_PREAD)
 #include "io/model_files.h"
 
 #define NT 48
@@ -151,9 +155,25 @@ static void load_all(enum strata_io_engine engine, enum strata_io_direct direct,
 	strata_model_close(m);
 }
 
+/* Without liburing an io_uring load is refused with -ENOSYS. */
+static void skip_without_uring(void)
+{
+	struct strata_model *m;
+	STRATA_LOAD_OPTS(opts, .pool = pool, .engine = STRATA_IO_URING);
+	struct strata_load *l;
+
+	if (HAVE_LIBURING)
+		return;
+	m = open_model(path);
+	assert_int_equal(strata_load_start(m, &opts, &l), -ENOSYS);
+	strata_model_close(m);
+	TEST_SKIP("built without liburing (io_uring loads return -ENOSYS, checked)");
+}
+
 static void uring_direct(void **state)
 {
 	(void)state;
+	skip_without_uring();
 	load_all(STRATA_IO_URING, STRATA_DIRECT_ON, 0);
 	load_all(STRATA_IO_URING, STRATA_DIRECT_ON, 64 << 10);
 }
@@ -161,6 +181,7 @@ static void uring_direct(void **state)
 static void uring_buffered(void **state)
 {
 	(void)state;
+	skip_without_uring();
 	load_all(STRATA_IO_URING, STRATA_DIRECT_OFF, 0);
 }
 
@@ -223,7 +244,7 @@ static void short_reads(void **state)
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
-		STRATA_LOAD_OPTS(opts, .pool = pool, .engine = i < 2 ? STRATA_IO_URING : STRATA_IO_PREAD,
+		STRATA_LOAD_OPTS(opts, .pool = pool, .engine = i < 2 ? URING_OR_PREAD : STRATA_IO_PREAD,
 				 .direct = modes[i % 2], .chunk_bytes = 256 << 10);
 		struct strata_load_stats st;
 		struct strata_load *l;
@@ -402,7 +423,7 @@ static void pool_out_of_memory(void **state)
 	(void)state;
 	assert_int_equal(strata_pool_create(test_rt, &popts, &small), 0);
 	{
-		STRATA_LOAD_OPTS(opts, .pool = small, .engine = STRATA_IO_URING);
+		STRATA_LOAD_OPTS(opts, .pool = small, .engine = URING_OR_PREAD);
 
 		assert_int_equal(strata_load_start(m, &opts, &l), 0);
 	}
@@ -457,7 +478,7 @@ static int hook_refuse_direct(uint32_t file, uint64_t off, uint32_t len, bool di
 static void direct_refused(void **state)
 {
 	struct strata_model *m = open_model(path);
-	enum strata_io_engine engines[2] = { STRATA_IO_URING, STRATA_IO_PREAD };
+	enum strata_io_engine engines[2] = { URING_OR_PREAD, STRATA_IO_PREAD };
 	unsigned e;
 
 	(void)state;
@@ -520,6 +541,8 @@ static void uring_disabled(void **state)
 	int err;
 
 	(void)state;
+	if (!HAVE_LIBURING)
+		TEST_SKIP("built without liburing: there is no io_uring to disable");
 	m = open_model(path); /* before the switch: no assertion may fail while it is set */
 	f = fopen(knob, "r");
 	if (!f) {

@@ -47,7 +47,7 @@ ok=0
 for _ in $(seq 60); do
 	if [ "$(query 'up{job="strata"}')" != "[]" ] &&
 		[ "$(query 'strata_pool_bytes{state="reserved",pool="example"}')" != "[]" ] &&
-		[ "$(query 'strata_io_read_bytes_total{engine="io_uring"} > 0')" != "[]" ]; then
+		[ "$(query 'sum(strata_io_read_bytes_total) > 0')" != "[]" ]; then
 		ok=1
 		break
 	fi
