@@ -14,12 +14,12 @@ LIB_SRCS := \
 	base/alloc.c base/util.c base/error.c base/version.c core/log.c \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
-	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/rt.c \
+	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
 	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
 	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c io/file.c io/load.c io/observe.c io/engine_uring.c io/engine_pread.c \
-	bpf/bpf_probe.c \
+	bpf/bpf_probe.c bpf/procfs.c bpf/blockio.c \
 	cuda/cuda_probe.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
@@ -41,6 +41,7 @@ EXAMPLES := $(EXAMPLE_SRCS:%.c=$(O)/%)
 
 all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc $(EXAMPLES)
 
+include mk/bpf.mk
 include mk/tests.mk
 include mk/bench.mk
 include mk/install.mk

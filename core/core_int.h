@@ -123,12 +123,19 @@ struct strata_rt {
 	struct st_probe_set *probe; /* NULL when no figures */
 	struct st_device_mem devmem[ST_MAX_DEVICES];
 	unsigned n_devmem;
+	struct st_telemetry *telemetry; /* NULL when off */
 };
 
 /* Register device @name's memory backend (core/mm.c).  Return: 0; -EEXIST;
  * -ENOSPC past ST_MAX_DEVICES; -EINVAL. */
 int st_rt_register_device_memory(struct strata_rt *rt, const char *name,
 				 int (*make_provider)(void *arg, struct st_mm_provider *out), void *arg);
+
+/* The telemetry sampler (core/telemetry.c): started by the runtime unless
+ * STRATA_TELEMETRY=off or the topology is not this machine. */
+struct st_telemetry;
+int st_telemetry_start(struct strata_rt *rt);
+void st_telemetry_stop(struct strata_rt *rt);
 
 /* The tracer's socket and the metrics endpoint (core/observe.c). */
 void st_observe_start(const char *metrics_addr);

@@ -102,6 +102,9 @@ int strata_rt_create(const struct strata_rt_opts *opts, struct strata_rt **out)
 		st_warn("bandwidth probe unavailable: %s", strata_strerror(err));
 
 	st_observe_start(ST_OPT(opts, metrics_addr, NULL));
+	err = st_telemetry_start(rt);
+	if (err)
+		st_warn("telemetry unavailable: %s", strata_strerror(err));
 	st_debug("runtime created: %u node(s), %u core(s), %u device(s)", rt->topo->n_nodes, rt->topo->cores,
 		 rt->topo->n_devices);
 	*out = rt;
@@ -122,6 +125,7 @@ void strata_rt_destroy(struct strata_rt *rt)
 {
 	if (!rt)
 		return;
+	st_telemetry_stop(rt);
 	st_observe_stop();
 	st_domain_destroy(rt->mm);
 	st_free(rt->probe);

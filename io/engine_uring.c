@@ -128,6 +128,10 @@ static int submit(struct st_engine *e, struct st_chunk *c, const struct st_io_fi
 		io_uring_prep_read(sqe, fd, dst + c->done, c->len - c->done, c->off + c->done);
 	if (e->files_registered)
 		sqe->flags |= IOSQE_FIXED_FILE;
+	/* A buffered read of cached data would be copied inline, on this one
+	 * thread; handed to io-wq workers the copies run on every core. */
+	if (!c->direct)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, c);
 	e->queued++;
 	return 0;

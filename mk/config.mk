@@ -82,6 +82,10 @@ HAVE_LIBURING := $(call pkg_exists,liburing)
 HAVE_LIBBPF   := $(call pkg_exists,libbpf)
 HAVE_CLANG    := $(shell command -v clang >/dev/null 2>&1 && echo 1 || echo 0)
 HAVE_BPFTOOL  := $(shell { command -v bpftool || test -x /usr/sbin/bpftool; } >/dev/null 2>&1 && echo 1 || echo 0)
+BPFTOOL       := $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+# CO-RE skeletons need libbpf, clang, bpftool and the kernel's BTF (for vmlinux.h).
+HAVE_VMLINUX_BTF := $(if $(wildcard /sys/kernel/btf/vmlinux),1,0)
+HAVE_BPF_SKELETONS ?= $(if $(filter 1111,$(HAVE_LIBBPF)$(HAVE_CLANG)$(HAVE_BPFTOOL)$(HAVE_VMLINUX_BTF)),1,0)
 
 # CUDA is loaded with dlopen; only its headers are needed at build time.
 CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda /usr/local/cuda-13.0 /opt/cuda))
@@ -114,7 +118,7 @@ define CONFIG_H
 #define STRATA_CONFIG_H
 #define HAVE_LIBURING $(HAVE_LIBURING)
 #define HAVE_LIBBPF $(HAVE_LIBBPF)
-#define HAVE_BPF_SKELETONS $(if $(filter 1,$(HAVE_LIBBPF)),$(if $(filter 1,$(HAVE_CLANG)),$(HAVE_BPFTOOL),0),0)
+#define HAVE_BPF_SKELETONS $(HAVE_BPF_SKELETONS)
 #define HAVE_CUDA_H $(HAVE_CUDA_H)
 #define HAVE_VALGRIND_H $(HAVE_VALGRIND_H)
 #define STRATA_HWLOC_VERSION "$(shell $(PKG_CONFIG) --modversion hwloc 2>/dev/null)"

@@ -17,5 +17,6 @@
 #include <strata/io.h>
 #include <strata/trace.h>
 #include <strata/metrics.h>
+#include <strata/telemetry.h>
 
 #endif /* STRATA_STRATA_H */

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/blockio.c — loads the block I/O collector (open → load → attach, all
+ * undone on failure and at close) and reads its per-CPU maps, summing the
+ * CPUs and naming devices from /sys/dev/block.
+ *
+ * libbpf prints to stderr by default; the library may not print, so its
+ * print callback is off while the collector is opened.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <strata/common.h>
+
+#include "base/base.h"
+#include "bpf/collectors.h"
+#include "config.h"
+
+#if HAVE_BPF_SKELETONS
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/* Generated code: its casts are bpftool's. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#include "bpf/blockio.skel.h"
+#pragma GCC diagnostic pop
+
+struct st_bpf_blockio {
+	struct blockio_bpf *skel;
+	int ncpus;
+	struct st_blockio_stats *percpu;
+};
+
+static void name_of(uint32_t dev, char *buf, size_t len)
+{
+	char path[96], text[512], *p;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", dev >> 20, dev & 0xfffff);
+	if (st_read_text(path, text, sizeof(text)) > 0 && (p = strstr(text, "DEVNAME="))) {
+		p += 8;
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(buf, len, "%s", p);
+		return;
+	}
+	snprintf(buf, len, "%u:%u", dev >> 20, dev & 0xfffff);
+}
+
+int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
+{
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
+	struct st_bpf_blockio *b = st_calloc(1, sizeof(*b));
+	int err;
+
+	if (!b) {
+		libbpf_set_print(old);
+		return -ENOMEM;
+	}
+	b->ncpus = libbpf_num_possible_cpus();
+	b->percpu = st_calloc(b->ncpus > 0 ? (size_t)b->ncpus : 1, sizeof(*b->percpu));
+	b->skel = blockio_bpf__open();
+	err = b->percpu && b->skel && b->ncpus > 0 ? 0 : -ENOMEM;
+	if (!err)
+		err = blockio_bpf__load(b->skel);
+	if (!err)
+		err = blockio_bpf__attach(b->skel);
+	libbpf_set_print(old);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			st_fmt(reason, len, "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and "
+					    "CAP_PERFMON",
+			       strata_strerror(err));
+		else
+			st_fmt(reason, len, "the block I/O programs did not load or attach: %s (block_rq_issue and "
+					    "block_rq_complete need kernel BTF)",
+			       strata_strerror(err));
+		st_bpf_blockio_close(b);
+		return err;
+	}
+	*out = b;
+	return 0;
+}
+
+int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out)
+{
+	int fd = bpf_map__fd(b->skel->maps.stats);
+	__u32 key, next, *prev = NULL;
+
+	out->ndevs = 0;
+	while (out->ndevs < ST_BLOCKIO_MAX_DEVS && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct st_bpf_dev *d = &out->devs[out->ndevs];
+		int c, k;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, b->percpu))
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->dev = key;
+		for (c = 0; c < b->ncpus; c++) {
+			for (k = 0; k < 2; k++) {
+				d->bytes[k] += b->percpu[c].bytes[k];
+				d->ios[k] += b->percpu[c].ios[k];
+			}
+			for (k = 0; k < ST_BLOCKIO_LAT_SLOTS; k++)
+				d->lat[k] += b->percpu[c].lat[k];
+		}
+		name_of(key, d->name, sizeof(d->name));
+		out->ndevs++;
+	}
+	return 0;
+}
+
+void st_bpf_blockio_close(struct st_bpf_blockio *b)
+{
+	if (!b)
+		return;
+	blockio_bpf__destroy(b->skel);
+	st_free(b->percpu);
+	st_free(b);
+}
+
+#else /* !HAVE_BPF_SKELETONS */
+
+int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
+{
+	(void)out;
+	st_fmt(reason, len, "strata was built without eBPF skeletons (needs libbpf-dev, clang, bpftool and kernel BTF)");
+	return -ENOSYS;
+}
+
+int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out)
+{
+	(void)b;
+	out->ndevs = 0;
+	return -ENOSYS;
+}
+
+void st_bpf_blockio_close(struct st_bpf_blockio *b)
+{
+	(void)b;
+}
+
+#endif
+
+const struct st_bpf_dev *st_bpf_blockio_find(const struct st_bpf_blockio_sample *s, uint32_t dev)
+{
+	unsigned i;
+
+	for (i = 0; i < s->ndevs; i++)
+		if (s->devs[i].dev == dev)
+			return &s->devs[i];
+	return NULL;
+}
+
+void st_bpf_blockio_percentiles(const struct st_bpf_dev *now, const struct st_bpf_dev *prev, double *p50,
+				double *p99)
+{
+	uint64_t d[ST_BLOCKIO_LAT_SLOTS], total = 0, seen = 0;
+	unsigned i;
+
+	*p50 = *p99 = 0;
+	for (i = 0; i < ST_BLOCKIO_LAT_SLOTS; i++) {
+		d[i] = now->lat[i] >= prev->lat[i] ? now->lat[i] - prev->lat[i] : 0;
+		total += d[i];
+	}
+	for (i = 0; i < ST_BLOCKIO_LAT_SLOTS && total; i++) {
+		seen += d[i];
+		/* Slot i holds [2^i, 2^(i+1)) µs: report its upper bound. */
+		if (!*p50 && seen * 2 >= total)
+			*p50 = (double)(2ULL << i) * 1e-6;
+		if (seen * 100 >= total * 99) {
+			*p99 = (double)(2ULL << i) * 1e-6;
+			break;
+		}
+	}
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/collectors.h — the eBPF collectors as core/telemetry.c uses them.
+ * Each opens (load + attach) or says why it cannot, is read by sampling
+ * its maps, and is closed with everything it attached.
+ */
+#ifndef STRATA_BPF_COLLECTORS_H
+#define STRATA_BPF_COLLECTORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/blockio.h"
+
+struct st_bpf_dev {
+	uint32_t dev;
+	char name[32];
+	uint64_t bytes[2], ios[2], lat[ST_BLOCKIO_LAT_SLOTS];
+};
+
+struct st_bpf_blockio_sample {
+	unsigned ndevs;
+	struct st_bpf_dev devs[ST_BLOCKIO_MAX_DEVS];
+};
+
+struct st_bpf_blockio;
+
+/* Return: 0; -ENOSYS (built without skeletons), -EPERM (no CAP_BPF /
+ * CAP_PERFMON), other load errors; @reason says which and how to fix it. */
+int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len);
+int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out);
+void st_bpf_blockio_close(struct st_bpf_blockio *b);
+const struct st_bpf_dev *st_bpf_blockio_find(const struct st_bpf_blockio_sample *s, uint32_t dev);
+/* Latency percentiles of the completions between @prev and @now (seconds). */
+void st_bpf_blockio_percentiles(const struct st_bpf_dev *now, const struct st_bpf_dev *prev, double *p50,
+				double *p99);
+
+#endif /* STRATA_BPF_COLLECTORS_H */
