@@ -8,7 +8,7 @@
  * time is kept per request pointer and the completion adds bytes, one I/O
  * and a latency sample.
  */
-#include "vmlinux.h"
+#include "bpf/vmlinux.h" /* generated from the kernel BTF (mk/bpf.mk) */
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

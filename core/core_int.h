@@ -131,6 +131,9 @@ struct strata_rt {
 int st_rt_register_device_memory(struct strata_rt *rt, const char *name,
 				 int (*make_provider)(void *arg, struct st_mm_provider *out), void *arg);
 
+/* Whether the process runs under Valgrind (core/topo.c). */
+bool st_under_valgrind(void);
+
 /* The telemetry sampler (core/telemetry.c): started by the runtime unless
  * STRATA_TELEMETRY=off or the topology is not this machine. */
 struct st_telemetry;

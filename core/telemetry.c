@@ -483,6 +483,8 @@ int st_telemetry_start(struct strata_rt *rt)
 	}
 	if (t->procfs_only) {
 		st_fmt(reason, sizeof(reason), "STRATA_TELEMETRY=procfs forces the procfs sources");
+	} else if (st_under_valgrind()) {
+		st_fmt(reason, sizeof(reason), "running under Valgrind, which cannot follow bpf(2)");
 	} else {
 		err = st_bpf_blockio_open(&t->bio, reason, sizeof(reason));
 		if (err)

@@ -35,7 +35,7 @@ static const char *const blocked_components[] = { "cuda", "nvml", "opencl", "rsm
 /* Under Valgrind hwloc's x86 (CPUID) component disables itself with a
  * message on stderr; the library may not print, and the linux component
  * supplies the same topology. */
-static bool under_valgrind(void)
+bool st_under_valgrind(void)
 {
 #if HAVE_VALGRIND_H
 	return RUNNING_ON_VALGRIND;
@@ -53,7 +53,7 @@ static int load_hwloc(struct strata_topo *t, const char *xml, const char *synthe
 	for (i = 0; i < ST_ARRAY_SIZE(blocked_components); i++)
 		hwloc_topology_set_components(t->hw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
 					      blocked_components[i]);
-	if (under_valgrind())
+	if (st_under_valgrind())
 		hwloc_topology_set_components(t->hw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
 	if (xml) {
 		if (access(xml, R_OK) < 0)

@@ -79,7 +79,8 @@ struct strata_load {
 	uint64_t held;
 	size_t *to_free; /* extents to free, by the load thread */
 	size_t nto_free;
-	struct strata_load_stats stats;
+	struct strata_load_stats stats; /* the load thread's own, unlocked */
+	struct strata_load_stats pub; /* a copy for strata_load_stats(), under the lock */
 	double t_start, t_end, t_first;
 };
 
@@ -198,11 +199,11 @@ static void finish_tensor(struct strata_load *l, struct st_ltensor *t, int statu
 	pthread_mutex_lock(&l->lock);
 	t->status = status;
 	if (status == 0) {
-		l->stats.tensors_ready++;
+		l->pub.tensors_ready++;
 		if (!l->t_first)
 			l->t_first = now();
 	} else {
-		l->stats.tensors_failed++;
+		l->pub.tensors_failed++;
 		e->live--;
 	}
 	free_now = e->live == 0 && extent_issued(e);
@@ -270,8 +271,8 @@ static int start_extent(struct strata_load *l, struct st_extent *e)
 	e->buf_len = e->len ? e->len : align;
 	pthread_mutex_lock(&l->lock);
 	l->held += e->buf_len;
-	if (l->held > l->stats.peak_held_bytes)
-		l->stats.peak_held_bytes = l->held;
+	if (l->held > l->pub.peak_held_bytes)
+		l->pub.peak_held_bytes = l->held;
 	pthread_mutex_unlock(&l->lock);
 	/* Register the buffer in slices of at most 1 GiB, in consecutive slots. */
 	need = (unsigned)((e->buf_len + ST_IO_SLICE - 1) / ST_IO_SLICE);
@@ -366,11 +367,33 @@ static void tune_progress(struct strata_load *l)
 	atomic_store_explicit(&l->live.chunk, l->chunk_bytes, memory_order_relaxed);
 }
 
+/* Copy the load thread's figures for readers (under the lock). */
+static void publish(struct strata_load *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->pub.engine = l->stats.engine;
+	l->pub.files_direct = l->stats.files_direct;
+	l->pub.files_buffered = l->stats.files_buffered;
+	l->pub.tensors = l->stats.tensors;
+	l->pub.bytes = l->stats.bytes;
+	l->pub.bytes_read = l->stats.bytes_read;
+	l->pub.reads = l->stats.reads;
+	l->pub.short_reads = l->stats.short_reads;
+	l->pub.resubmits = l->stats.resubmits;
+	l->pub.direct_refused = l->stats.direct_refused;
+	l->pub.fixed_buffers = l->stats.fixed_buffers;
+	l->pub.fixed_files = l->stats.fixed_files;
+	l->pub.chunk_bytes = l->chunk_bytes;
+	l->pub.queue_depth = l->depth;
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void chunk_done(struct strata_load *l, struct st_chunk *c, int err)
 {
 	struct st_extent *e = c->ext;
 	size_t i;
 
+	st_io_obs_chunk_done(c, err);
 	e->chunks_out--;
 	for (i = first_overlap(l, e, c->off); i < e->first + e->count && l->t[i].offset < c->off + c->len; i++) {
 		struct st_ltensor *t = &l->t[i];
@@ -385,6 +408,7 @@ static void chunk_done(struct strata_load *l, struct st_chunk *c, int err)
 	c->next_free = l->free_chunks;
 	l->free_chunks = c;
 	l->inflight--;
+	publish(l);
 	/* A read of a gap between tensors may be the last to finish after
 	 * every tensor was released. */
 	if (extent_issued(e)) {
@@ -549,14 +573,17 @@ static void *load_thread(void *arg)
 			completion(l, c, res);
 		}
 	}
+	/* Nothing is in flight now: extents cut short count as issued, so
+	 * releasing their tensors gives their memory back. */
+	for (i = 0; i < l->next; i++)
+		l->ext[i].next = l->ext[i].off + l->ext[i].len;
 	/* Whatever was not read: cancelled, or an engine failure. */
 	for (i = 0; i < l->nt; i++)
 		if (l->t[i].status == 1)
 			finish_tensor(l, &l->t[i], cancelled ? -ECANCELED : -EIO);
-	l->stats.chunk_bytes = l->chunk_bytes;
-	l->stats.queue_depth = l->depth;
 	if (l->ops->fixed_files)
 		l->stats.fixed_files = l->ops->fixed_files(l->eng);
+	publish(l);
 	/* The engine goes now; buffers still held stay with their tensors. */
 	for (i = 0; i < l->next; i++)
 		if (l->ext[i].nslots) {
@@ -610,6 +637,8 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 
 	if (!tensors)
 		ntensors = m->ntensors;
+	if (ntensors > m->ntensors)
+		return -EINVAL; /* more than the model has: some would repeat */
 	l = st_calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -624,9 +653,9 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 	l->t = st_calloc(ntensors ? ntensors : 1, sizeof(*l->t));
 	l->pos = st_malloc((m->ntensors ? m->ntensors : 1) * sizeof(size_t));
 	l->to_free = st_malloc((ntensors ? ntensors : 1) * sizeof(size_t));
+	for (i = 0; l->files && i < m->nfiles; i++)
+		l->files[i].fd_direct = -1; /* before anything can fail: load_free closes them */
 	err = l->files && l->t && l->pos && l->to_free ? 0 : -ENOMEM;
-	for (i = 0; !err && i < m->nfiles; i++)
-		l->files[i].fd_direct = -1;
 	for (i = 0; !err && i < m->nfiles; i++)
 		err = st_io_file_open(&m->files[i], cfg->direct, &l->files[i]);
 	for (i = 0; !err && i < m->ntensors; i++)
@@ -693,6 +722,8 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 	}
 	l->stats.tensors = l->nt;
 	l->stats.bytes = total;
+	l->pub.tensors_ready = l->pub.tensors_failed = 0;
+	publish(l);
 	l->t_start = l->step_t0 = now();
 	err = pthread_create(&l->thread, NULL, load_thread, l);
 	if (err) {
@@ -843,14 +874,10 @@ int strata_load_stats(struct strata_load *l, struct strata_load_stats *out)
 	if (!l || !out)
 		return -EINVAL;
 	pthread_mutex_lock(&l->lock);
-	*out = l->stats;
+	*out = l->pub;
 	out->seconds = (l->finished ? l->t_end : now()) - l->t_start;
 	out->first_tensor_seconds = l->t_first ? l->t_first - l->t_start : 0;
-	if (!l->finished) {
-		out->chunk_bytes = l->chunk_bytes;
-		out->queue_depth = l->depth;
-	}
-	out->max_in_flight = l->depth;
+	out->max_in_flight = out->queue_depth;
 	out->gbps = out->seconds > 0 ? (double)out->bytes_read / out->seconds / 1e9 : 0;
 	pthread_mutex_unlock(&l->lock);
 	return 0;

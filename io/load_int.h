@@ -133,6 +133,7 @@ void st_io_obs_load_end(struct st_io_live *l);
 void st_io_obs_submit(struct st_io_live *l, struct st_chunk *c, unsigned inflight);
 void st_io_obs_complete(struct st_io_live *l, struct st_chunk *c, bool uring, int res, bool is_short,
 			unsigned inflight);
+void st_io_obs_chunk_done(struct st_chunk *c, int err);
 void st_io_obs_tensor(size_t index, int status);
 
 /* Why io_uring was passed over for an automatic choice (0: it was not). */

@@ -130,12 +130,18 @@ void st_io_obs_complete(struct st_io_live *l, struct st_chunk *c, bool uring, in
 		strata_metric_add(M.bytes[e], (uint64_t)res);
 	if (is_short)
 		strata_metric_add(M.short_reads, 1);
-	strata_metric_observe(M.latency, now_s() - c->t_submit);
 	atomic_store_explicit(&l->inflight, inflight, memory_order_relaxed);
-	if (M.ev_read > 0) {
-		strata_trace_flow_end(M.ev_read, c->flow);
+	if (M.ev_inflight > 0)
 		strata_trace_counter(M.ev_inflight, inflight);
-	}
+}
+
+void st_io_obs_chunk_done(struct st_chunk *c, int err)
+{
+	/* One flow and one latency sample per chunk, however many reads it took. */
+	if (!err)
+		strata_metric_observe(M.latency, now_s() - c->t_submit);
+	if (M.ev_read > 0)
+		strata_trace_flow_end(M.ev_read, c->flow);
 }
 
 void st_io_obs_tensor(size_t index, int status)

@@ -281,6 +281,7 @@ int st_metrics_render(char **text, size_t *len)
 {
 	struct strata_metric_writer w = { 0 };
 	struct buf b = { 0 };
+	enum strata_metric_type family = STRATA_METRIC_COUNTER;
 	struct strata_metric *m;
 	size_t i;
 
@@ -312,8 +313,9 @@ int st_metrics_render(char **text, size_t *len)
 		if (i == 0 || strcmp(s->name, w.s[i - 1].name)) {
 			put(&b, "# HELP %s %s\n", s->name, s->help && *s->help ? s->help : s->name);
 			put(&b, "# TYPE %s %s\n", s->name, type_names[s->type]);
-		} else if (s->type != w.s[i - 1].type) {
-			continue; /* one name, one type: a conflicting collector sample is left out */
+			family = s->type;
+		} else if (s->type != family) {
+			continue; /* one name, one type: a conflicting sample is left out */
 		}
 		if (s->type == STRATA_METRIC_HISTOGRAM) {
 			render_histogram(&b, s);

@@ -90,7 +90,7 @@ int st_metrics_http_start(const char *addr)
 		return err;
 	pthread_mutex_lock(&http_lock);
 	if (!daemon_)
-		daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(sa.sin_port), NULL, NULL, handle, NULL,
+		daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, ntohs(sa.sin_port), NULL, NULL, handle, NULL,
 					   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, 16u,
 					   MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	err = daemon_ ? 0 : -EADDRNOTAVAIL;

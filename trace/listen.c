@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,13 +108,17 @@ static int send_fds(int fd, const char *msg, int a, int b)
 /* Read one request line within a second. */
 static int read_request(int fd, char *buf, size_t len)
 {
+	struct timespec start, now;
 	size_t have = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (have + 1 < len) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
-		if (poll(&p, 1, 1000) <= 0)
+		/* One second for the whole request, however it trickles in. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= 1 || poll(&p, 1, 1000) <= 0)
 			return -ETIMEDOUT;
 		r = recv(fd, buf + have, len - 1 - have, 0);
 		if (r <= 0)
@@ -138,6 +143,7 @@ static void start_session(int fd)
 		uint64_t head = atomic_load(&st_trace_ring_at(h, s)->head);
 
 		atomic_store(&L.cursors->tail[s], head > h->ring_records - 1 ? head - (h->ring_records - 1) : 0);
+		atomic_store(&L.cursors->dropped_base[s], atomic_load(&st_trace_ring_at(h, s)->dropped));
 	}
 	/* On before the reader hears back: its first read sees events. */
 	L.session_fd = fd;
@@ -225,8 +231,14 @@ static void *listener(void *arg)
 		if (p[1].revents & POLLIN) {
 			int fd = accept4(L.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-			if (fd >= 0)
+			if (fd >= 0) {
+				/* One slow or stuck client may not hold the only thread. */
+				struct timeval tv = { .tv_sec = 1 };
+
+				setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+				setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 				serve(fd);
+			}
 		}
 		if (n == 0 && L.session_fd >= 0)
 			st_trace_anchor();
@@ -251,6 +263,9 @@ int st_trace_listen_start(void)
 	err = st_trace_shm_init(mode && strcmp(mode, "drop") == 0 ? ST_TRACE_DROP_NEWEST : ST_TRACE_OVERWRITE);
 	if (err)
 		return err;
+	/* Names may have been interned (and the memory made) before: the
+	 * policy is this start's, no reader being attached yet. */
+	st_trace_shm.hdr->policy = mode && strcmp(mode, "drop") == 0 ? ST_TRACE_DROP_NEWEST : ST_TRACE_OVERWRITE;
 	err = strata_trace_socket_dir(dir, sizeof(dir));
 	if (!err)
 		err = private_dir(dir);
@@ -267,13 +282,16 @@ int st_trace_listen_start(void)
 	memcpy(addr.sun_path, L.path, strlen(L.path) + 1);
 	if (L.cursor_fd < 0) {
 		L.cursor_fd = memfd_create("strata-trace-cursors", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (L.cursor_fd < 0 || ftruncate(L.cursor_fd, 4096))
-			return -errno;
-		fcntl(L.cursor_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-		L.cursors = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, L.cursor_fd, 0);
-		if (L.cursors == MAP_FAILED) {
+		if (L.cursor_fd >= 0 && ftruncate(L.cursor_fd, 4096) == 0 &&
+		    fcntl(L.cursor_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
+			L.cursors = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, L.cursor_fd, 0);
+		if (L.cursor_fd < 0 || !L.cursors || L.cursors == MAP_FAILED) {
+			err = -errno;
+			if (L.cursor_fd >= 0)
+				close(L.cursor_fd);
+			L.cursor_fd = -1;
 			L.cursors = NULL;
-			return -errno;
+			return err ? err : -ENOMEM;
 		}
 	}
 	L.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -35,7 +35,7 @@ struct slot_state {
 	bool seen;
 	uint32_t gen, tid;
 	uint64_t tail, head_base, refused_base;
-	uint64_t delivered, overwritten;
+	uint64_t delivered, overwritten, markers;
 };
 
 struct strata_trace_session {
@@ -50,6 +50,13 @@ struct strata_trace_session {
 	uint32_t nnames;
 	struct st_trace_record batch[COPY_BATCH];
 };
+
+static bool sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
+}
 
 static bool pow2(uint64_t v)
 {
@@ -72,7 +79,7 @@ static int validate(struct strata_trace_session *s)
 	if (h->ring_bytes < sizeof(struct st_trace_ring) + (uint64_t)h->ring_records * sizeof(struct st_trace_record) ||
 	    __builtin_mul_overflow(h->ring_bytes, (uint64_t)h->nslots, &end) ||
 	    __builtin_add_overflow(end, h->rings_offset, &end) || end > s->bytes || h->rings_offset < 4096 ||
-	    h->ring_bytes % 8)
+	    h->ring_bytes % 64 || h->rings_offset % 64 || h->names_offset % 8)
 		return -EPROTO;
 	if (h->tsc_ok && !(h->ns_per_tick > 0 && h->ns_per_tick < 1e6))
 		return -EPROTO;
@@ -105,8 +112,9 @@ int st_trace_session_open(int shm_fd, int cursor_fd, int sock, struct strata_tra
 		err = -EPROTO;
 		goto fail;
 	}
-	/* The producer could shrink an unsealed memfd under us (SIGBUS). */
-	if ((fcntl(shm_fd, F_GET_SEALS) & (F_SEAL_SHRINK)) == 0) {
+	/* The producer could shrink an unsealed memfd (or a plain file) under
+	 * us: SIGBUS.  Only a memfd sealed against shrinking is accepted. */
+	if (!sealed(shm_fd)) {
 		err = -EPROTO;
 		goto fail;
 	}
@@ -114,8 +122,7 @@ int st_trace_session_open(int shm_fd, int cursor_fd, int sock, struct strata_tra
 	err = validate(s);
 	if (err)
 		goto fail;
-	if (fstat(cursor_fd, &st) || (size_t)st.st_size < sizeof(struct st_trace_cursors) ||
-	    (fcntl(cursor_fd, F_GET_SEALS) & F_SEAL_SHRINK) == 0) {
+	if (fstat(cursor_fd, &st) || (size_t)st.st_size < sizeof(struct st_trace_cursors) || !sealed(cursor_fd)) {
 		err = -EPROTO;
 		goto fail;
 	}
@@ -214,10 +221,14 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 			if (st->tail > head)
 				st->tail = head;
 			st->head_base = st->tail;
-			st->refused_base = atomic_load_explicit(&r->dropped, memory_order_relaxed);
+			/* Refusals counted from the attach on (the listener noted the
+			 * counter then); a value from the future is not believed. */
+			st->refused_base = atomic_load(&s->cursors->dropped_base[slot]);
+			if (st->refused_base > atomic_load_explicit(&r->dropped, memory_order_relaxed))
+				st->refused_base = atomic_load_explicit(&r->dropped, memory_order_relaxed);
 			st->seen = true;
 		}
-		if (tid)
+		if (!st->tid)
 			st->tid = tid;
 		st->gen = gen;
 		if (head < st->tail) /* a producer going backwards: resynchronise */
@@ -252,6 +263,12 @@ int64_t strata_trace_read(struct strata_trace_session *s, void (*fn)(void *, con
 
 				if (st->tail + i < first_valid) {
 					st->overwritten++;
+					continue;
+				}
+				if (rec->type == ST_TRACE_THREAD_MARK) {
+					/* A new thread took this ring: later events are its. */
+					st->tid = (uint32_t)rec->arg0;
+					st->markers++;
 					continue;
 				}
 				e = (struct strata_trace_event){ .ts_ns = to_ns(s, rec->tsc), .tid = st->tid, .id = rec->id,
@@ -290,7 +307,7 @@ int strata_trace_thread_stats(struct strata_trace_session *s, struct strata_trac
 		if (k < room)
 			out[k] = (struct strata_trace_thread_stats){
 				.tid = st->tid,
-				.produced = (head - st->head_base) + refused,
+				.produced = (head - st->head_base) + refused - ST_MIN(st->markers, head - st->head_base),
 				.delivered = st->delivered,
 				.dropped = st->overwritten + refused,
 			};
@@ -375,9 +392,25 @@ int strata_trace_attach(int pid, struct strata_trace_session **out)
 	r = err ? -1 : recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	if (!err && r <= 0) /* closed without a word: refused by SO_PEERCRED */
 		err = r == 0 || errno == ECONNRESET || errno == EPIPE ? -EACCES : -errno;
-	for (c = err ? NULL : CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	for (c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k, nfd;
+		int got[8];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		nfd = ST_MIN((c->cmsg_len - CMSG_LEN(0)) / sizeof(int), (size_t)8);
+		memcpy(got, CMSG_DATA(c), nfd * sizeof(int));
+		for (k = 0; k < nfd; k++) {
+			/* Exactly the two expected; anything else received is closed. */
+			if (nfd == 2 && fds[0] < 0)
+				continue;
+			close(got[k]);
+		}
+		if (nfd == 2 && fds[0] < 0)
+			memcpy(fds, got, sizeof(fds));
+	}
+	if (!err && (mh.msg_flags & MSG_CTRUNC))
+		err = -EPROTO;
 	if (!err && strncmp(buf, "BUSY", 4) == 0)
 		err = -EBUSY;
 	else if (!err && (strncmp(buf, "OK 1\n", 5) || fds[0] < 0 || fds[1] < 0))

@@ -62,17 +62,29 @@ static void make_key(void)
 	pthread_key_create(&exit_key, thread_exit);
 }
 
+static int shm_create(enum st_trace_policy policy, size_t names, size_t ring, size_t total);
+
 int st_trace_shm_init(enum st_trace_policy policy)
 {
 	size_t names = ST_TRACE_NAMES * sizeof(struct st_trace_name);
 	size_t ring = sizeof(struct st_trace_ring) + ST_TRACE_RING_RECORDS * sizeof(struct st_trace_record);
 	size_t total = 4096 + names + ST_TRACE_SLOTS * ring;
+
+	static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+	int err;
+
+	pthread_once(&key_once, make_key);
+	pthread_mutex_lock(&init_lock);
+	err = st_trace_shm.hdr ? 0 : shm_create(policy, names, ring, total);
+	pthread_mutex_unlock(&init_lock);
+	return err;
+}
+
+static int shm_create(enum st_trace_policy policy, size_t names, size_t ring, size_t total)
+{
 	struct st_trace_header *h;
 	int fd;
 
-	if (st_trace_shm.hdr)
-		return 0;
-	pthread_once(&key_once, make_key);
 	fd = memfd_create("strata-trace", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
@@ -130,9 +142,12 @@ static struct st_trace_ring *claim(void)
 
 		free_tid = 0;
 		if (atomic_compare_exchange_strong(&r->tid, &free_tid, tid)) {
-			atomic_fetch_add(&r->generation, 1);
+			uint32_t gen = atomic_fetch_add(&r->generation, 1) + 1;
+
 			tls = (struct tls_ring){ .ring = r, .mask = h->ring_records - 1, .slot = s };
 			pthread_setspecific(exit_key, r);
+			/* Readers attribute what follows to this thread. */
+			st_trace_emit_at(st_trace_now(), 0, (enum strata_trace_type)ST_TRACE_THREAD_MARK, tid, gen);
 			return r;
 		}
 	}

@@ -72,10 +72,16 @@ struct st_trace_header {
 	int32_t pid;
 };
 
-/* Per-slot reader cursors (the second memfd). */
+/* Per-slot reader cursors (the second memfd), and each ring's refusal
+ * counter at attach time, so losses are counted from the attach on. */
 struct st_trace_cursors {
 	_Atomic uint64_t tail[ST_TRACE_SLOTS];
+	_Atomic uint64_t dropped_base[ST_TRACE_SLOTS];
 };
+
+/* Written as a thread's first record when it takes a ring: arg0 = tid,
+ * arg1 = the ring's generation.  Readers do not deliver it. */
+#define ST_TRACE_THREAD_MARK 0x100
 
 /* ---- producer state (trace/shm.c) ---- */
 

@@ -400,6 +400,17 @@ static void cancel_blocked(void **state)
 		cancelled += strata_load_wait_tensor(l, i, 0) == -ECANCELED;
 	assert_int_equal(cancelled + st.tensors_ready, NT);
 	assert_int_equal(verify(m, l), st.tensors_ready);
+	/* Releasing what did load gives all the load's memory back, also of
+	 * extents the cancel cut short. */
+	for (i = 0; i < NT; i++)
+		if (strata_load_wait_tensor(l, i, 0) == 0)
+			assert_int_equal(strata_load_release(l, i), 0);
+	{
+		struct strata_pool_stats ps = { .sz = sizeof(ps) };
+
+		assert_int_equal(strata_pool_stats(pool, &ps), 0);
+		assert_int_equal(ps.bytes_in_use, 0);
+	}
 	strata_load_destroy(l);
 	/* A budget smaller than one extent cannot work. */
 	opts.budget_bytes = 4096;

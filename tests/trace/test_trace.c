@@ -16,6 +16,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -357,6 +359,25 @@ static void other_user_refused(void **state)
 	}
 }
 
+/* Ring memory that could shrink under the reader (a plain file, not a
+ * sealed memfd) is refused before it is read. */
+static void unsealed_memory_refused(void **state)
+{
+	char path[] = "/tmp/strata-trace-unsealed-XXXXXX";
+	struct strata_trace_session *s;
+	int fd = mkstemp(path), cur;
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, (off_t)st_trace_shm.bytes), 0);
+	assert_int_equal(pwrite(fd, st_trace_shm.hdr, 4096, 0), 4096);
+	cur = memfd_create("cursors", MFD_ALLOW_SEALING);
+	assert_int_equal(ftruncate(cur, 4096), 0);
+	assert_int_equal(fcntl(cur, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	assert_int_equal(st_trace_session_open(fd, cur, -1, &s), -EPROTO);
+}
+
 static void symlink_refused(void **state)
 {
 	char dir[256], sock[300], target[] = "/tmp/strata-trace-target-XXXXXX";
@@ -390,6 +411,7 @@ int main(void)
 		cmocka_unit_test(exact_accounting),
 		cmocka_unit_test(attach_detach_churn),
 		cmocka_unit_test(other_user_refused),
+		cmocka_unit_test(unsealed_memory_refused),
 		cmocka_unit_test(symlink_refused),
 	};
 
