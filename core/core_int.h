@@ -139,6 +139,9 @@ bool st_under_valgrind(void);
 struct st_telemetry;
 int st_telemetry_start(struct strata_rt *rt);
 void st_telemetry_stop(struct strata_rt *rt);
+struct strata_telemetry_snapshot;
+/* The next pressure level from PSI, with hysteresis (exposed for tests). */
+int st_telemetry_next_level(int cur, const struct strata_telemetry_snapshot *s, bool trigger);
 
 /* The tracer's socket and the metrics endpoint (core/observe.c). */
 void st_observe_start(const char *metrics_addr);

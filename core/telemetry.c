@@ -229,7 +229,7 @@ static void sample_sched(struct st_telemetry *t, struct strata_telemetry_snapsho
 }
 
 /* Pressure level with hysteresis; a PSI trigger counts as elevated. */
-static int next_level(int cur, const struct strata_telemetry_snapshot *s, bool trigger)
+int st_telemetry_next_level(int cur, const struct strata_telemetry_snapshot *s, bool trigger)
 {
 	double some = s->memory_some / 100.0, full = s->memory_full / 100.0;
 
@@ -266,7 +266,7 @@ static void sample(struct st_telemetry *t)
 		t->primed = true;
 		return;
 	}
-	level = next_level(t->level, &s, t->trigger);
+	level = st_telemetry_next_level(t->level, &s, t->trigger);
 	t->trigger = false;
 	s.pressure_level = level;
 	s.io_bytes_per_s_smooth = smooth(t->snap.io_bytes_per_s_smooth, s.io_bytes_per_s, dt);

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "top", cmd_top, "live view of a process: pools, I/O, pressure, scheduler  PID [-n N] [--json]" },
 	{ "trace", cmd_trace, "record a process's events for ui.perfetto.dev  PID [-d SECONDS] [-o FILE]" },
 	{ "metrics", cmd_metrics, "a process's metrics in Prometheus text  PID" },
+	{ "telemetry", cmd_telemetry, "the machine's I/O, pressure, reclaim and faults, live  [--json] [-i MS] [-n N]" },
 	{ "load", cmd_load, "stream a model's tensors into memory; GB/s and checksums  [--verify] PATH..." },
 };
 

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/core/test_telemetry.c — the telemetry snapshot on this machine:
+ * published and advancing; eBPF block bytes agreeing with /proc/diskstats
+ * within 5 % under a direct-I/O read; the forced procfs mode seeing the
+ * same load; a co-runner on the same core raising a registered thread's
+ * run-queue delay; the pressure level's hysteresis; 100 start/stop cycles
+ * leaving no BPF programs behind; and, with CAP_BPF and CAP_PERFMON
+ * dropped, a fallback with one clear log line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bpf/collectors.h"
+#include "bpf/procfs.h"
+#include "core/core_int.h"
+#include "helpers.h"
+
+#define FILE_BYTES (128u << 20)
+
+static char path[] = "/tmp/strata-telemetry-XXXXXX";
+
+static int setup(void **state)
+{
+	char *buf = malloc(1 << 20);
+	int fd = mkstemp(path);
+	unsigned i;
+
+	(void)state;
+	unsetenv("STRATA_TELEMETRY");
+	setenv("STRATA_TELEMETRY_MS", "50", 1);
+	if (fd < 0 || !buf)
+		return -1;
+	memset(buf, 0x5a, 1 << 20);
+	for (i = 0; i < FILE_BYTES >> 20; i++)
+		if (write(fd, buf, 1 << 20) != 1 << 20)
+			return -1;
+	fsync(fd);
+	close(fd);
+	free(buf);
+	return rt_setup(state);
+}
+
+static int teardown(void **state)
+{
+	unlink(path);
+	return rt_teardown(state);
+}
+
+/* Read the file with O_DIRECT (so every byte goes to the device). */
+static void read_direct(void)
+{
+	void *buf = NULL;
+	int fd = open(path, O_RDONLY | O_DIRECT);
+	ssize_t r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(posix_memalign(&buf, 4096, 4 << 20), 0);
+	while ((r = read(fd, buf, 4 << 20)) > 0)
+		;
+	free(buf);
+	close(fd);
+}
+
+/* The whole device the file lives on, as /proc/diskstats names it: the
+ * path component after "block/" of its /sys/dev/block link. */
+static void device_of(char *name, size_t len, unsigned *dmaj, unsigned *dmin)
+{
+	struct st_proc_disk d[16];
+	char link[128], target[512], *p;
+	unsigned n, i;
+	struct stat st;
+	ssize_t k;
+
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+	k = readlink(link, target, sizeof(target) - 1);
+	assert_true(k > 0);
+	target[k] = '\0';
+	p = strstr(target, "/block/");
+	assert_non_null(p);
+	p += 7;
+	p[strcspn(p, "/")] = '\0';
+	assert_int_equal(st_proc_diskstats(d, 16, &n), 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(d[i].name, p) == 0) {
+			snprintf(name, len, "%.31s", d[i].name);
+			*dmaj = d[i].major;
+			*dmin = d[i].minor;
+			return;
+		}
+	fail_msg("no device for %s (%s)", path, p);
+}
+
+static void snapshot_published(void **state)
+{
+	struct strata_telemetry_snapshot a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct strata_collector_status c[4];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100 && strata_telemetry_snapshot(test_rt, &a) == -ENODATA; i++)
+		usleep(10000);
+	assert_int_equal(strata_telemetry_snapshot(test_rt, &a), 0);
+	usleep(150000);
+	assert_int_equal(strata_telemetry_snapshot(test_rt, &b), 0);
+	assert_true(b.seq > a.seq && b.time_ns > a.time_ns);
+	assert_true(a.ndevices > 0);
+	assert_int_not_equal(a.io_source, STRATA_SOURCE_NONE);
+	assert_int_equal(a.mem_source, STRATA_SOURCE_PROCFS);
+	assert_int_equal(strata_telemetry_collectors(test_rt, c, 4), 4);
+	assert_string_equal(c[0].name, "block_io");
+	assert_true(c[0].state == STRATA_COLLECTOR_ACTIVE || strlen(c[0].reason) > 10);
+}
+
+static void bpf_agrees_with_diskstats(void **state)
+{
+	struct st_bpf_blockio_sample b0, b1;
+	struct st_proc_disk d0[16], d1[16];
+	struct st_bpf_blockio *bio;
+	const struct st_bpf_dev *x0, *x1;
+	unsigned n0, n1, i, major = 0, minor = 0;
+	uint64_t proc_bytes = 0, bpf_bytes;
+	char reason[200], name[32];
+	int err;
+
+	(void)state;
+	err = st_bpf_blockio_open(&bio, reason, sizeof(reason));
+	if (err)
+		TEST_SKIP("eBPF block collector unavailable: %s", reason);
+	device_of(name, sizeof(name), &major, &minor);
+	posix_fadvise(open(path, O_RDONLY), 0, 0, POSIX_FADV_DONTNEED);
+	assert_int_equal(st_bpf_blockio_read(bio, &b0), 0);
+	assert_int_equal(st_proc_diskstats(d0, 16, &n0), 0);
+	read_direct();
+	read_direct();
+	assert_int_equal(st_bpf_blockio_read(bio, &b1), 0);
+	assert_int_equal(st_proc_diskstats(d1, 16, &n1), 0);
+	for (i = 0; i < n1 && i < n0; i++)
+		if (strcmp(d1[i].name, name) == 0)
+			proc_bytes = (d1[i].rd_sectors - d0[i].rd_sectors) * 512;
+	x0 = st_bpf_blockio_find(&b0, major << 20 | minor);
+	x1 = st_bpf_blockio_find(&b1, major << 20 | minor);
+	assert_non_null(x1);
+	bpf_bytes = x1->bytes[0] - (x0 ? x0->bytes[0] : 0);
+	st_bpf_blockio_close(bio);
+	assert_true(proc_bytes >= 2ULL * FILE_BYTES);
+	if (bpf_bytes * 100 < proc_bytes * 95 || bpf_bytes * 100 > proc_bytes * 105)
+		fail_msg("%s: eBPF counted %llu read bytes, /proc/diskstats %llu", name, (unsigned long long)bpf_bytes,
+			 (unsigned long long)proc_bytes);
+}
+
+/* In a child: telemetry forced to procfs still sees the read. */
+static void procfs_mode(void **state)
+{
+	pid_t child;
+	int status;
+
+	(void)state;
+	child = fork();
+	if (child == 0) {
+		STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
+		struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+		struct strata_collector_status c[4];
+		struct strata_rt *rt;
+		double best = 0;
+		int i;
+
+		setenv("STRATA_TELEMETRY", "procfs", 1);
+		if (strata_rt_create(&opts, &rt))
+			_exit(10);
+		if (strata_telemetry_collectors(rt, c, 4) != 4 || c[0].state != STRATA_COLLECTOR_FALLBACK ||
+		    !strstr(c[0].reason, "STRATA_TELEMETRY=procfs"))
+			_exit(11);
+		for (i = 0; i < 3; i++) {
+			read_direct();
+			if (strata_telemetry_snapshot(rt, &s) == 0 && s.io_bytes_per_s > best)
+				best = s.io_bytes_per_s;
+			usleep(60000);
+		}
+		if (strata_telemetry_snapshot(rt, &s) || s.io_source != STRATA_SOURCE_PROCFS)
+			_exit(12);
+		strata_rt_destroy(rt);
+		_exit(best > 1e6 ? 0 : 13);
+	}
+	waitpid(child, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static _Atomic bool spin_stop;
+
+static void *spin(void *arg)
+{
+	cpu_set_t set;
+
+	(void)arg;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	while (!atomic_load_explicit(&spin_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static double busy_runq(double seconds)
+{
+	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+	double t0 = (double)clock() / CLOCKS_PER_SEC, most = 0;
+	volatile uint64_t x = 0;
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		for (int i = 0; i < 1000000; i++)
+			x += (uint64_t)i;
+		if (strata_telemetry_snapshot(test_rt, &s) == 0 && s.runq_delay_s_per_s > most)
+			most = s.runq_delay_s_per_s;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9 < seconds);
+	(void)t0;
+	return most;
+}
+
+static void runq_of_registered_thread(void **state)
+{
+	cpu_set_t set, old;
+	pthread_t t;
+	double alone, shared;
+
+	(void)state;
+	if (access("/proc/self/task/1/schedstat", F_OK) && access("/proc/self/schedstat", F_OK))
+		TEST_SKIP("the kernel has no schedstat");
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	assert_int_equal(strata_telemetry_register_thread(test_rt, 0), 0);
+	alone = busy_runq(0.5);
+	atomic_store(&spin_stop, false);
+	pthread_create(&t, NULL, spin, NULL);
+	shared = busy_runq(1.0);
+	atomic_store(&spin_stop, true);
+	pthread_join(t, NULL);
+	sched_setaffinity(0, sizeof(old), &old);
+	/* Sharing one core with a spinner, the thread waits about half the time. */
+	if (!(shared > 0.2 && shared > alone * 2))
+		fail_msg("run-queue delay alone %.3f s/s, with a co-runner %.3f s/s", alone, shared);
+}
+
+static void hysteresis(void **state)
+{
+	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+	int level = STRATA_PRESSURE_NORMAL;
+
+	(void)state;
+	s.memory_some = 12;
+	level = st_telemetry_next_level(level, &s, false);
+	assert_int_equal(level, STRATA_PRESSURE_ELEVATED);
+	s.memory_some = 7; /* below the entry mark, above the exit mark: stays */
+	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_ELEVATED);
+	s.memory_some = 4;
+	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_NORMAL);
+	s.memory_some = 0;
+	assert_int_equal(st_telemetry_next_level(STRATA_PRESSURE_NORMAL, &s, true), STRATA_PRESSURE_ELEVATED);
+	s.memory_full = 11;
+	level = st_telemetry_next_level(STRATA_PRESSURE_ELEVATED, &s, false);
+	assert_int_equal(level, STRATA_PRESSURE_CRITICAL);
+	s.memory_full = 7;
+	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_CRITICAL);
+	s.memory_full = 2;
+	s.memory_some = 8;
+	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_ELEVATED);
+}
+
+static int count_programs(void)
+{
+	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_issue\\|name on_complete'", "r");
+	int n = -1;
+
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+static void start_stop_cycles(void **state)
+{
+	STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
+	struct strata_collector_status c[4];
+	int before, i;
+
+	(void)state;
+	if (system("command -v bpftool >/dev/null 2>&1"))
+		TEST_SKIP("bpftool is not installed");
+	strata_telemetry_collectors(test_rt, c, 4);
+	if (c[0].state != STRATA_COLLECTOR_ACTIVE)
+		TEST_SKIP("eBPF collectors are not active here: %s", c[0].reason);
+	before = count_programs();
+	for (i = 0; i < 100; i++) {
+		struct strata_rt *rt;
+
+		assert_int_equal(strata_rt_create(&opts, &rt), 0);
+		strata_rt_destroy(rt);
+	}
+	/* The kernel frees detached programs after an RCU grace period. */
+	for (i = 0; i < 50 && count_programs() != before; i++)
+		usleep(100000);
+	assert_int_equal(count_programs(), before);
+}
+
+static int info_lines;
+static char info_last[512];
+
+static void catch_info(enum strata_log_level level, const char *msg, void *user)
+{
+	(void)user;
+	if (level >= STRATA_LOG_INFO && strstr(msg, "telemetry")) {
+		info_lines++;
+		snprintf(info_last, sizeof(info_last), "%s", msg);
+	}
+}
+
+/* Without CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN) the collector falls back. */
+static void without_capabilities(void **state)
+{
+	pid_t child;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0)
+		TEST_SKIP("dropping capabilities is tested as root");
+	child = fork();
+	if (child == 0) {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+		struct __user_cap_data_struct d[2];
+		STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
+		struct strata_collector_status c[4];
+		struct strata_rt *rt;
+		int caps[] = { CAP_SYS_ADMIN, 38 /* CAP_PERFMON */, 39 /* CAP_BPF */ }, k;
+
+		if (syscall(SYS_capget, &h, d))
+			_exit(10);
+		for (k = 0; k < 3; k++) {
+			d[caps[k] / 32].effective &= ~(1u << (caps[k] % 32));
+			d[caps[k] / 32].permitted &= ~(1u << (caps[k] % 32));
+		}
+		if (syscall(SYS_capset, &h, d))
+			_exit(11);
+		strata_log_set_level(STRATA_LOG_INFO);
+		strata_log_set_callback(catch_info, NULL);
+		if (strata_rt_create(&opts, &rt))
+			_exit(12);
+		if (strata_telemetry_collectors(rt, c, 4) != 4 || c[0].state != STRATA_COLLECTOR_FALLBACK ||
+		    !strstr(c[0].reason, "CAP_BPF"))
+			_exit(13);
+		if (info_lines != 1 || !strstr(info_last, "CAP_BPF"))
+			_exit(14);
+		strata_rt_destroy(rt);
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(snapshot_published),
+		cmocka_unit_test(bpf_agrees_with_diskstats),
+		cmocka_unit_test(procfs_mode),
+		cmocka_unit_test(runq_of_registered_thread),
+		cmocka_unit_test(hysteresis),
+		cmocka_unit_test(start_stop_cycles),
+		cmocka_unit_test(without_capabilities),
+	};
+
+	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
+}
