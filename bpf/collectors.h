@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bpf/blockio.h"
+#include "bpf/runq.h"
 
 struct st_bpf_dev {
 	uint32_t dev;
@@ -34,5 +35,13 @@ const struct st_bpf_dev *st_bpf_blockio_find(const struct st_bpf_blockio_sample 
 /* Latency percentiles of the completions between @prev and @now (seconds). */
 void st_bpf_blockio_percentiles(const struct st_bpf_dev *now, const struct st_bpf_dev *prev, double *p50,
 				double *p99);
+
+/* Run-queue latency of watched threads (bpf/runq.c). */
+struct st_bpf_runq;
+int st_bpf_runq_open(struct st_bpf_runq **out, char *reason, size_t len);
+/* Watch thread @tid (a bit in an mmap'd map: no system call). */
+int st_bpf_runq_watch(struct st_bpf_runq *r, int tid);
+int st_bpf_runq_read(struct st_bpf_runq *r, struct st_runq_hist *out);
+void st_bpf_runq_close(struct st_bpf_runq *r);
 
 #endif /* STRATA_BPF_COLLECTORS_H */

@@ -70,6 +70,8 @@ struct st_telemetry {
 	unsigned ntids;
 
 	struct st_bpf_blockio *bio;
+	struct st_bpf_runq *runq;
+	struct st_runq_hist runq_prev;
 	struct strata_collector_status collectors[NCOLLECTORS];
 	uint64_t metrics_handle;
 };
@@ -201,6 +203,34 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 	t->majflt = majflt;
 }
 
+/* Per-wait percentiles from the eBPF histogram replace the procfs means. */
+static void sample_bpf_runq(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
+{
+	struct st_runq_hist now;
+	uint64_t total = 0, seen = 0, d[ST_RUNQ_SLOTS];
+	unsigned i;
+
+	if (!t->runq || st_bpf_runq_read(t->runq, &now))
+		return;
+	s->sched_source = STRATA_SOURCE_EBPF;
+	s->runq_delay_s_per_s = dt > 0 ? rate(now.total_ns, t->runq_prev.total_ns, dt) / 1e9 : 0;
+	s->runq_p50_s = s->runq_p99_s = 0;
+	for (i = 0; i < ST_RUNQ_SLOTS; i++) {
+		d[i] = now.slot[i] - t->runq_prev.slot[i];
+		total += d[i];
+	}
+	for (i = 0; i < ST_RUNQ_SLOTS && total; i++) {
+		seen += d[i];
+		if (!s->runq_p50_s && seen * 2 >= total)
+			s->runq_p50_s = (double)(2ULL << i) * 1e-6;
+		if (seen * 100 >= total * 99) {
+			s->runq_p99_s = (double)(2ULL << i) * 1e-6;
+			break;
+		}
+	}
+	t->runq_prev = now;
+}
+
 static void sample_sched(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
 {
 	double waits[MAX_TIDS];
@@ -226,6 +256,7 @@ static void sample_sched(struct st_telemetry *t, struct strata_telemetry_snapsho
 		s->runq_p50_s = waits[n / 2];
 		s->runq_p99_s = waits[(n * 99) / 100];
 	}
+	sample_bpf_runq(t, s, dt);
 }
 
 /* Pressure level with hysteresis; a PSI trigger counts as elevated. */
@@ -366,6 +397,8 @@ int strata_telemetry_register_thread(struct strata_rt *rt, int tid)
 		t->ntids++;
 	}
 	pthread_mutex_unlock(&t->tids_lock);
+	if (!err && t->runq)
+		st_bpf_runq_watch(t->runq, tid);
 	return err;
 }
 
@@ -494,8 +527,16 @@ int st_telemetry_start(struct strata_rt *rt)
 		      t->bio ? "eBPF: block_rq_issue/block_rq_complete" : reason);
 	set_collector(t, 1, "memory", STRATA_COLLECTOR_FALLBACK,
 		      "PSI, /proc/vmstat and getrusage (the eBPF reclaim collector is not built yet)");
-	set_collector(t, 2, "sched", STRATA_COLLECTOR_FALLBACK,
-		      "/proc/self/task/*/schedstat (the eBPF run-queue collector is not built yet)");
+	if (t->bio) {
+		char rq_reason[160] = "";
+
+		if (st_bpf_runq_open(&t->runq, rq_reason, sizeof(rq_reason)))
+			t->runq = NULL;
+		set_collector(t, 2, "sched", t->runq ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_FALLBACK,
+			      t->runq ? "eBPF: sched_wakeup/sched_switch, threads picked by a TID bitmap" : rq_reason);
+	} else {
+		set_collector(t, 2, "sched", STRATA_COLLECTOR_FALLBACK, reason);
+	}
 	set_collector(t, 3, "io_uring", STRATA_COLLECTOR_UNAVAILABLE, "the eBPF io_uring collector is not built yet");
 	if (t->bio)
 		st_info("telemetry: eBPF block I/O collector active");
@@ -507,6 +548,7 @@ int st_telemetry_start(struct strata_rt *rt)
 		if (t->psi_fd >= 0)
 			close(t->psi_fd);
 		st_bpf_blockio_close(t->bio);
+		st_bpf_runq_close(t->runq);
 		pthread_mutex_destroy(&t->tids_lock);
 		st_free(t);
 		return -EAGAIN;
@@ -530,6 +572,7 @@ void st_telemetry_stop(struct strata_rt *rt)
 	if (t->psi_fd >= 0)
 		close(t->psi_fd);
 	st_bpf_blockio_close(t->bio);
+	st_bpf_runq_close(t->runq);
 	pthread_mutex_destroy(&t->tids_lock);
 	st_free(t);
 	rt->telemetry = NULL;

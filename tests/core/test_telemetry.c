@@ -258,6 +258,13 @@ static void runq_of_registered_thread(void **state)
 	/* Sharing one core with a spinner, the thread waits about half the time. */
 	if (!(shared > 0.2 && shared > alone * 2))
 		fail_msg("run-queue delay alone %.3f s/s, with a co-runner %.3f s/s", alone, shared);
+	{
+		struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+
+		assert_int_equal(strata_telemetry_snapshot(test_rt, &s), 0);
+		print_message("run-queue delay alone %.3f s/s, with a co-runner %.3f s/s (source %s)\n", alone, shared,
+			      strata_telemetry_source_name(s.sched_source));
+	}
 }
 
 static void hysteresis(void **state)
@@ -287,7 +294,7 @@ static void hysteresis(void **state)
 
 static int count_programs(void)
 {
-	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_issue\\|name on_complete'", "r");
+	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_issue\\|name on_complete\\|name on_wakeup\\|name on_switch'", "r");
 	int n = -1;
 
 	if (p) {

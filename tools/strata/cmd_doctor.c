@@ -5,6 +5,7 @@
  * whatever it finds: a missing optional feature is information, not an
  * error (every one has a fallback).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -29,7 +30,7 @@ int cmd_doctor(int argc, char **argv)
 	};
 	STRATA_RT_OPTS(opts, .probe = STRATA_PROBE_OFF);
 	struct strata_rt *rt = NULL;
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *collectors = NULL;
 	int c, json = 0, err, ok = 0;
 	unsigned id;
 
@@ -77,9 +78,28 @@ int cmd_doctor(int argc, char **argv)
 		if (r.status)
 			printf("  %-7s %-12s fix: %s\n", "", "", r.fix);
 	}
+	/* The telemetry collectors: active, on a fallback, or unavailable, and why. */
+	{
+		static const char *const states[] = { "active", "fallback", "unavailable" };
+		struct strata_collector_status cols[8];
+		int n = rt ? strata_telemetry_collectors(rt, cols, 8) : -ENODATA, i;
+
+		if (!json)
+			printf("\ntelemetry collectors%s\n", n < 0 ? ": off (STRATA_TELEMETRY=off)" : "");
+		for (i = 0; i < n && i < 8; i++) {
+			if (json) {
+				collectors = collectors ? collectors : json_array();
+				json_array_append_new(collectors, json_pack("{s:s, s:s, s:s}", "name", cols[i].name, "state",
+									    states[cols[i].state], "reason", cols[i].reason));
+				continue;
+			}
+			printf("  %-11s %-9s %s\n", states[cols[i].state], cols[i].name, cols[i].reason);
+		}
+	}
 	if (json) {
-		json_t *doc = json_pack("{s:s, s:i, s:i, s:o}", "version", strata_version(), "ok", ok, "total",
-					(int)STRATA_FEAT_COUNT, "features", arr);
+		json_t *doc = json_pack("{s:s, s:i, s:i, s:o, s:o}", "version", strata_version(), "ok", ok, "total",
+					(int)STRATA_FEAT_COUNT, "features", arr, "collectors",
+					collectors ? collectors : json_array());
 
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
