@@ -204,9 +204,28 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 		       sum(cur, "strata_io_chunk_bytes", NULL), "tensors_loaded",
 		       sum(cur, "strata_io_tensors_loaded_total", NULL), "errors", sum(cur, "strata_io_errors_total", NULL));
 	json_object_set_new(root, "io", io);
-	pressure = json_pack("{s:s, s:f, s:f, s:f}", "source",
-			     sum(cur, "strata_pressure_some_ratio", NULL) > 0 ? "process" : "/proc/pressure (system)",
-			     "cpu_some_avg10", psi("cpu"), "memory_some_avg10", psi("memory"), "io_some_avg10", psi("io"));
+	pressure = json_pack("{s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:f, s:f}", "source", "/proc/pressure", "cpu_some_avg10",
+			     psi("cpu"), "memory_some_avg10", psi("memory"), "io_some_avg10", psi("io"), "level",
+			     (int)sum(cur, "strata_telemetry_pressure_level", NULL), "disk_bytes_per_second",
+			     sum(cur, "strata_telemetry_io_bytes_per_second", NULL), "reclaim_stalls_per_second",
+			     sum(cur, "strata_telemetry_reclaim_stalls_per_second", NULL), "faults_per_second",
+			     sum(cur, "strata_telemetry_faults_per_second", "kind=\"all\""), "runq_delay_ratio",
+			     sum(cur, "strata_telemetry_runq_delay_ratio", NULL));
+	{
+		/* Which collectors feed it: "block_io=active sched=active memory=fallback". */
+		char sources[256] = "";
+		size_t k;
+
+		for (k = 0; k < cur->n; k++)
+			if (strcmp(cur->s[k].name, "strata_telemetry_collector_info") == 0) {
+				char c[32], st[32];
+
+				snprintf(sources + strlen(sources), sizeof(sources) - strlen(sources), "%s%s=%s",
+					 sources[0] ? " " : "", label(cur->s[k].labels, "collector", c, sizeof(c)),
+					 label(cur->s[k].labels, "state", st, sizeof(st)));
+			}
+		json_object_set_new(pressure, "collectors", json_string(sources));
+	}
 	json_object_set_new(root, "pressure", pressure);
 	sched = json_pack("{s:f, s:f}", "tasks_per_second", rate(cur, prev, "strata_sched_tasks_total"),
 			  "kernel_seconds_per_second", rate(cur, prev, "strata_kernel_seconds_total"));
@@ -260,8 +279,17 @@ static void draw(int pid, json_t *v, bool have_sched)
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-76s", "TELEMETRY AND PRESSURE");
 	attroff(A_REVERSE);
-	mvprintw(y++, 0, "  some avg10: cpu %5.2f%%  memory %5.2f%%  io %5.2f%%   source: %s", num(pr, "cpu_some_avg10"),
-		 num(pr, "memory_some_avg10"), num(pr, "io_some_avg10"), json_string_value(json_object_get(pr, "source")));
+	{
+		static const char *const levels[] = { "normal", "elevated", "critical" };
+
+		mvprintw(y++, 0, "  pressure %-8s  PSI some avg10: cpu %5.2f%%  memory %5.2f%%  io %5.2f%%",
+			 levels[(int)num(pr, "level") % 3], num(pr, "cpu_some_avg10"), num(pr, "memory_some_avg10"),
+			 num(pr, "io_some_avg10"));
+		mvprintw(y++, 0, "  disks %10s/s   reclaim stalls %.0f/s   faults %.0f/s   run-queue wait %.1f%%",
+			 human(num(pr, "disk_bytes_per_second"), a, sizeof(a)), num(pr, "reclaim_stalls_per_second"),
+			 num(pr, "faults_per_second"), 100 * num(pr, "runq_delay_ratio"));
+		mvprintw(y++, 0, "  collectors: %s", json_string_value(json_object_get(pr, "collectors")));
+	}
 	y++;
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-76s", "SCHEDULER AND KERNELS");
