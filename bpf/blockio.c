@@ -73,8 +73,8 @@ int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
 					    "CAP_PERFMON",
 			       strata_strerror(err));
 		else
-			st_fmt(reason, len, "the block I/O programs did not load or attach: %s (block_rq_issue and "
-					    "block_rq_complete need kernel BTF)",
+			st_fmt(reason, len, "the block I/O program did not load or attach: %s (block_rq_complete "
+					    "needs kernel BTF)",
 			       strata_strerror(err));
 		st_bpf_blockio_close(b);
 		return err;
@@ -86,29 +86,41 @@ int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
 int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out)
 {
 	int fd = bpf_map__fd(b->skel->maps.stats);
-	__u32 key, next, *prev = NULL;
+	__u32 key;
 
 	out->ndevs = 0;
-	while (out->ndevs < ST_BLOCKIO_MAX_DEVS && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct st_bpf_dev *d = &out->devs[out->ndevs];
+	/* Each CPU keeps its own table; the same device may sit in different
+	 * slots on different CPUs, so sum by device. */
+	for (key = 0; key < ST_BLOCKIO_SLOTS; key++) {
 		int c, k;
 
-		key = next;
-		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, b->percpu))
-			continue;
-		memset(d, 0, sizeof(*d));
-		d->dev = key;
+			return -errno;
 		for (c = 0; c < b->ncpus; c++) {
+			const struct st_blockio_stats *p = &b->percpu[c];
+			struct st_bpf_dev *d = NULL;
+			unsigned i;
+
+			if (!p->dev)
+				continue;
+			for (i = 0; i < out->ndevs; i++)
+				if (out->devs[i].dev == p->dev)
+					d = &out->devs[i];
+			if (!d) {
+				if (out->ndevs == ST_BLOCKIO_MAX_DEVS)
+					continue;
+				d = &out->devs[out->ndevs++];
+				memset(d, 0, sizeof(*d));
+				d->dev = p->dev;
+				name_of(p->dev, d->name, sizeof(d->name));
+			}
 			for (k = 0; k < 2; k++) {
-				d->bytes[k] += b->percpu[c].bytes[k];
-				d->ios[k] += b->percpu[c].ios[k];
+				d->bytes[k] += p->bytes[k];
+				d->ios[k] += p->ios[k];
 			}
 			for (k = 0; k < ST_BLOCKIO_LAT_SLOTS; k++)
-				d->lat[k] += b->percpu[c].lat[k];
+				d->lat[k] += p->lat[k];
 		}
-		name_of(key, d->name, sizeof(d->name));
-		out->ndevs++;
 	}
 	return 0;
 }

@@ -11,13 +11,17 @@
 #endif
 
 #define ST_BLOCKIO_MAX_DEVS 16
+#define ST_BLOCKIO_SLOTS 64 /* per-CPU table of devices, open addressing */
 #define ST_BLOCKIO_LAT_SLOTS 32 /* log2 of microseconds */
 
-/* Per device (key: major << 20 | minor, the kernel's dev_t), per CPU. */
+/* Per device and CPU, in a per-CPU array: @dev (major << 20 | minor, the
+ * kernel's dev_t) says which device a slot holds, 0 when free. */
 struct st_blockio_stats {
+	__u32 dev;
+	__u32 pad;
 	__u64 bytes[2]; /* [0] read, [1] write */
 	__u64 ios[2];
-	__u64 lat[ST_BLOCKIO_LAT_SLOTS]; /* issue to completion, both directions */
+	__u64 lat[ST_BLOCKIO_LAT_SLOTS]; /* request start to completion, both directions */
 };
 
 #endif /* STRATA_BPF_BLOCKIO_H */

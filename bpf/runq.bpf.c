@@ -49,10 +49,12 @@ static __always_inline bool is_watched(__u32 tid)
 
 static __always_inline void queued(__u32 tid)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 
-	if (is_watched(tid))
-		bpf_map_update_elem(&queued_at, &tid, &now, BPF_ANY);
+	if (!is_watched(tid))
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&queued_at, &tid, &now, BPF_ANY);
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -81,28 +83,28 @@ static __always_inline __u32 log2_u64(__u64 v)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
-	queued((__u32)BPF_CORE_READ(p, pid));
+	queued((__u32)p->pid);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(on_wakeup_new, struct task_struct *p)
 {
-	queued((__u32)BPF_CORE_READ(p, pid));
+	queued((__u32)p->pid);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u32 next_tid = (__u32)BPF_CORE_READ(next, pid), zero = 0;
+	__u32 next_tid = (__u32)next->pid, zero = 0;
 	__u64 *at, delta, slot;
 	struct st_runq_hist *h;
 
 	/* Switched out while still runnable (preempted, or its time slice
 	 * ended): it waits again from now. */
-	if (BPF_CORE_READ(prev, __state) == 0 /* TASK_RUNNING */)
-		queued((__u32)BPF_CORE_READ(prev, pid));
+	if (prev->__state == 0 /* TASK_RUNNING */)
+		queued((__u32)prev->pid);
 	if (!is_watched(next_tid))
 		return 0;
 	at = bpf_map_lookup_elem(&queued_at, &next_tid);

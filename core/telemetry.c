@@ -524,7 +524,7 @@ int st_telemetry_start(struct strata_rt *rt)
 			t->bio = NULL;
 	}
 	set_collector(t, 0, "block_io", t->bio ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_FALLBACK,
-		      t->bio ? "eBPF: block_rq_issue/block_rq_complete" : reason);
+		      t->bio ? "eBPF: block_rq_complete, per-CPU tables" : reason);
 	set_collector(t, 1, "memory", STRATA_COLLECTOR_FALLBACK,
 		      "PSI, /proc/vmstat and getrusage (the eBPF reclaim collector is not built yet)");
 	if (t->bio) {

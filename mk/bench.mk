@@ -31,14 +31,19 @@ bench-trace: all $(O)/bench/bench_trace
 	@tools/install-deps.sh --bench
 	@tools/bench-trace.sh $(O)/bench/bench_trace
 
+# The telemetry collectors' cost (root, fio, losetup, bpftool).
+bench-bpf: all $(O)/bench/bench_bpf
+	@tools/install-deps.sh --bench
+	@$(O)/bench/bench_bpf
+
 # Storage: writes its files into build/bench-data once (about 8.5 GB).
 bench-io: all $(O)/bench/bench_io
 	@tools/install-deps.sh --bench
 	@$(O)/bench/bench_io
 
-bench: bench-core bench-mm bench-io bench-trace
+bench: bench-core bench-mm bench-io bench-trace bench-bpf
 
-.PHONY: bench bench-core bench-mm bench-io bench-trace
+.PHONY: bench bench-core bench-mm bench-io bench-trace bench-bpf
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=300`) ---------------
 FUZZ_CC ?= clang

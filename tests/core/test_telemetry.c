@@ -294,7 +294,7 @@ static void hysteresis(void **state)
 
 static int count_programs(void)
 {
-	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_issue\\|name on_complete\\|name on_wakeup\\|name on_switch'", "r");
+	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_complete\\|name on_wakeup\\|name on_switch'", "r");
 	int n = -1;
 
 	if (p) {
