@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bpf/blockio.h"
+#include "bpf/memory.h"
 #include "bpf/runq.h"
 
 struct st_bpf_dev {
@@ -43,5 +44,11 @@ int st_bpf_runq_open(struct st_bpf_runq **out, char *reason, size_t len);
 int st_bpf_runq_watch(struct st_bpf_runq *r, int tid);
 int st_bpf_runq_read(struct st_bpf_runq *r, struct st_runq_hist *out);
 void st_bpf_runq_close(struct st_bpf_runq *r);
+
+/* Memory pressure: reclaim, kswapd, throttling, faults, migrations (bpf/memory.c). */
+struct st_bpf_memory;
+int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len);
+int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out);
+void st_bpf_memory_close(struct st_bpf_memory *m);
 
 #endif /* STRATA_BPF_COLLECTORS_H */

@@ -72,6 +72,8 @@ struct st_telemetry {
 	struct st_bpf_blockio *bio;
 	struct st_bpf_runq *runq;
 	struct st_runq_hist runq_prev;
+	struct st_bpf_memory *memory;
+	struct st_mem_stats mem_prev;
 	struct strata_collector_status collectors[NCOLLECTORS];
 	uint64_t metrics_handle;
 };
@@ -201,6 +203,26 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 	s->major_faults_per_s = rate(majflt, t->majflt, dt);
 	t->minflt = minflt;
 	t->majflt = majflt;
+	if (t->memory) {
+		struct st_mem_stats m;
+
+		if (st_bpf_memory_read(t->memory, &m) == 0) {
+			uint64_t migrated = 0, before = 0;
+			unsigned k;
+
+			s->mem_source = STRATA_SOURCE_EBPF;
+			s->direct_reclaim_stalls_per_s = rate(m.reclaim_count, t->mem_prev.reclaim_count, dt);
+			s->reclaim_stall_s_per_s = rate(m.reclaim_ns, t->mem_prev.reclaim_ns, dt) / 1e9;
+			s->kswapd_wakeups_per_s = rate(m.kswapd_wakes, t->mem_prev.kswapd_wakes, dt);
+			s->faults_per_s = rate(m.faults, t->mem_prev.faults, dt);
+			for (k = 0; k < ST_MEM_REASONS; k++) {
+				migrated += m.migrated[k];
+				before += t->mem_prev.migrated[k];
+			}
+			s->numa_pages_migrated_per_s = rate(migrated, before, dt);
+			t->mem_prev = m;
+		}
+	}
 }
 
 /* Per-wait percentiles from the eBPF histogram replace the procfs means. */
@@ -525,8 +547,18 @@ int st_telemetry_start(struct strata_rt *rt)
 	}
 	set_collector(t, 0, "block_io", t->bio ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_FALLBACK,
 		      t->bio ? "eBPF: block_rq_complete, per-CPU tables" : reason);
-	set_collector(t, 1, "memory", STRATA_COLLECTOR_FALLBACK,
-		      "PSI, /proc/vmstat and getrusage (the eBPF reclaim collector is not built yet)");
+	if (t->bio) {
+		char mem_reason[160] = "";
+
+		if (st_bpf_memory_open(&t->memory, mem_reason, sizeof(mem_reason)))
+			t->memory = NULL;
+		set_collector(t, 1, "memory", t->memory ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_FALLBACK,
+			      t->memory ? "eBPF: direct reclaim, kswapd, throttling, page faults, NUMA migrations; "
+					  "PSI beside it" :
+					  mem_reason);
+	} else {
+		set_collector(t, 1, "memory", STRATA_COLLECTOR_FALLBACK, reason);
+	}
 	if (t->bio) {
 		char rq_reason[160] = "";
 
@@ -549,6 +581,7 @@ int st_telemetry_start(struct strata_rt *rt)
 			close(t->psi_fd);
 		st_bpf_blockio_close(t->bio);
 		st_bpf_runq_close(t->runq);
+		st_bpf_memory_close(t->memory);
 		pthread_mutex_destroy(&t->tids_lock);
 		st_free(t);
 		return -EAGAIN;
@@ -573,6 +606,7 @@ void st_telemetry_stop(struct strata_rt *rt)
 		close(t->psi_fd);
 	st_bpf_blockio_close(t->bio);
 	st_bpf_runq_close(t->runq);
+	st_bpf_memory_close(t->memory);
 	pthread_mutex_destroy(&t->tids_lock);
 	st_free(t);
 	rt->telemetry = NULL;

@@ -17,6 +17,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -119,7 +121,7 @@ static void snapshot_published(void **state)
 	assert_true(b.seq > a.seq && b.time_ns > a.time_ns);
 	assert_true(a.ndevices > 0);
 	assert_int_not_equal(a.io_source, STRATA_SOURCE_NONE);
-	assert_int_equal(a.mem_source, STRATA_SOURCE_PROCFS);
+	assert_true(a.mem_source == STRATA_SOURCE_PROCFS || a.mem_source == STRATA_SOURCE_EBPF);
 	assert_int_equal(strata_telemetry_collectors(test_rt, c, 4), 4);
 	assert_string_equal(c[0].name, "block_io");
 	assert_true(c[0].state == STRATA_COLLECTOR_ACTIVE || strlen(c[0].reason) > 10);
@@ -292,9 +294,121 @@ static void hysteresis(void **state)
 	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_ELEVATED);
 }
 
+/* This process's page faults show in the snapshot. */
+static void faults_counted(void **state)
+{
+	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+	size_t bytes = 256u << 20, off;
+	double most = 0;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 4; round++) {
+		char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(p != MAP_FAILED);
+		madvise(p, bytes, MADV_NOHUGEPAGE);
+		for (off = 0; off < bytes; off += 4096)
+			p[off] = 1; /* 65,536 faults */
+		munmap(p, bytes);
+		usleep(60000);
+		if (strata_telemetry_snapshot(test_rt, &s) == 0 && s.faults_per_s > most)
+			most = s.faults_per_s;
+	}
+	if (most < 10000)
+		fail_msg("faults per second peaked at %.0f (source %s)", most, strata_telemetry_source_name(s.mem_source));
+}
+
+/* A memory hog confined by a cgroup memory limit: reclaim stalls appear in
+ * the snapshot and the pressure level rises. */
+static void memory_hog(void **state)
+{
+	char cg[] = "/tmp/strata-cg-XXXXXX", dir[300], file[400], controllers[256] = "";
+	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+	double stalls = 0;
+	int level = 0, i, mounted = 0;
+	pid_t hog;
+	FILE *f;
+
+	(void)state;
+	if (geteuid() != 0)
+		TEST_SKIP("cgroups are set up as root");
+	if (!mkdtemp(cg))
+		TEST_SKIP("no scratch folder");
+	if (mount("none", cg, "cgroup2", 0, NULL) == 0)
+		mounted = 1;
+	snprintf(file, sizeof(file), "%s/cgroup.controllers", cg);
+	f = fopen(file, "r");
+	if (f) {
+		if (!fgets(controllers, sizeof(controllers), f))
+			controllers[0] = '\0';
+		controllers[strcspn(controllers, "\n")] = '\0';
+		fclose(f);
+	}
+	if (!mounted || !strstr(controllers, "memory")) {
+		if (mounted)
+			umount(cg);
+		rmdir(cg);
+		TEST_SKIP("this kernel offers no cgroup v2 memory controller (controllers: %s)",
+			  controllers[0] ? controllers : "none");
+	}
+	snprintf(file, sizeof(file), "%s/cgroup.subtree_control", cg);
+	f = fopen(file, "w");
+	if (f) {
+		fputs("+memory", f);
+		fclose(f);
+	}
+	snprintf(dir, sizeof(dir), "%s/hog", cg);
+	mkdir(dir, 0755);
+	snprintf(file, sizeof(file), "%s/memory.max", dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("67108864", f); /* 64 MiB */
+	fclose(f);
+	hog = fork();
+	if (hog == 0) {
+		char procs[320], *buf = malloc(1 << 20);
+		FILE *pf;
+		int k;
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+		pf = fopen(procs, "w");
+		if (!pf)
+			_exit(2);
+		fprintf(pf, "%d", (int)getpid());
+		fclose(pf);
+		/* Read the 128 MiB file again and again through a 64 MiB limit. */
+		for (k = 0; k < 40; k++) {
+			int fd = open(path, O_RDONLY);
+
+			while (read(fd, buf, 1 << 20) > 0)
+				;
+			close(fd);
+			posix_fadvise(open(path, O_RDONLY), 0, 0, POSIX_FADV_DONTNEED);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < 60; i++) {
+		usleep(100000);
+		if (strata_telemetry_snapshot(test_rt, &s) == 0) {
+			stalls = s.direct_reclaim_stalls_per_s > stalls ? s.direct_reclaim_stalls_per_s : stalls;
+			level = s.pressure_level > level ? s.pressure_level : level;
+		}
+		if (waitpid(hog, NULL, WNOHANG) == hog)
+			break;
+	}
+	kill(hog, SIGKILL);
+	waitpid(hog, NULL, 0);
+	rmdir(dir);
+	umount(cg);
+	rmdir(cg);
+	if (!(stalls > 0 && level >= STRATA_PRESSURE_ELEVATED))
+		fail_msg("reclaim stalls %.1f/s, pressure level %d", stalls, level);
+}
+
 static int count_programs(void)
 {
-	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_complete\\|name on_wakeup\\|name on_switch'", "r");
+	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_'", "r");
 	int n = -1;
 
 	if (p) {
@@ -393,6 +507,8 @@ int main(void)
 		cmocka_unit_test(procfs_mode),
 		cmocka_unit_test(runq_of_registered_thread),
 		cmocka_unit_test(hysteresis),
+		cmocka_unit_test(faults_counted),
+		cmocka_unit_test(memory_hog),
 		cmocka_unit_test(start_stop_cycles),
 		cmocka_unit_test(without_capabilities),
 	};
