@@ -13,6 +13,7 @@
 #include "bpf/blockio.h"
 #include "bpf/memory.h"
 #include "bpf/runq.h"
+#include "bpf/uring.h"
 
 struct st_bpf_dev {
 	uint32_t dev;
@@ -50,5 +51,11 @@ struct st_bpf_memory;
 int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len);
 int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out);
 void st_bpf_memory_close(struct st_bpf_memory *m);
+
+/* This process's io_uring traffic (bpf/uring.c). */
+struct st_bpf_uring;
+int st_bpf_uring_open(struct st_bpf_uring **out, char *reason, size_t len);
+int st_bpf_uring_read(struct st_bpf_uring *u, struct st_uring_stats *out);
+void st_bpf_uring_close(struct st_bpf_uring *u);
 
 #endif /* STRATA_BPF_COLLECTORS_H */

@@ -74,6 +74,8 @@ struct st_telemetry {
 	struct st_runq_hist runq_prev;
 	struct st_bpf_memory *memory;
 	struct st_mem_stats mem_prev;
+	struct st_bpf_uring *uring;
+	struct st_uring_stats uring_prev;
 	struct strata_collector_status collectors[NCOLLECTORS];
 	uint64_t metrics_handle;
 };
@@ -225,6 +227,41 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 	}
 }
 
+/* Percentiles of the completions between two log2 histograms (µs slots). */
+static void percentiles(const __u64 *now, const __u64 *prev, unsigned slots, double *p50, double *p99)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned i;
+
+	*p50 = *p99 = 0;
+	for (i = 0; i < slots; i++)
+		total += now[i] - prev[i];
+	for (i = 0; i < slots && total; i++) {
+		seen += now[i] - prev[i];
+		if (!*p50 && seen * 2 >= total)
+			*p50 = (double)(2ULL << i) * 1e-6;
+		if (seen * 100 >= total * 99) {
+			*p99 = (double)(2ULL << i) * 1e-6;
+			break;
+		}
+	}
+}
+
+static void sample_uring(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
+{
+	struct st_uring_stats now;
+
+	if (!t->uring || st_bpf_uring_read(t->uring, &now))
+		return;
+	s->uring_source = STRATA_SOURCE_EBPF;
+	s->uring_submits_per_s = rate(now.submitted, t->uring_prev.submitted, dt);
+	s->uring_completions_per_s = rate(now.completed, t->uring_prev.completed, dt);
+	s->uring_failures_per_s = rate(now.failed, t->uring_prev.failed, dt);
+	s->uring_cq_overflows = now.cq_overflows;
+	percentiles(now.lat, t->uring_prev.lat, ST_URING_LAT_SLOTS, &s->uring_latency_p50_s, &s->uring_latency_p99_s);
+	t->uring_prev = now;
+}
+
 /* Per-wait percentiles from the eBPF histogram replace the procfs means. */
 static void sample_bpf_runq(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
 {
@@ -314,6 +351,7 @@ static void sample(struct st_telemetry *t)
 	sample_bpf_disks(t, &s, dt);
 	sample_memory(t, &s, dt);
 	sample_sched(t, &s, dt);
+	sample_uring(t, &s, dt);
 	t->prev_ns = now;
 	if (!t->primed) {
 		t->primed = true;
@@ -490,6 +528,18 @@ static void collect(void *user, struct strata_metric_writer *w)
 	strata_metric_write(w, "strata_telemetry_runq_delay_ratio",
 			    "Time the registered threads waited for a CPU, per second", STRATA_METRIC_GAUGE, NULL,
 			    s.runq_delay_s_per_s);
+	if (s.uring_source == STRATA_SOURCE_EBPF) {
+		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", "This process's io_uring operations",
+				    STRATA_METRIC_GAUGE, "kind=\"submit\"", s.uring_submits_per_s);
+		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", NULL, STRATA_METRIC_GAUGE,
+				    "kind=\"complete\"", s.uring_completions_per_s);
+		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", NULL, STRATA_METRIC_GAUGE,
+				    "kind=\"fail\"", s.uring_failures_per_s);
+		strata_metric_write(w, "strata_telemetry_uring_cq_overflows", "CQ overflows of this process's rings",
+				    STRATA_METRIC_GAUGE, NULL, (double)s.uring_cq_overflows);
+	}
+	strata_metric_write(w, "strata_telemetry_reclaim_stall_ratio", "Time in direct reclaim per second (eBPF)",
+			    STRATA_METRIC_GAUGE, NULL, s.reclaim_stall_s_per_s);
 	strata_metric_write(w, "strata_telemetry_pressure_level", "0 normal, 1 elevated, 2 critical",
 			    STRATA_METRIC_GAUGE, NULL, s.pressure_level);
 	for (i = 0; i < NCOLLECTORS; i++) {
@@ -569,7 +619,17 @@ int st_telemetry_start(struct strata_rt *rt)
 	} else {
 		set_collector(t, 2, "sched", STRATA_COLLECTOR_FALLBACK, reason);
 	}
-	set_collector(t, 3, "io_uring", STRATA_COLLECTOR_UNAVAILABLE, "the eBPF io_uring collector is not built yet");
+	if (t->bio) {
+		char u_reason[160] = "";
+
+		if (st_bpf_uring_open(&t->uring, u_reason, sizeof(u_reason)))
+			t->uring = NULL;
+		set_collector(t, 3, "io_uring", t->uring ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_UNAVAILABLE,
+			      t->uring ? "eBPF: this process's submissions, completions, latency, CQ overflows" : u_reason);
+	} else {
+		/* procfs has nothing on io_uring; the loads' own counters remain. */
+		set_collector(t, 3, "io_uring", STRATA_COLLECTOR_UNAVAILABLE, reason);
+	}
 	if (t->bio)
 		st_info("telemetry: eBPF block I/O collector active");
 	else
@@ -582,6 +642,7 @@ int st_telemetry_start(struct strata_rt *rt)
 		st_bpf_blockio_close(t->bio);
 		st_bpf_runq_close(t->runq);
 		st_bpf_memory_close(t->memory);
+		st_bpf_uring_close(t->uring);
 		pthread_mutex_destroy(&t->tids_lock);
 		st_free(t);
 		return -EAGAIN;
@@ -607,6 +668,7 @@ void st_telemetry_stop(struct strata_rt *rt)
 	st_bpf_blockio_close(t->bio);
 	st_bpf_runq_close(t->runq);
 	st_bpf_memory_close(t->memory);
+	st_bpf_uring_close(t->uring);
 	pthread_mutex_destroy(&t->tids_lock);
 	st_free(t);
 	rt->telemetry = NULL;

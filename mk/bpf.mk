@@ -3,7 +3,7 @@
 # the object into bpf/<name>.skel.h in the build folder, which the loader
 # bpf/<name>.c includes.  Nothing generated is committed (style.md 13).
 
-BPF_PROGS := blockio runq memory
+BPF_PROGS := blockio runq memory uring
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 ifeq ($(HAVE_BPF_SKELETONS),1)

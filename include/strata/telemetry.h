@@ -80,6 +80,12 @@ struct strata_telemetry_snapshot {
 	double runq_delay_s_per_s; /* summed over threads: time waiting for a CPU per second */
 	double runq_p50_s, runq_p99_s; /* per wait (eBPF), or per interval mean (procfs) */
 
+	/* This process's io_uring traffic (eBPF only) */
+	enum strata_telemetry_source uring_source;
+	double uring_submits_per_s, uring_completions_per_s, uring_failures_per_s;
+	double uring_latency_p50_s, uring_latency_p99_s;
+	uint64_t uring_cq_overflows; /* since the runtime started */
+
 	/* Smoothed (exponential, ~1 s) */
 	double io_bytes_per_s_smooth, memory_some_smooth, runq_delay_smooth;
 

@@ -406,6 +406,45 @@ static void memory_hog(void **state)
 		fail_msg("reclaim stalls %.1f/s, pressure level %d", stalls, level);
 }
 
+/* This process's io_uring reads show in the snapshot (eBPF only). */
+static void uring_traffic(void **state)
+{
+	struct strata_raw_tensor raw = { .name = "all", .dtype = STRATA_DTYPE_U8, .ndim = 1, .shape = { FILE_BYTES } };
+	STRATA_MODEL_OPTS(mopts, .format = STRATA_FORMAT_RAW, .raw = &raw, .nraw = 1);
+	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
+	struct strata_collector_status c[4];
+	const char *paths[] = { path };
+	struct strata_model *m;
+	struct strata_pool *pool;
+	double most = 0;
+	int i;
+
+	(void)state;
+	strata_telemetry_collectors(test_rt, c, 4);
+	if (c[3].state != STRATA_COLLECTOR_ACTIVE)
+		TEST_SKIP("the io_uring collector is not active: %s", c[3].reason);
+	assert_int_equal(strata_model_open(paths, 1, &mopts, &m), 0);
+	assert_int_equal(strata_pool_create(test_rt, NULL, &pool), 0);
+	for (i = 0; i < 6; i++) {
+		STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_URING, .direct = STRATA_DIRECT_ON,
+				 .chunk_bytes = 256 << 10);
+		struct strata_load *l;
+
+		if (strata_load_start(m, &lopts, &l) == 0) {
+			strata_load_wait(l, -1);
+			strata_load_destroy(l);
+		}
+		usleep(60000);
+		if (strata_telemetry_snapshot(test_rt, &s) == 0 && s.uring_completions_per_s > most)
+			most = s.uring_completions_per_s;
+	}
+	strata_pool_destroy(pool);
+	strata_model_close(m);
+	assert_int_equal(s.uring_source, STRATA_SOURCE_EBPF);
+	if (most < 100)
+		fail_msg("io_uring completions per second peaked at %.0f", most);
+}
+
 static int count_programs(void)
 {
 	FILE *p = popen("bpftool prog show 2>/dev/null | grep -c 'name on_'", "r");
@@ -508,6 +547,7 @@ int main(void)
 		cmocka_unit_test(runq_of_registered_thread),
 		cmocka_unit_test(hysteresis),
 		cmocka_unit_test(faults_counted),
+		cmocka_unit_test(uring_traffic),
 		cmocka_unit_test(memory_hog),
 		cmocka_unit_test(start_stop_cycles),
 		cmocka_unit_test(without_capabilities),
