@@ -75,7 +75,7 @@ static __always_inline struct st_blockio_stats *slot_of(__u32 dev)
 }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(on_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+int BPF_PROG(on_block_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	__u32 op = rq->cmd_flags & 0xff, dev;
 	struct gendisk *disk = rq->q->disk;

@@ -30,6 +30,34 @@ struct {
 	__type(value, __u64);
 } submitted_at SEC(".maps");
 
+/* Our rings (io_ring_ctx pointers), learned at submission: a completion of
+ * any other process's ring is dismissed by a few compares, not a lookup. */
+#define OUR_RINGS 8
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[OUR_RINGS]);
+} rings SEC(".maps");
+
+static __always_inline bool our_ring(__u64 ring, bool learn)
+{
+	__u32 zero = 0, i;
+	__u64 *r = bpf_map_lookup_elem(&rings, &zero);
+
+	if (!r)
+		return false;
+	for (i = 0; i < OUR_RINGS; i++) {
+		if (r[i] == ring)
+			return true;
+		if (learn && r[i] == 0) {
+			r[i] = ring;
+			return true;
+		}
+	}
+	return false;
+}
+
 static __always_inline bool ours(void)
 {
 	return (__u32)(bpf_get_current_pid_tgid() >> 32) == target_tgid;
@@ -66,13 +94,14 @@ static __always_inline __u32 log2_u64(__u64 v)
 }
 
 SEC("tp_btf/io_uring_submit_req")
-int BPF_PROG(on_submit, struct io_kiocb *req)
+int BPF_PROG(on_uring_submit, struct io_kiocb *req)
 {
 	struct st_uring_stats *s;
 	__u64 key = (__u64)req, now;
 
 	if (!ours())
 		return 0;
+	our_ring((__u64)req->ctx, true);
 	s = stats();
 	if (s)
 		s->submitted++;
@@ -84,11 +113,14 @@ int BPF_PROG(on_submit, struct io_kiocb *req)
 /* Completions may run in io-wq workers or in interrupt context: the
  * request pointer, not the current task, says whether it is ours. */
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+int BPF_PROG(on_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
-	__u64 key = (__u64)req, *at = bpf_map_lookup_elem(&submitted_at, &key), slot;
+	__u64 key = (__u64)req, *at, slot;
 	struct st_uring_stats *s;
 
+	if (!our_ring((__u64)ring, false))
+		return 0;
+	at = bpf_map_lookup_elem(&submitted_at, &key);
 	if (!at)
 		return 0;
 	s = stats();
@@ -107,7 +139,7 @@ int BPF_PROG(on_complete, struct io_ring_ctx *ring, void *req, struct io_uring_c
 }
 
 SEC("tp_btf/io_uring_cqe_overflow")
-int BPF_PROG(on_overflow, void *ring, unsigned long long user_data, s32 res, u32 cflags, void *ocqe)
+int BPF_PROG(on_uring_overflow, void *ring, unsigned long long user_data, s32 res, u32 cflags, void *ocqe)
 {
 	struct st_uring_stats *s;
 
