@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bpf/collectors.h"
+#include "config.h"
 #include "bpf/procfs.h"
 #include "core/core_int.h"
 #include "helpers.h"
@@ -504,6 +505,8 @@ static void without_capabilities(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		TEST_SKIP("dropping capabilities is tested as root");
+	if (!HAVE_BPF_SKELETONS)
+		TEST_SKIP("built without eBPF skeletons: there is nothing to fall back from");
 	child = fork();
 	if (child == 0) {
 		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
