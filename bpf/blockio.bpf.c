@@ -50,17 +50,17 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-/* This CPU's slot for @dev: its hash slot or the next; the last slot
- * collects whatever does not fit. */
+/* This CPU's slot for @dev: linear probing from its hash over the whole
+ * table (one or two probes in practice); NULL only when all slots are
+ * taken by other devices, and then the completion is not counted. */
 static __always_inline struct st_blockio_stats *slot_of(__u32 dev)
 {
 	__u32 k = (dev * 2654435761u) >> 26, i; /* 6 bits: 0..63 */
-	struct st_blockio_stats *s;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ST_BLOCKIO_SLOTS; i++) {
 		__u32 key = (k + i) & (ST_BLOCKIO_SLOTS - 1);
+		struct st_blockio_stats *s = bpf_map_lookup_elem(&stats, &key);
 
-		s = bpf_map_lookup_elem(&stats, &key);
 		if (!s)
 			return 0;
 		if (s->dev == dev)
@@ -70,8 +70,7 @@ static __always_inline struct st_blockio_stats *slot_of(__u32 dev)
 			return s;
 		}
 	}
-	k = ST_BLOCKIO_SLOTS - 1;
-	return bpf_map_lookup_elem(&stats, &k);
+	return 0;
 }
 
 SEC("tp_btf/block_rq_complete")

@@ -15,6 +15,13 @@
 #include "bpf/runq.h"
 #include "bpf/uring.h"
 
+/* Arguments of BTF tracepoint @tracepoint ("mm_migrate_pages") in this
+ * kernel; -ENOENT when it does not have it (bpf/tp.c). */
+int st_bpf_tp_args(const char *tracepoint);
+/* This process's PID namespace (device and inode of /proc/self/ns/pid).
+ * Return: 1 inside a nested namespace, 0 in the host's, -errno. */
+int st_bpf_pid_namespace(uint64_t *dev, uint64_t *ino);
+
 struct st_bpf_dev {
 	uint32_t dev;
 	char name[32];
@@ -43,6 +50,7 @@ struct st_bpf_runq;
 int st_bpf_runq_open(struct st_bpf_runq **out, char *reason, size_t len);
 /* Watch thread @tid (a bit in an mmap'd map: no system call). */
 int st_bpf_runq_watch(struct st_bpf_runq *r, int tid);
+int st_bpf_runq_unwatch(struct st_bpf_runq *r, int tid);
 int st_bpf_runq_read(struct st_bpf_runq *r, struct st_runq_hist *out);
 void st_bpf_runq_close(struct st_bpf_runq *r);
 
@@ -51,6 +59,8 @@ struct st_bpf_memory;
 int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len);
 int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out);
 void st_bpf_memory_close(struct st_bpf_memory *m);
+/* Index of NUMA balancing (MR_NUMA_MISPLACED) in st_mem_stats.migrated, -1 unknown. */
+int st_bpf_memory_numa_reason(const struct st_bpf_memory *m);
 
 /* This process's io_uring traffic (bpf/uring.c). */
 struct st_bpf_uring;

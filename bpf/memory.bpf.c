@@ -17,6 +17,10 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 target_tgid = 0; /* this process: set before load */
+/* Inside a nested PID namespace the kernel's numbers differ from ours:
+ * then compare in our namespace (set before load). */
+const volatile bool in_pid_ns = false;
+const volatile __u64 ns_dev = 0, ns_ino = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -91,8 +95,14 @@ int BPF_PROG(on_fault, unsigned long address, struct pt_regs *regs, unsigned lon
 {
 	struct st_mem_stats *s;
 
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
+	if (in_pid_ns) {
+		struct bpf_pidns_info ns = {};
+
+		if (bpf_get_ns_current_pid_tgid(ns_dev, ns_ino, &ns, sizeof(ns)) || ns.tgid != target_tgid)
+			return 0;
+	} else if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid) {
 		return 0;
+	}
 	s = stats();
 	if (s)
 		s->faults++;

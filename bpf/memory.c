@@ -26,30 +26,31 @@
 
 struct st_bpf_memory {
 	struct memory_bpf *skel;
+	int numa_reason; /* MR_NUMA_MISPLACED, -1 unknown */
 	int ncpus;
 	struct st_mem_stats *percpu;
 };
 
-/* Arguments of this kernel's mm_migrate_pages tracepoint (0: unknown). */
-static unsigned migrate_args(void)
+/* MR_NUMA_MISPLACED in this kernel's enum migrate_reason (-1: unknown). */
+static int numa_misplaced_reason(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	unsigned n = 0;
-	int id;
+	int id, v = -1;
 
 	if (libbpf_get_error(btf))
-		return 0;
-	id = btf__find_by_name_kind(btf, "btf_trace_mm_migrate_pages", BTF_KIND_TYPEDEF);
+		return -1;
+	id = btf__find_by_name_kind(btf, "migrate_reason", BTF_KIND_ENUM);
 	if (id > 0) {
 		const struct btf_type *t = btf__type_by_id(btf, (unsigned)id);
+		const struct btf_enum *e = btf_enum(t);
+		unsigned i;
 
-		while (t && (btf_is_typedef(t) || btf_is_ptr(t)))
-			t = btf__type_by_id(btf, t->type);
-		if (t && btf_is_func_proto(t))
-			n = btf_vlen(t) - 1; /* the leading void * is not an argument */
+		for (i = 0; i < btf_vlen(t); i++)
+			if (strcmp(btf__name_by_offset(btf, e[i].name_off), "MR_NUMA_MISPLACED") == 0)
+				v = e[i].val;
 	}
 	btf__free(btf);
-	return n;
+	return v;
 }
 
 int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len)
@@ -67,18 +68,29 @@ int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len)
 	m->skel = memory_bpf__open();
 	err = m->percpu && m->skel && m->ncpus > 0 ? 0 : -ENOMEM;
 	if (!err) {
-		unsigned n = migrate_args();
+		unsigned n = (unsigned)ST_MAX(st_bpf_tp_args("mm_migrate_pages"), 0);
+
+		uint64_t dev = 0, ino = 0;
 
 		m->skel->rodata->target_tgid = (__u32)getpid();
+		m->skel->rodata->in_pid_ns = st_bpf_pid_namespace(&dev, &ino) == 1;
+		m->skel->rodata->ns_dev = dev;
+		m->skel->rodata->ns_ino = ino;
+		m->numa_reason = numa_misplaced_reason();
 		bpf_program__set_autoload(m->skel->progs.on_migrate, n == 8);
 		bpf_program__set_autoload(m->skel->progs.on_migrate_old, n == 7);
+		/* Tracepoints some kernels lack (throttling: 5.16; user faults:
+		 * x86 only) are left out rather than failing the collector. */
+		bpf_program__set_autoload(m->skel->progs.on_throttled, st_bpf_tp_args("mm_vmscan_throttled") == 4);
+		bpf_program__set_autoload(m->skel->progs.on_fault, st_bpf_tp_args("page_fault_user") == 3);
+		bpf_program__set_autoload(m->skel->progs.on_move_numa, st_bpf_tp_args("sched_move_numa") == 3);
 		err = memory_bpf__load(m->skel);
 	}
 	if (!err)
 		err = memory_bpf__attach(m->skel);
 	libbpf_set_print(old);
 	if (err) {
-		st_fmt(reason, len, err == -EPERM ?
+		st_fmt(reason, len, err == -EPERM || err == -EACCES ?
 					    "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and CAP_PERFMON" :
 					    "the memory programs did not load or attach: %s",
 		       strata_strerror(err));
@@ -113,6 +125,11 @@ int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out)
 	return 0;
 }
 
+int st_bpf_memory_numa_reason(const struct st_bpf_memory *m)
+{
+	return m->numa_reason;
+}
+
 void st_bpf_memory_close(struct st_bpf_memory *m)
 {
 	if (!m)
@@ -141,6 +158,12 @@ int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out)
 void st_bpf_memory_close(struct st_bpf_memory *m)
 {
 	(void)m;
+}
+
+int st_bpf_memory_numa_reason(const struct st_bpf_memory *m)
+{
+	(void)m;
+	return -1;
 }
 
 #endif

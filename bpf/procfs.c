@@ -4,6 +4,7 @@
  * parses one file with bounded buffers and returns raw cumulative counters;
  * turning them into rates is core/telemetry.c's job.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,22 @@
 
 #include "base/base.h"
 #include "bpf/procfs.h"
+
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			empty = false;
+			break;
+		}
+	if (d)
+		closedir(d);
+	return empty;
+}
 
 int st_proc_diskstats(struct st_proc_disk *out, unsigned max, unsigned *n)
 {
@@ -36,6 +53,10 @@ int st_proc_diskstats(struct st_proc_disk *out, unsigned max, unsigned *n)
 		snprintf(path, sizeof(path), "/sys/block/%s", d.name);
 		if (stat(path, &st))
 			continue;
+		/* dm, md and the like sit on other devices: their I/O is counted
+		 * there too, so they stay out of totals. */
+		snprintf(path, sizeof(path), "/sys/block/%s/slaves", d.name);
+		d.stacked = !dir_empty(path);
 		d.rd_ios = v[0];
 		d.rd_sectors = v[2];
 		d.rd_ms = v[3];
@@ -61,7 +82,8 @@ int st_proc_vmstat(struct st_proc_vm *out)
 	while (fscanf(f, "%63s %llu", key, &v) == 2) {
 		if (strncmp(key, "allocstall", 10) == 0)
 			out->allocstall += v; /* allocstall_dma, _normal, _movable... */
-		else if (strncmp(key, "pgscan_", 7) == 0 && !strstr(key, "anon") && !strstr(key, "file"))
+		else if (strncmp(key, "pgscan_", 7) == 0 && !strstr(key, "anon") && !strstr(key, "file") &&
+			 !strstr(key, "throttle")) /* pgscan_direct_throttle counts events, not pages */
 			out->pgscan += v; /* pgscan_kswapd, pgscan_direct, pgscan_khugepaged */
 		else if (strncmp(key, "pgsteal_", 8) == 0 && !strstr(key, "anon") && !strstr(key, "file"))
 			out->pgsteal += v;

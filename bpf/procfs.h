@@ -14,6 +14,7 @@ struct st_proc_disk {
 	char name[32];
 	unsigned major, minor;
 	uint64_t rd_ios, rd_sectors, rd_ms, wr_ios, wr_sectors, wr_ms, in_flight;
+	bool stacked; /* built on other devices (dm, md): left out of totals */
 };
 
 /* Whole block devices (those in /sys/block).  Return: 0 and *n; -errno. */

@@ -79,6 +79,17 @@ int st_bpf_runq_watch(struct st_bpf_runq *r, int tid)
 	return 0;
 }
 
+int st_bpf_runq_unwatch(struct st_bpf_runq *r, int tid)
+{
+	__u32 key = (__u32)tid;
+
+	if (tid <= 0 || (unsigned)tid >= ST_RUNQ_BITMAP_WORDS * 64u)
+		return -EINVAL;
+	atomic_fetch_and(&r->bitmap[tid >> 6], ~(1ULL << (tid & 63)));
+	bpf_map_delete_elem(bpf_map__fd(r->skel->maps.queued_at), &key);
+	return 0;
+}
+
 int st_bpf_runq_read(struct st_bpf_runq *r, struct st_runq_hist *out)
 {
 	__u32 zero = 0;
@@ -117,6 +128,12 @@ int st_bpf_runq_open(struct st_bpf_runq **out, char *reason, size_t len)
 }
 
 int st_bpf_runq_watch(struct st_bpf_runq *r, int tid)
+{
+	(void)r, (void)tid;
+	return -ENOSYS;
+}
+
+int st_bpf_runq_unwatch(struct st_bpf_runq *r, int tid)
 {
 	(void)r, (void)tid;
 	return -ENOSYS;

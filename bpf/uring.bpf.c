@@ -15,6 +15,8 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 target_tgid = 0; /* this process: set before load */
+const volatile bool in_pid_ns = false; /* see memory.bpf.c */
+const volatile __u64 ns_dev = 0, ns_ino = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -23,43 +25,42 @@ struct {
 	__type(value, struct st_uring_stats);
 } uring SEC(".maps");
 
+/* Submission times of our requests; LRU so that requests whose completion
+ * was never seen cannot fill it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, __u64);
 } submitted_at SEC(".maps");
 
-/* Our rings (io_ring_ctx pointers), learned at submission: a completion of
- * any other process's ring is dismissed by a few compares, not a lookup. */
-#define OUR_RINGS 8
+/* Our rings (io_ring_ctx pointers), learned at submission, so that a
+ * completion on any other process's ring costs one lookup and no more. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64[OUR_RINGS]);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u8);
 } rings SEC(".maps");
 
 static __always_inline bool our_ring(__u64 ring, bool learn)
 {
-	__u32 zero = 0, i;
-	__u64 *r = bpf_map_lookup_elem(&rings, &zero);
+	__u8 one = 1;
 
-	if (!r)
-		return false;
-	for (i = 0; i < OUR_RINGS; i++) {
-		if (r[i] == ring)
-			return true;
-		if (learn && r[i] == 0) {
-			r[i] = ring;
-			return true;
-		}
-	}
-	return false;
+	if (bpf_map_lookup_elem(&rings, &ring))
+		return true;
+	if (learn)
+		bpf_map_update_elem(&rings, &ring, &one, BPF_ANY);
+	return learn;
 }
 
 static __always_inline bool ours(void)
 {
+	if (in_pid_ns) {
+		struct bpf_pidns_info ns = {};
+
+		return !bpf_get_ns_current_pid_tgid(ns_dev, ns_ino, &ns, sizeof(ns)) && ns.tgid == target_tgid;
+	}
 	return (__u32)(bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
@@ -110,23 +111,22 @@ int BPF_PROG(on_uring_submit, struct io_kiocb *req)
 	return 0;
 }
 
-/* Completions may run in io-wq workers or in interrupt context: the
- * request pointer, not the current task, says whether it is ours. */
-SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+/* Completions may run in io-wq workers or in interrupt context: the ring,
+ * not the current task, says whether it is ours. */
+static __always_inline void completed(__u64 ring, __u64 req, __s32 res)
 {
-	__u64 key = (__u64)req, *at, slot;
+	__u64 key = req, *at, slot;
 	struct st_uring_stats *s;
 
-	if (!our_ring((__u64)ring, false))
-		return 0;
+	if (!our_ring(ring, false))
+		return;
 	at = bpf_map_lookup_elem(&submitted_at, &key);
 	if (!at)
-		return 0;
+		return;
 	s = stats();
 	if (s) {
 		s->completed++;
-		if (cqe && cqe->res < 0)
+		if (res < 0)
 			s->failed++;
 		slot = log2_u64((bpf_ktime_get_ns() - *at) / 1000);
 		if (slot >= ST_URING_LAT_SLOTS)
@@ -135,6 +135,21 @@ int BPF_PROG(on_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 		s->lat[slot & (ST_URING_LAT_SLOTS - 1)]++;
 	}
 	bpf_map_delete_elem(&submitted_at, &key);
+}
+
+/* 6.13 on: (ctx, req, cqe). */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	completed((__u64)ring, (__u64)req, cqe ? cqe->res : 0);
+	return 0;
+}
+
+/* Before: (ctx, req, user_data, res, cflags, extra1, extra2). */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_uring_complete_old, void *ring, void *req, __u64 user_data, int res)
+{
+	completed((__u64)ring, (__u64)req, res);
 	return 0;
 }
 

@@ -42,15 +42,29 @@ int st_bpf_uring_open(struct st_bpf_uring **out, char *reason, size_t len)
 	u->percpu = st_calloc(u->ncpus > 0 ? (size_t)u->ncpus : 1, sizeof(*u->percpu));
 	u->skel = uring_bpf__open();
 	err = u->percpu && u->skel && u->ncpus > 0 ? 0 : -ENOMEM;
+	if (!err && st_bpf_tp_args("io_uring_submit_req") != 1) {
+		st_fmt(reason, len, "this kernel has no io_uring_submit_req tracepoint (Linux 6.0 added it)");
+		libbpf_set_print(old);
+		st_bpf_uring_close(u);
+		return -ENOENT;
+	}
 	if (!err) {
+		uint64_t dev = 0, ino = 0;
+		int complete_args = st_bpf_tp_args("io_uring_complete");
+
 		u->skel->rodata->target_tgid = (__u32)getpid();
+		u->skel->rodata->in_pid_ns = st_bpf_pid_namespace(&dev, &ino) == 1;
+		u->skel->rodata->ns_dev = dev;
+		u->skel->rodata->ns_ino = ino;
+		bpf_program__set_autoload(u->skel->progs.on_uring_complete, complete_args == 3);
+		bpf_program__set_autoload(u->skel->progs.on_uring_complete_old, complete_args == 7);
 		err = uring_bpf__load(u->skel);
 	}
 	if (!err)
 		err = uring_bpf__attach(u->skel);
 	libbpf_set_print(old);
 	if (err) {
-		st_fmt(reason, len, err == -EPERM ?
+		st_fmt(reason, len, err == -EPERM || err == -EACCES ?
 					    "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and CAP_PERFMON" :
 					    "the io_uring programs did not load or attach: %s",
 		       strata_strerror(err));

@@ -63,7 +63,7 @@ struct st_telemetry {
 	uint64_t prev_wait[MAX_TIDS];
 	struct st_bpf_blockio_sample bio_prev;
 	int level;
-	bool trigger;
+	uint64_t trigger_until; /* a PSI trigger fired: elevated until then */
 
 	pthread_mutex_t tids_lock;
 	int tids[MAX_TIDS];
@@ -136,11 +136,22 @@ static void sample_disks(struct st_telemetry *t, struct strata_telemetry_snapsho
 
 			d->avg_latency_s = ios ? (double)ms / 1000.0 / (double)ios : 0;
 		}
-		s->io_bytes_per_s += d->read_bytes_per_s + d->write_bytes_per_s;
+		if (!now[i].stacked)
+			s->io_bytes_per_s += d->read_bytes_per_s + d->write_bytes_per_s;
 		s->ndevices++;
 	}
 	memcpy(t->disks, now, sizeof(now[0]) * n);
 	t->ndisks = n;
+}
+
+static bool st_proc_disk_stacked(const struct st_telemetry *t, const char *name)
+{
+	unsigned k;
+
+	for (k = 0; k < t->ndisks; k++)
+		if (strcmp(t->disks[k].name, name) == 0)
+			return t->disks[k].stacked;
+	return false;
 }
 
 /* The eBPF block collector replaces bytes, I/O counts and latency. */
@@ -159,7 +170,10 @@ static void sample_bpf_disks(struct st_telemetry *t, struct strata_telemetry_sna
 		for (k = 0; k < now.ndevs && strcmp(now.devs[k].name, d->name); k++)
 			;
 		if (k == now.ndevs) {
-			d->read_bytes_per_s = d->write_bytes_per_s = d->read_ios_per_s = d->write_ios_per_s = 0;
+			/* Bio-based devices (zram, dm, md) never complete a request:
+			 * their procfs figures stay. */
+			if (!st_proc_disk_stacked(t, d->name))
+				s->io_bytes_per_s += d->read_bytes_per_s + d->write_bytes_per_s;
 			continue;
 		}
 		{
@@ -217,11 +231,14 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 			s->reclaim_stall_s_per_s = rate(m.reclaim_ns, t->mem_prev.reclaim_ns, dt) / 1e9;
 			s->kswapd_wakeups_per_s = rate(m.kswapd_wakes, t->mem_prev.kswapd_wakes, dt);
 			s->faults_per_s = rate(m.faults, t->mem_prev.faults, dt);
-			for (k = 0; k < ST_MEM_REASONS; k++) {
-				migrated += m.migrated[k];
-				before += t->mem_prev.migrated[k];
+			k = (unsigned)st_bpf_memory_numa_reason(t->memory);
+			/* Pages NUMA balancing moved; other reasons (compaction,
+			 * hotplug, mbind) are not NUMA migrations. */
+			if (k < ST_MEM_REASONS) {
+				migrated = m.migrated[k];
+				before = t->mem_prev.migrated[k];
+				s->numa_pages_migrated_per_s = rate(migrated, before, dt);
 			}
-			s->numa_pages_migrated_per_s = rate(migrated, before, dt);
 			t->mem_prev = m;
 		}
 	}
@@ -299,8 +316,16 @@ static void sample_sched(struct st_telemetry *t, struct strata_telemetry_snapsho
 	for (i = 0; i < t->ntids; i++) {
 		uint64_t run, wait;
 
-		if (st_proc_schedstat(t->tids[i], &run, &wait))
-			continue; /* the thread is gone */
+		if (st_proc_schedstat(t->tids[i], &run, &wait)) {
+			/* The thread is gone: forget it (its TID may be reused). */
+			if (t->runq)
+				st_bpf_runq_unwatch(t->runq, t->tids[i]);
+			t->tids[i] = t->tids[t->ntids - 1];
+			t->prev_wait[i] = t->prev_wait[t->ntids - 1];
+			t->ntids--;
+			i--;
+			continue;
+		}
 		if (t->primed && wait >= t->prev_wait[i])
 			waits[n++] = (double)(wait - t->prev_wait[i]) / 1e9;
 		t->prev_wait[i] = wait;
@@ -357,8 +382,9 @@ static void sample(struct st_telemetry *t)
 		t->primed = true;
 		return;
 	}
-	level = st_telemetry_next_level(t->level, &s, t->trigger);
-	t->trigger = false;
+	/* A PSI trigger holds for its 2 s window, so the level does not drop
+	 * back on the next sample while avg10 is still catching up. */
+	level = st_telemetry_next_level(t->level, &s, now < t->trigger_until);
 	s.pressure_level = level;
 	s.io_bytes_per_s_smooth = smooth(t->snap.io_bytes_per_s_smooth, s.io_bytes_per_s, dt);
 	s.memory_some_smooth = smooth(t->snap.memory_some_smooth, s.memory_some, dt);
@@ -391,7 +417,7 @@ static void *sampler(void *arg)
 		if (n > 0 && p[0].revents)
 			break;
 		if (n > 0 && (p[1].revents & POLLPRI))
-			t->trigger = true;
+			t->trigger_until = mono_ns() + 2000000000ULL;
 		if (n > 0 && (p[1].revents & (POLLERR | POLLNVAL))) {
 			close(t->psi_fd);
 			t->psi_fd = -1;
@@ -611,8 +637,12 @@ int st_telemetry_start(struct strata_rt *rt)
 	}
 	if (t->bio) {
 		char rq_reason[160] = "";
+		uint64_t dev, ino;
 
-		if (st_bpf_runq_open(&t->runq, rq_reason, sizeof(rq_reason)))
+		if (st_bpf_pid_namespace(&dev, &ino) == 1)
+			st_fmt(rq_reason, sizeof(rq_reason), "in a nested PID namespace the eBPF run-queue collector would "
+							     "need host thread ids: /proc/self/task/*/schedstat stands in");
+		else if (st_bpf_runq_open(&t->runq, rq_reason, sizeof(rq_reason)))
 			t->runq = NULL;
 		set_collector(t, 2, "sched", t->runq ? STRATA_COLLECTOR_ACTIVE : STRATA_COLLECTOR_FALLBACK,
 			      t->runq ? "eBPF: sched_wakeup/sched_switch, threads picked by a TID bitmap" : rq_reason);
