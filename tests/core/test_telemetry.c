@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -328,31 +329,42 @@ static void hysteresis(void **state)
 	assert_int_equal(st_telemetry_next_level(level, &s, false), STRATA_PRESSURE_ELEVATED);
 }
 
-/* This process's page faults show in the snapshot. */
+/* This process's page faults show in the snapshot, at the rate getrusage
+ * counts them over the same time. */
 static void faults_counted(void **state)
 {
 	struct strata_telemetry_snapshot s = { .sz = sizeof(s) };
 	size_t bytes = 256u << 20, off;
-	double most = 0;
+	struct rusage r0, r1;
+	struct timespec a, b;
+	double most = 0, expected;
 	int round;
 
 	(void)state;
+	getrusage(RUSAGE_SELF, &r0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (round = 0; round < 4; round++) {
 		char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		assert_true(p != MAP_FAILED);
 		madvise(p, bytes, MADV_NOHUGEPAGE);
 		for (off = 0; off < bytes; off += 4096)
-			p[off] = 1; /* 65,536 faults */
+			p[off] = 1;
 		munmap(p, bytes);
 		usleep(60000);
 		if (strata_telemetry_snapshot(test_rt, &s) == 0 && s.faults_per_s > most)
 			most = s.faults_per_s;
 	}
-	/* 65,536 faults in each round of well under a second (even under a
-	 * sanitizer): far more than the few hundred a second of an idle test. */
-	if (most < 1000)
-		fail_msg("faults per second peaked at %.0f (source %s)", most, strata_telemetry_source_name(s.mem_source));
+	getrusage(RUSAGE_SELF, &r1);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	expected = (double)(r1.ru_minflt - r0.ru_minflt) /
+		   ((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9);
+	print_message("faults per second peaked at %.0f (source %s); getrusage average %.0f\n", most,
+		      strata_telemetry_source_name(s.mem_source), expected);
+	/* A peak over 100 ms is at least the average over the whole run. */
+	if (expected > 100 && most < 0.5 * expected)
+		fail_msg("faults per second peaked at %.0f, getrusage averaged %.0f", most, expected);
+	assert_true(most > 0);
 }
 
 /* A memory hog confined by a cgroup memory limit: reclaim stalls appear in
