@@ -18,6 +18,8 @@
 /* Arguments of BTF tracepoint @tracepoint ("mm_migrate_pages") in this
  * kernel; -ENOENT when it does not have it (bpf/tp.c). */
 int st_bpf_tp_args(const char *tracepoint);
+/* MR_NUMA_MISPLACED in this kernel's enum migrate_reason; -1 unknown. */
+int st_bpf_numa_misplaced_reason(void);
 /* This process's PID namespace (device and inode of /proc/self/ns/pid).
  * Return: 1 inside a nested namespace, 0 in the host's, -errno. */
 int st_bpf_pid_namespace(uint64_t *dev, uint64_t *ino);
@@ -59,8 +61,6 @@ struct st_bpf_memory;
 int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len);
 int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out);
 void st_bpf_memory_close(struct st_bpf_memory *m);
-/* Index of NUMA balancing (MR_NUMA_MISPLACED) in st_mem_stats.migrated, -1 unknown. */
-int st_bpf_memory_numa_reason(const struct st_bpf_memory *m);
 
 /* This process's io_uring traffic (bpf/uring.c). */
 struct st_bpf_uring;

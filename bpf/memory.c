@@ -26,32 +26,9 @@
 
 struct st_bpf_memory {
 	struct memory_bpf *skel;
-	int numa_reason; /* MR_NUMA_MISPLACED, -1 unknown */
 	int ncpus;
 	struct st_mem_stats *percpu;
 };
-
-/* MR_NUMA_MISPLACED in this kernel's enum migrate_reason (-1: unknown). */
-static int numa_misplaced_reason(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	int id, v = -1;
-
-	if (libbpf_get_error(btf))
-		return -1;
-	id = btf__find_by_name_kind(btf, "migrate_reason", BTF_KIND_ENUM);
-	if (id > 0) {
-		const struct btf_type *t = btf__type_by_id(btf, (unsigned)id);
-		const struct btf_enum *e = btf_enum(t);
-		unsigned i;
-
-		for (i = 0; i < btf_vlen(t); i++)
-			if (strcmp(btf__name_by_offset(btf, e[i].name_off), "MR_NUMA_MISPLACED") == 0)
-				v = e[i].val;
-	}
-	btf__free(btf);
-	return v;
-}
 
 int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len)
 {
@@ -76,7 +53,6 @@ int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len)
 		m->skel->rodata->in_pid_ns = st_bpf_pid_namespace(&dev, &ino) == 1;
 		m->skel->rodata->ns_dev = dev;
 		m->skel->rodata->ns_ino = ino;
-		m->numa_reason = numa_misplaced_reason();
 		bpf_program__set_autoload(m->skel->progs.on_migrate, n == 8);
 		bpf_program__set_autoload(m->skel->progs.on_migrate_old, n == 7);
 		/* Tracepoints some kernels lack (throttling: 5.16; user faults:
@@ -125,10 +101,6 @@ int st_bpf_memory_read(struct st_bpf_memory *m, struct st_mem_stats *out)
 	return 0;
 }
 
-int st_bpf_memory_numa_reason(const struct st_bpf_memory *m)
-{
-	return m->numa_reason;
-}
 
 void st_bpf_memory_close(struct st_bpf_memory *m)
 {
@@ -160,10 +132,5 @@ void st_bpf_memory_close(struct st_bpf_memory *m)
 	(void)m;
 }
 
-int st_bpf_memory_numa_reason(const struct st_bpf_memory *m)
-{
-	(void)m;
-	return -1;
-}
 
 #endif

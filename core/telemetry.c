@@ -231,7 +231,7 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 			s->reclaim_stall_s_per_s = rate(m.reclaim_ns, t->mem_prev.reclaim_ns, dt) / 1e9;
 			s->kswapd_wakeups_per_s = rate(m.kswapd_wakes, t->mem_prev.kswapd_wakes, dt);
 			s->faults_per_s = rate(m.faults, t->mem_prev.faults, dt);
-			k = (unsigned)st_bpf_memory_numa_reason(t->memory);
+			k = (unsigned)st_bpf_numa_misplaced_reason();
 			/* Pages NUMA balancing moved; other reasons (compaction,
 			 * hotplug, mbind) are not NUMA migrations. */
 			if (k < ST_MEM_REASONS) {
