@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/blockio.h"
+#include "bpf/log2_hist.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -26,29 +27,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct st_blockio_stats);
 } stats SEC(".maps");
-
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xffffffffULL) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
 
 /* This CPU's slot for @dev: linear probing from its hash over the whole
  * table (one or two probes in practice); NULL only when all slots are
@@ -79,7 +57,7 @@ int BPF_PROG(on_block_complete, struct request *rq, blk_status_t error, unsigned
 	__u32 op = rq->cmd_flags & 0xff, dev;
 	struct gendisk *disk = rq->q->disk;
 	struct st_blockio_stats *s;
-	__u64 start, slot;
+	__u64 start;
 	int dir = op == 1 ? 1 : op == 0 ? 0 : -1; /* REQ_OP_WRITE, REQ_OP_READ */
 
 	if (dir < 0 || !disk)
@@ -93,14 +71,7 @@ int BPF_PROG(on_block_complete, struct request *rq, blk_status_t error, unsigned
 	/* Latency from one completion in four: the clock read is most of this
 	 * program's cost, and a sample of a quarter keeps the percentiles. */
 	start = rq->start_time_ns;
-	if (start && !(s->ios[dir & 1] & 3)) {
-		slot = log2_u64((bpf_ktime_get_ns() - start) / 1000);
-		if (slot >= ST_BLOCKIO_LAT_SLOTS)
-			slot = ST_BLOCKIO_LAT_SLOTS - 1;
-		/* Keep the mask: the compiler would drop it and the verifier
-		 * needs to see the index bounded. */
-		barrier_var(slot);
-		s->lat[slot & (ST_BLOCKIO_LAT_SLOTS - 1)]++;
-	}
+	if (start && !(s->ios[dir & 1] & 3))
+		st_hist_add(s->lat, ST_BLOCKIO_LAT_SLOTS, bpf_ktime_get_ns() - start);
 	return 0;
 }

@@ -166,26 +166,3 @@ const struct st_bpf_dev *st_bpf_blockio_find(const struct st_bpf_blockio_sample 
 			return &s->devs[i];
 	return NULL;
 }
-
-void st_bpf_blockio_percentiles(const struct st_bpf_dev *now, const struct st_bpf_dev *prev, double *p50,
-				double *p99)
-{
-	uint64_t d[ST_BLOCKIO_LAT_SLOTS], total = 0, seen = 0;
-	unsigned i;
-
-	*p50 = *p99 = 0;
-	for (i = 0; i < ST_BLOCKIO_LAT_SLOTS; i++) {
-		d[i] = now->lat[i] >= prev->lat[i] ? now->lat[i] - prev->lat[i] : 0;
-		total += d[i];
-	}
-	for (i = 0; i < ST_BLOCKIO_LAT_SLOTS && total; i++) {
-		seen += d[i];
-		/* Slot i holds [2^i, 2^(i+1)) µs: report its upper bound. */
-		if (!*p50 && seen * 2 >= total)
-			*p50 = (double)(2ULL << i) * 1e-6;
-		if (seen * 100 >= total * 99) {
-			*p99 = (double)(2ULL << i) * 1e-6;
-			break;
-		}
-	}
-}

@@ -27,7 +27,7 @@ int st_bpf_pid_namespace(uint64_t *dev, uint64_t *ino);
 struct st_bpf_dev {
 	uint32_t dev;
 	char name[32];
-	uint64_t bytes[2], ios[2], lat[ST_BLOCKIO_LAT_SLOTS];
+	__u64 bytes[2], ios[2], lat[ST_BLOCKIO_LAT_SLOTS];
 };
 
 struct st_bpf_blockio_sample {
@@ -43,9 +43,6 @@ int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len);
 int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out);
 void st_bpf_blockio_close(struct st_bpf_blockio *b);
 const struct st_bpf_dev *st_bpf_blockio_find(const struct st_bpf_blockio_sample *s, uint32_t dev);
-/* Latency percentiles of the completions between @prev and @now (seconds). */
-void st_bpf_blockio_percentiles(const struct st_bpf_dev *now, const struct st_bpf_dev *prev, double *p50,
-				double *p99);
 
 /* Run-queue latency of watched threads (bpf/runq.c). */
 struct st_bpf_runq;

@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/runq.h"
+#include "bpf/log2_hist.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -57,29 +58,6 @@ static __always_inline void queued(__u32 tid)
 	bpf_map_update_elem(&queued_at, &tid, &now, BPF_ANY);
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xffffffffULL) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
@@ -98,7 +76,7 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u32 next_tid = (__u32)next->pid, zero = 0;
-	__u64 *at, delta, slot;
+	__u64 *at, delta;
 	struct st_runq_hist *h;
 
 	/* Switched out while still runnable (preempted, or its time slice
@@ -115,11 +93,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	h = bpf_map_lookup_elem(&hist, &zero);
 	if (!h)
 		return 0;
-	slot = log2_u64(delta / 1000);
-	if (slot >= ST_RUNQ_SLOTS)
-		slot = ST_RUNQ_SLOTS - 1;
-	barrier_var(slot);
-	h->slot[slot & (ST_RUNQ_SLOTS - 1)]++;
+	st_hist_add(h->slot, ST_RUNQ_SLOTS, delta);
 	h->count++;
 	h->total_ns += delta;
 	return 0;

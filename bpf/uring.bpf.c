@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/uring.h"
+#include "bpf/log2_hist.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -71,29 +72,6 @@ static __always_inline struct st_uring_stats *stats(void)
 	return bpf_map_lookup_elem(&uring, &zero);
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xffffffffULL) << 5;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xffff) << 4;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xff) << 3;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0xf) << 2;
-	v >>= shift;
-	r |= shift;
-	shift = (v > 0x3) << 1;
-	v >>= shift;
-	r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(on_uring_submit, struct io_kiocb *req)
 {
@@ -115,7 +93,7 @@ int BPF_PROG(on_uring_submit, struct io_kiocb *req)
  * not the current task, says whether it is ours. */
 static __always_inline void completed(__u64 ring, __u64 req, __s32 res)
 {
-	__u64 key = req, *at, slot;
+	__u64 key = req, *at;
 	struct st_uring_stats *s;
 
 	if (!our_ring(ring, false))
@@ -128,11 +106,7 @@ static __always_inline void completed(__u64 ring, __u64 req, __s32 res)
 		s->completed++;
 		if (res < 0)
 			s->failed++;
-		slot = log2_u64((bpf_ktime_get_ns() - *at) / 1000);
-		if (slot >= ST_URING_LAT_SLOTS)
-			slot = ST_URING_LAT_SLOTS - 1;
-		barrier_var(slot);
-		s->lat[slot & (ST_URING_LAT_SLOTS - 1)]++;
+		st_hist_add(s->lat, ST_URING_LAT_SLOTS, bpf_ktime_get_ns() - *at);
 	}
 	bpf_map_delete_elem(&submitted_at, &key);
 }

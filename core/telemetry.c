@@ -154,6 +154,26 @@ static bool st_proc_disk_stacked(const struct st_telemetry *t, const char *name)
 	return false;
 }
 
+/* Percentiles of the completions between two log2 histograms (µs slots). */
+static void percentiles(const __u64 *now, const __u64 *prev, unsigned slots, double *p50, double *p99)
+{
+	uint64_t total = 0, seen = 0;
+	unsigned i;
+
+	*p50 = *p99 = 0;
+	for (i = 0; i < slots; i++)
+		total += now[i] - prev[i];
+	for (i = 0; i < slots && total; i++) {
+		seen += now[i] - prev[i];
+		if (!*p50 && seen * 2 >= total)
+			*p50 = (double)(2ULL << i) * 1e-6;
+		if (seen * 100 >= total * 99) {
+			*p99 = (double)(2ULL << i) * 1e-6;
+			break;
+		}
+	}
+}
+
 /* The eBPF block collector replaces bytes, I/O counts and latency. */
 static void sample_bpf_disks(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
 {
@@ -187,7 +207,7 @@ static void sample_bpf_disks(struct st_telemetry *t, struct strata_telemetry_sna
 			d->write_bytes_per_s = rate(c->bytes[1], p->bytes[1], dt);
 			d->read_ios_per_s = rate(c->ios[0], p->ios[0], dt);
 			d->write_ios_per_s = rate(c->ios[1], p->ios[1], dt);
-			st_bpf_blockio_percentiles(c, p, &d->latency_p50_s, &d->latency_p99_s);
+			percentiles(c->lat, p->lat, ST_BLOCKIO_LAT_SLOTS, &d->latency_p50_s, &d->latency_p99_s);
 		}
 		s->io_bytes_per_s += d->read_bytes_per_s + d->write_bytes_per_s;
 	}
@@ -244,26 +264,6 @@ static void sample_memory(struct st_telemetry *t, struct strata_telemetry_snapsh
 	}
 }
 
-/* Percentiles of the completions between two log2 histograms (µs slots). */
-static void percentiles(const __u64 *now, const __u64 *prev, unsigned slots, double *p50, double *p99)
-{
-	uint64_t total = 0, seen = 0;
-	unsigned i;
-
-	*p50 = *p99 = 0;
-	for (i = 0; i < slots; i++)
-		total += now[i] - prev[i];
-	for (i = 0; i < slots && total; i++) {
-		seen += now[i] - prev[i];
-		if (!*p50 && seen * 2 >= total)
-			*p50 = (double)(2ULL << i) * 1e-6;
-		if (seen * 100 >= total * 99) {
-			*p99 = (double)(2ULL << i) * 1e-6;
-			break;
-		}
-	}
-}
-
 static void sample_uring(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
 {
 	struct st_uring_stats now;
@@ -283,27 +283,12 @@ static void sample_uring(struct st_telemetry *t, struct strata_telemetry_snapsho
 static void sample_bpf_runq(struct st_telemetry *t, struct strata_telemetry_snapshot *s, double dt)
 {
 	struct st_runq_hist now;
-	uint64_t total = 0, seen = 0, d[ST_RUNQ_SLOTS];
-	unsigned i;
 
 	if (!t->runq || st_bpf_runq_read(t->runq, &now))
 		return;
 	s->sched_source = STRATA_SOURCE_EBPF;
 	s->runq_delay_s_per_s = dt > 0 ? rate(now.total_ns, t->runq_prev.total_ns, dt) / 1e9 : 0;
-	s->runq_p50_s = s->runq_p99_s = 0;
-	for (i = 0; i < ST_RUNQ_SLOTS; i++) {
-		d[i] = now.slot[i] - t->runq_prev.slot[i];
-		total += d[i];
-	}
-	for (i = 0; i < ST_RUNQ_SLOTS && total; i++) {
-		seen += d[i];
-		if (!s->runq_p50_s && seen * 2 >= total)
-			s->runq_p50_s = (double)(2ULL << i) * 1e-6;
-		if (seen * 100 >= total * 99) {
-			s->runq_p99_s = (double)(2ULL << i) * 1e-6;
-			break;
-		}
-	}
+	percentiles(now.slot, t->runq_prev.slot, ST_RUNQ_SLOTS, &s->runq_p50_s, &s->runq_p99_s);
 	t->runq_prev = now;
 }
 
@@ -588,6 +573,21 @@ static void set_collector(struct st_telemetry *t, unsigned i, const char *name, 
 	st_fmt(t->collectors[i].reason, sizeof(t->collectors[i].reason), "%s", reason);
 }
 
+/* Everything but the thread (not started, or joined already). */
+static void telemetry_free(struct st_telemetry *t)
+{
+	if (t->stop_fd >= 0)
+		close(t->stop_fd);
+	if (t->psi_fd >= 0)
+		close(t->psi_fd);
+	st_bpf_blockio_close(t->bio);
+	st_bpf_runq_close(t->runq);
+	st_bpf_memory_close(t->memory);
+	st_bpf_uring_close(t->uring);
+	pthread_mutex_destroy(&t->tids_lock);
+	st_free(t);
+}
+
 int st_telemetry_start(struct strata_rt *rt)
 {
 	const char *mode = getenv("STRATA_TELEMETRY"), *ms = getenv("STRATA_TELEMETRY_MS");
@@ -665,16 +665,7 @@ int st_telemetry_start(struct strata_rt *rt)
 	else
 		st_info("telemetry: block I/O from /proc/diskstats (%s)", reason);
 	if (t->stop_fd < 0 || pthread_create(&t->thread, NULL, sampler, t)) {
-		if (t->stop_fd >= 0)
-			close(t->stop_fd);
-		if (t->psi_fd >= 0)
-			close(t->psi_fd);
-		st_bpf_blockio_close(t->bio);
-		st_bpf_runq_close(t->runq);
-		st_bpf_memory_close(t->memory);
-		st_bpf_uring_close(t->uring);
-		pthread_mutex_destroy(&t->tids_lock);
-		st_free(t);
+		telemetry_free(t);
 		return -EAGAIN;
 	}
 	strata_metric_collector_add(collect, t, &t->metrics_handle);
@@ -692,14 +683,6 @@ void st_telemetry_stop(struct strata_rt *rt)
 	strata_metric_collector_remove(t->metrics_handle);
 	if (write(t->stop_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(t->thread, NULL);
-	close(t->stop_fd);
-	if (t->psi_fd >= 0)
-		close(t->psi_fd);
-	st_bpf_blockio_close(t->bio);
-	st_bpf_runq_close(t->runq);
-	st_bpf_memory_close(t->memory);
-	st_bpf_uring_close(t->uring);
-	pthread_mutex_destroy(&t->tids_lock);
-	st_free(t);
+	telemetry_free(t);
 	rt->telemetry = NULL;
 }
