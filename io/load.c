@@ -42,49 +42,10 @@ static const struct {
 	uint32_t chunk, depth;
 } tune_steps[] = { { 1u << 20, 16 }, { 2u << 20, 16 }, { 4u << 20, 8 }, { 4u << 20, 16 }, { 8u << 20, 8 }, { 8u << 20, 16 } };
 #define NSTEPS (sizeof(tune_steps) / sizeof(tune_steps[0]))
+_Static_assert(NSTEPS == ST_LOAD_TUNE_STEPS, "the load keeps a rate per tuning step");
 
-struct strata_load {
-	struct strata_model *model;
-	struct st_load_cfg cfg;
-	const struct st_engine_ops *ops;
-	struct st_engine *eng;
-	struct st_io_file *files;
-	unsigned nfiles;
-	struct st_ltensor *t; /* load order */
-	size_t nt;
-	size_t *pos; /* model index -> load position, SIZE_MAX if absent */
-	struct st_extent *ext;
-	size_t next; /* extents started so far */
-	size_t next_ext, issuing; /* next extent to start; the one being issued (SIZE_MAX: none) */
-	struct st_chunk chunks[ST_IO_MAX_DEPTH], *free_chunks;
-	int uring_err; /* why io_uring was not used, when chosen automatically */
-	struct st_io_live live; /* for the metrics collector */
-	unsigned inflight;
-	uint32_t chunk_bytes, depth;
-	bool slot_used[ST_IO_MAX_SLOTS];
 
-	/* tuning */
-	bool tuning;
-	unsigned step;
-	uint64_t step_bytes0;
-	double step_t0, step_rate[NSTEPS];
-	uint64_t bytes_done;
-
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	/* under lock */
-	bool cancel, finished;
-	uint64_t held;
-	size_t *to_free; /* extents to free, by the load thread */
-	size_t nto_free;
-	struct strata_load_stats stats; /* the load thread's own, unlocked */
-	struct strata_load_stats pub; /* a copy for strata_load_stats(), under the lock */
-	double t_start, t_end, t_first;
-};
-
-static double now(void)
+double st_load_now(void)
 {
 	struct timespec ts;
 
@@ -166,7 +127,7 @@ static int make_extents(struct strata_load *l)
 
 /* ---- tensor completion ---------------------------------------------------------- */
 
-static void free_extent_buffer(struct strata_load *l, struct st_extent *e)
+void st_load_free_extent(struct strata_load *l, struct st_extent *e)
 {
 	unsigned s;
 
@@ -186,11 +147,6 @@ static void free_extent_buffer(struct strata_load *l, struct st_extent *e)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static bool extent_issued(const struct st_extent *e)
-{
-	return e->next >= e->off + e->len && e->chunks_out == 0;
-}
-
 static void finish_tensor(struct strata_load *l, struct st_ltensor *t, int status)
 {
 	struct st_extent *e = t->ext;
@@ -201,19 +157,19 @@ static void finish_tensor(struct strata_load *l, struct st_ltensor *t, int statu
 	if (status == 0) {
 		l->pub.tensors_ready++;
 		if (!l->t_first)
-			l->t_first = now();
+			l->t_first = st_load_now();
 	} else {
 		l->pub.tensors_failed++;
 		e->live--;
 	}
-	free_now = e->live == 0 && extent_issued(e);
+	free_now = e->live == 0 && st_extent_issued(e);
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->lock);
 	st_io_obs_tensor(t->index, status);
 	if (l->cfg.on_ready)
 		l->cfg.on_ready(l->cfg.user, t->index, status);
 	if (free_now)
-		free_extent_buffer(l, e);
+		st_load_free_extent(l, e);
 }
 
 static void fail_extent(struct strata_load *l, struct st_extent *e, int err)
@@ -341,7 +297,7 @@ static void issue_chunk(struct strata_load *l, struct st_extent *e, struct st_ch
 
 static void tune_progress(struct strata_load *l)
 {
-	double t = now(), window;
+	double t = st_load_now(), window;
 	unsigned best = 0, i;
 
 	if (!l->tuning)
@@ -411,14 +367,14 @@ static void chunk_done(struct strata_load *l, struct st_chunk *c, int err)
 	publish(l);
 	/* A read of a gap between tensors may be the last to finish after
 	 * every tensor was released. */
-	if (extent_issued(e)) {
+	if (st_extent_issued(e)) {
 		bool idle;
 
 		pthread_mutex_lock(&l->lock);
 		idle = e->live == 0;
 		pthread_mutex_unlock(&l->lock);
 		if (idle)
-			free_extent_buffer(l, e);
+			st_load_free_extent(l, e);
 	}
 }
 
@@ -490,7 +446,7 @@ static void process_frees(struct strata_load *l)
 		}
 		e = &l->ext[l->to_free[--l->nto_free]];
 		pthread_mutex_unlock(&l->lock);
-		free_extent_buffer(l, e);
+		st_load_free_extent(l, e);
 	}
 }
 
@@ -598,7 +554,7 @@ static void *load_thread(void *arg)
 	pthread_mutex_lock(&l->lock);
 	l->eng = NULL;
 	l->finished = true;
-	l->t_end = now();
+	l->t_end = st_load_now();
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->lock);
 	process_frees(l);
@@ -607,7 +563,7 @@ static void *load_thread(void *arg)
 
 /* ---- start ---------------------------------------------------------------------------- */
 
-static void load_free(struct strata_load *l)
+void st_load_free(struct strata_load *l)
 {
 	size_t i;
 
@@ -710,7 +666,7 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 		}
 	}
 	if (err) {
-		load_free(l);
+		st_load_free(l);
 		return err;
 	}
 	l->stats.engine = l->ops == &st_engine_uring ? STRATA_IO_URING : STRATA_IO_PREAD;
@@ -724,183 +680,14 @@ int st_load_start(struct strata_model *m, const size_t *tensors, size_t ntensors
 	l->stats.bytes = total;
 	l->pub.tensors_ready = l->pub.tensors_failed = 0;
 	publish(l);
-	l->t_start = l->step_t0 = now();
+	l->t_start = l->step_t0 = st_load_now();
 	err = pthread_create(&l->thread, NULL, load_thread, l);
 	if (err) {
 		l->ops->destroy(l->eng);
-		load_free(l);
+		st_load_free(l);
 		return -err;
 	}
 	l->thread_started = true;
 	*out = l;
 	return 0;
-}
-
-/* ---- the public side of a load ------------------------------------------------------------ */
-
-static struct st_ltensor *find(struct strata_load *l, size_t tensor)
-{
-	if (!l || tensor >= l->model->ntensors || l->pos[tensor] == SIZE_MAX)
-		return NULL;
-	return &l->t[l->pos[tensor]];
-}
-
-static void deadline(struct timespec *ts, int timeout_ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-int strata_load_wait_tensor(struct strata_load *l, size_t tensor, int timeout_ms)
-{
-	struct st_ltensor *t = find(l, tensor);
-	struct timespec ts;
-	int status;
-
-	if (!t)
-		return l ? -ENOENT : -EINVAL;
-	deadline(&ts, timeout_ms < 0 ? 0 : timeout_ms);
-	pthread_mutex_lock(&l->lock);
-	while (t->status == 1)
-		if (timeout_ms < 0)
-			pthread_cond_wait(&l->cv, &l->lock);
-		else if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT && t->status == 1)
-			break;
-	status = t->status == 1 ? -ETIMEDOUT : t->status;
-	pthread_mutex_unlock(&l->lock);
-	return status;
-}
-
-int strata_load_wait(struct strata_load *l, int timeout_ms)
-{
-	struct timespec ts;
-	int err = 0;
-	size_t i;
-
-	if (!l)
-		return -EINVAL;
-	deadline(&ts, timeout_ms < 0 ? 0 : timeout_ms);
-	pthread_mutex_lock(&l->lock);
-	while (!l->finished)
-		if (timeout_ms < 0)
-			pthread_cond_wait(&l->cv, &l->lock);
-		else if (pthread_cond_timedwait(&l->cv, &l->lock, &ts) == ETIMEDOUT && !l->finished)
-			break;
-	if (!l->finished)
-		err = -ETIMEDOUT;
-	for (i = 0; !err && i < l->nt; i++)
-		if (l->t[i].status < 0)
-			err = l->t[i].status;
-	pthread_mutex_unlock(&l->lock);
-	return err;
-}
-
-int strata_load_tensor_data(struct strata_load *l, size_t tensor, void **data)
-{
-	struct st_ltensor *t = find(l, tensor);
-	int err = 0;
-
-	if (!t || !data)
-		return !l || !data ? -EINVAL : -ENOENT;
-	pthread_mutex_lock(&l->lock);
-	if (t->status == 1)
-		err = -EAGAIN;
-	else if (t->status < 0)
-		err = t->status;
-	else if (t->released)
-		err = -EALREADY;
-	else
-		*data = t->ext->buf + (t->offset - t->ext->off);
-	pthread_mutex_unlock(&l->lock);
-	return err;
-}
-
-int strata_load_release(struct strata_load *l, size_t tensor)
-{
-	struct st_ltensor *t = find(l, tensor);
-	struct st_extent *e;
-	bool free_here = false;
-	int err = 0;
-
-	if (!t)
-		return l ? -ENOENT : -EINVAL;
-	e = t->ext;
-	pthread_mutex_lock(&l->lock);
-	if (t->status == 1)
-		err = -EAGAIN;
-	else if (t->status < 0)
-		err = t->status;
-	else if (t->released)
-		err = -EALREADY;
-	if (!err) {
-		t->released = true;
-		if (--e->live == 0 && extent_issued(e)) {
-			if (l->finished)
-				free_here = true;
-			else
-				l->to_free[l->nto_free++] = (size_t)(e - l->ext);
-			pthread_cond_broadcast(&l->cv);
-		}
-	}
-	pthread_mutex_unlock(&l->lock);
-	if (free_here)
-		free_extent_buffer(l, e);
-	return err;
-}
-
-int strata_load_cancel(struct strata_load *l)
-{
-	if (!l)
-		return -EINVAL;
-	pthread_mutex_lock(&l->lock);
-	l->cancel = true;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->lock);
-	return 0;
-}
-
-int st_load_uring_error(const struct strata_load *l)
-{
-	return l->uring_err;
-}
-
-int strata_load_stats(struct strata_load *l, struct strata_load_stats *out)
-{
-	if (!l || !out)
-		return -EINVAL;
-	pthread_mutex_lock(&l->lock);
-	*out = l->pub;
-	out->seconds = (l->finished ? l->t_end : now()) - l->t_start;
-	out->first_tensor_seconds = l->t_first ? l->t_first - l->t_start : 0;
-	out->max_in_flight = out->queue_depth;
-	out->gbps = out->seconds > 0 ? (double)out->bytes_read / out->seconds / 1e9 : 0;
-	pthread_mutex_unlock(&l->lock);
-	return 0;
-}
-
-void strata_load_destroy(struct strata_load *l)
-{
-	if (!l)
-		return;
-	strata_load_cancel(l);
-	if (l->thread_started)
-		pthread_join(l->thread, NULL);
-	load_free(l);
-}
-
-const char *strata_io_engine_name(enum strata_io_engine engine)
-{
-	switch (engine) {
-	case STRATA_IO_URING:
-		return "io_uring";
-	case STRATA_IO_PREAD:
-		return "pread";
-	default:
-		return "auto";
-	}
 }

@@ -136,6 +136,61 @@ void st_io_obs_complete(struct st_io_live *l, struct st_chunk *c, bool uring, in
 void st_io_obs_chunk_done(struct st_chunk *c, int err);
 void st_io_obs_tensor(size_t index, int status);
 
+#define ST_LOAD_TUNE_STEPS 6 /* settings the tuner measures (io/load.c) */
+
+/* A load: io/load.c runs its thread, io/load_api.c its public side. */
+struct strata_load {
+	struct strata_model *model;
+	struct st_load_cfg cfg;
+	const struct st_engine_ops *ops;
+	struct st_engine *eng;
+	struct st_io_file *files;
+	unsigned nfiles;
+	struct st_ltensor *t; /* load order */
+	size_t nt;
+	size_t *pos; /* model index -> load position, SIZE_MAX if absent */
+	struct st_extent *ext;
+	size_t next; /* extents started so far */
+	size_t next_ext, issuing; /* next extent to start; the one being issued (SIZE_MAX: none) */
+	struct st_chunk chunks[ST_IO_MAX_DEPTH], *free_chunks;
+	int uring_err; /* why io_uring was not used, when chosen automatically */
+	struct st_io_live live; /* for the metrics collector */
+	unsigned inflight;
+	uint32_t chunk_bytes, depth;
+	bool slot_used[ST_IO_MAX_SLOTS];
+
+	/* tuning */
+	bool tuning;
+	unsigned step;
+	uint64_t step_bytes0;
+	double step_t0, step_rate[ST_LOAD_TUNE_STEPS];
+	uint64_t bytes_done;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	/* under lock */
+	bool cancel, finished;
+	uint64_t held;
+	size_t *to_free; /* extents to free, by the load thread */
+	size_t nto_free;
+	struct strata_load_stats stats; /* the load thread's own, unlocked */
+	struct strata_load_stats pub; /* a copy for strata_load_stats(), under the lock */
+	double t_start, t_end, t_first;
+};
+
+static inline bool st_extent_issued(const struct st_extent *e)
+{
+	return e->next >= e->off + e->len && e->chunks_out == 0;
+}
+
+double st_load_now(void);
+/* Give an extent's buffer back to the destination (and its slots). */
+void st_load_free_extent(struct strata_load *l, struct st_extent *e);
+/* Free a load whose thread has ended (or never started). */
+void st_load_free(struct strata_load *l);
+
 /* Why io_uring was passed over for an automatic choice (0: it was not). */
 int st_load_uring_error(const struct strata_load *l);
 
