@@ -8,13 +8,7 @@ strata=${STRATA_BUILD:-build/release}/strata
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_exit() { # code, command...
-	local want=$1 rc=0
-	shift
-	"$@" >"$out/stdout" 2>"$out/stderr" || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want (stderr: $(head -c 300 "$out/stderr"))"
-}
+. tests/lib.sh
 json() { # file, python expression over `d` that must be true
 	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1" ||
 		fail "JSON check failed: $2"

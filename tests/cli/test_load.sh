@@ -10,13 +10,7 @@ strata=${STRATA_BUILD:-build/release}/strata
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_exit() { # code, command...
-	local want=$1 rc=0
-	shift
-	"$@" >"$out/stdout" 2>"$out/stderr" || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want (stderr: $(head -c 300 "$out/stderr"))"
-}
+. tests/lib.sh
 
 python3 - "$out" <<'PY'
 import json, os, struct, sys

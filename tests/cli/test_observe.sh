@@ -12,13 +12,7 @@ strata=$build/strata
 out=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$out"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_exit() { # code, command...
-	local want=$1 rc=0
-	shift
-	"$@" >"$out/stdout" 2>"$out/stderr" || rc=$?
-	[ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want (stderr: $(head -c 300 "$out/stderr"))"
-}
+. tests/lib.sh
 
 "$build/examples/observe" 30 >"$out/pid" &
 for _ in $(seq 50); do [ -s "$out/pid" ] && break; sleep 0.1; done
