@@ -560,6 +560,14 @@ int st_pool_create(struct st_domain *d, const struct st_pool_cfg *cfg, struct st
 		st_tcache_slot_acquire(pool);
 	if (d)
 		st_domain_add(d, pool);
+	if (!pool->passthrough) {
+		struct st_arena *a;
+
+		/* Reserve the address space now (it costs no memory), so that the
+		 * first allocation pays only for the memory it gets; should this
+		 * fail, the first growth tries again. */
+		(void)st_arena_create(pool, ST_HUGE, &a);
+	}
 	if (cfg->prefill_bytes && !pool->passthrough) {
 		void *p;
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -24,11 +25,24 @@
 /* Below this, starting threads costs more than it saves. */
 #define PARALLEL_MIN_BYTES (32u << 20)
 
+/*
+ * The threads start populating together, once all of them exist: creating
+ * a thread maps its stack, and that mmap would wait for mmap_lock behind a
+ * sibling's MADV_POPULATE_WRITE, which holds the lock for reading for the
+ * whole range — the second thread would start only after the first ended.
+ */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t opened;
+	bool open;
+};
+
 struct share {
 	char *addr;
 	size_t bytes, page;
 	int cpu;
 	int err;
+	struct gate *gate;
 };
 
 static int touch(char *addr, size_t bytes, size_t page)
@@ -65,14 +79,22 @@ static void *populate_thread(void *p)
 		/* Best effort: a CPU outside our cpuset still populates. */
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
+	if (s->gate) {
+		pthread_mutex_lock(&s->gate->lock);
+		while (!s->gate->open)
+			pthread_cond_wait(&s->gate->opened, &s->gate->lock);
+		pthread_mutex_unlock(&s->gate->lock);
+	}
 	s->err = populate_range(s->addr, s->bytes, s->page);
 	return NULL;
 }
 
 int st_populate(void *addr, size_t bytes, size_t page, const int *cpus, unsigned ncpus)
 {
+	struct gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
 	struct share shares[64];
 	pthread_t running[64];
+	bool ran_here[64] = { false };
 	unsigned n, i, started = 0;
 	size_t pages, done = 0;
 	int err = 0;
@@ -85,21 +107,29 @@ int st_populate(void *addr, size_t bytes, size_t page, const int *cpus, unsigned
 		size_t share_pages = pages * (i + 1) / n - pages * i / n;
 
 		shares[i] = (struct share){ .addr = (char *)addr + done, .bytes = share_pages * page, .page = page,
-					    .cpu = cpus[i] };
+					    .cpu = cpus[i], .gate = &gate };
 		done += share_pages * page;
 	}
 	shares[n - 1].bytes += bytes - done; /* a partial last page, if any */
-	for (i = 0; i < n; i++) {
-		if (pthread_create(&running[started], NULL, populate_thread, &shares[i]) == 0) {
+	for (i = 0; i < n; i++)
+		if (pthread_create(&running[started], NULL, populate_thread, &shares[i]) == 0)
 			started++;
-			continue;
+		else
+			ran_here[i] = true; /* out of threads: done here, below */
+	pthread_mutex_lock(&gate.lock);
+	gate.open = true;
+	pthread_cond_broadcast(&gate.opened);
+	pthread_mutex_unlock(&gate.lock);
+	for (i = 0; i < n; i++)
+		if (ran_here[i]) {
+			shares[i].cpu = -1; /* unbound: this thread keeps its own CPUs */
+			shares[i].gate = NULL;
+			populate_thread(&shares[i]);
 		}
-		/* Out of threads: do this share here, unbound. */
-		shares[i].cpu = -1;
-		populate_thread(&shares[i]);
-	}
 	for (i = 0; i < started; i++)
 		pthread_join(running[i], NULL);
+	pthread_cond_destroy(&gate.opened);
+	pthread_mutex_destroy(&gate.lock);
 	for (i = 0; i < n; i++)
 		if (shares[i].err && !err)
 			err = shares[i].err;

@@ -5,6 +5,7 @@
  * trim that lowers RSS, decay, pressure, stats, pass-through mode.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -502,6 +503,67 @@ static void test_hugetlb_needs_reserved_pages(void **state)
 	strata_pool_destroy(p);
 }
 
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+static long hugepages_reserved(void)
+{
+	char buf[64];
+
+	if (st_read_text(NR_HUGEPAGES, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static int hugepages_reserve(long n)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", n);
+	FILE *f = fopen(NR_HUGEPAGES, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fwrite(buf, 1, (size_t)len, f) == (size_t)len;
+	ok = fclose(f) == 0 && ok;
+	return ok && hugepages_reserved() == n ? 0 : -1;
+}
+
+/* With 2 MiB pages reserved (root reserves 8 for the test and gives them
+ * back): the pool's memory is in them, and asking for more than are left
+ * fails with -ENOMEM instead of a SIGBUS on first touch. */
+static void test_hugetlb_pool_uses_reserved_pages(void **state)
+{
+	STRATA_POOL_OPTS(opts, .flags = STRATA_POOL_HUGETLB | STRATA_POOL_NO_SMALL, .grow_bytes = 2 << 20);
+	long saved = hugepages_reserved();
+	struct strata_pool *p;
+	double coverage = 0;
+	void *a, *b;
+	int err, err_small;
+
+	(void)state;
+	if (saved < 0 || geteuid() != 0)
+		TEST_SKIP("reserving hugetlb pages needs root and %s", NR_HUGEPAGES);
+	if (hugepages_reserve(saved + 8))
+		TEST_SKIP("the kernel could not reserve 8 more 2 MiB pages");
+	/* Every check is taken before the pages are given back, then asserted. */
+	p = make_pool(&opts);
+	err_small = strata_pool_alloc(p, 4 << 20, 2 << 20, STRATA_ALLOC_ZERO, &a);
+	if (!err_small) {
+		memset(a, 0x5a, 4 << 20);
+		coverage = stats(p).hugepage_coverage;
+	}
+	err = strata_pool_alloc(p, 64 << 20, 0, 0, &b); /* 32 pages: more than reserved */
+	if (!err_small)
+		strata_pool_free(p, a);
+	if (!err)
+		strata_pool_free(p, b);
+	strata_pool_destroy(p);
+	hugepages_reserve(saved);
+	assert_int_equal(err_small, 0);
+	assert_true(coverage >= 0.99);
+	assert_int_equal(err, -ENOMEM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_passthrough_mode),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_hugetlb_needs_reserved_pages),
+		cmocka_unit_test(test_hugetlb_pool_uses_reserved_pages),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, rt_setup, rt_teardown);
