@@ -16,6 +16,10 @@
 
 #include "mm/mm_int.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 #define DEFAULT_ARENA (64ULL << 30)
 
 int st_arena_create(struct strata_pool *pool, size_t min_bytes, struct st_arena **out)
@@ -47,6 +51,9 @@ int st_arena_create(struct strata_pool *pool, size_t min_bytes, struct st_arena 
 		err = -ENOMEM;
 		goto err_release;
 	}
+	/* The first page of the map now, so that the first allocation does
+	 * not take a page fault for its bookkeeping. */
+	madvise(map, ST_PAGE, MADV_POPULATE_WRITE);
 	a->base = (uintptr_t)base;
 	a->size = size;
 	a->pagemap = map;
