@@ -19,7 +19,7 @@ LIB_SRCS := \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
 	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
 	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c io/file.c io/load.c io/load_api.c io/observe.c io/engine_uring.c io/engine_pread.c \
-	bpf/bpf_probe.c bpf/procfs.c bpf/blockio.c bpf/tp.c bpf/runq.c bpf/memory.c bpf/uring.c \
+	bpf/bpf_probe.c bpf/procfs.c bpf/load_error.c bpf/blockio.c bpf/tp.c bpf/runq.c bpf/memory.c bpf/uring.c \
 	cuda/cuda_probe.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)

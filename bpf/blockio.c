@@ -68,14 +68,7 @@ int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
 		err = blockio_bpf__attach(b->skel);
 	libbpf_set_print(old);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
-			st_fmt(reason, len, "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and "
-					    "CAP_PERFMON",
-			       strata_strerror(err));
-		else
-			st_fmt(reason, len, "the block I/O program did not load or attach: %s (block_rq_complete "
-					    "needs kernel BTF)",
-			       strata_strerror(err));
+		st_bpf_load_failure(reason, len, err, "block I/O", " (block_rq_complete needs kernel BTF)");
 		st_bpf_blockio_close(b);
 		return err;
 	}

@@ -23,6 +23,10 @@ int st_bpf_numa_misplaced_reason(void);
 /* This process's PID namespace (device and inode of /proc/self/ns/pid).
  * Return: 1 inside a nested namespace, 0 in the host's, -errno. */
 int st_bpf_pid_namespace(uint64_t *dev, uint64_t *ino);
+/* Say in @reason why the @what programs did not load (@err), telling a
+ * missing capability from a verifier rejection; @hint is appended to the
+ * other cases ("" for none) (bpf/load_error.c). */
+void st_bpf_load_failure(char *reason, size_t len, int err, const char *what, const char *hint);
 
 struct st_bpf_dev {
 	uint32_t dev;

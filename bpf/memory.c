@@ -66,10 +66,7 @@ int st_bpf_memory_open(struct st_bpf_memory **out, char *reason, size_t len)
 		err = memory_bpf__attach(m->skel);
 	libbpf_set_print(old);
 	if (err) {
-		st_fmt(reason, len, err == -EPERM || err == -EACCES ?
-					    "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and CAP_PERFMON" :
-					    "the memory programs did not load or attach: %s",
-		       strata_strerror(err));
+		st_bpf_load_failure(reason, len, err, "memory", "");
 		st_bpf_memory_close(m);
 		return err;
 	}

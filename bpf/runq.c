@@ -60,10 +60,7 @@ int st_bpf_runq_open(struct st_bpf_runq **out, char *reason, size_t len)
 	}
 	libbpf_set_print(old);
 	if (err) {
-		st_fmt(reason, len, err == -EPERM || err == -EACCES ?
-					    "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and CAP_PERFMON" :
-					    "the run-queue programs did not load or attach: %s",
-		       strata_strerror(err));
+		st_bpf_load_failure(reason, len, err, "run-queue", "");
 		st_bpf_runq_close(r);
 		return err;
 	}

@@ -64,10 +64,7 @@ int st_bpf_uring_open(struct st_bpf_uring **out, char *reason, size_t len)
 		err = uring_bpf__attach(u->skel);
 	libbpf_set_print(old);
 	if (err) {
-		st_fmt(reason, len, err == -EPERM || err == -EACCES ?
-					    "loading eBPF programs was refused (%s): run as root or grant CAP_BPF and CAP_PERFMON" :
-					    "the io_uring programs did not load or attach: %s",
-		       strata_strerror(err));
+		st_bpf_load_failure(reason, len, err, "io_uring", "");
 		st_bpf_uring_close(u);
 		return err;
 	}
