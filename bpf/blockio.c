@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <strata/common.h>
@@ -32,7 +33,35 @@ struct st_bpf_blockio {
 	struct blockio_bpf *skel;
 	int ncpus;
 	struct st_blockio_stats *percpu;
+	uint64_t last_ios;     /* completions summed at the last read */
+	double last_read_s;    /* when, CLOCK_MONOTONIC */
 };
+
+/* Latency samples aimed for per second: enough for steady percentiles in a
+ * 100 ms telemetry window, few enough that sampling costs nothing. */
+#define LAT_SAMPLES_PER_S 4000.0
+#define LAT_MASK_MAX 63u
+
+/* Set the kernel side's sampling mask from the completion rate since the
+ * last read: the smallest power of two that brings the rate under the
+ * target (the mask is in the program's .bss, mapped: no syscall). */
+static void adapt_sampling(struct st_bpf_blockio *b, uint64_t ios)
+{
+	struct timespec ts;
+	double now, rate;
+	uint32_t mask = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	if (b->last_read_s > 0 && now > b->last_read_s && ios >= b->last_ios) {
+		rate = (double)(ios - b->last_ios) / (now - b->last_read_s);
+		while (mask < LAT_MASK_MAX && rate / (mask + 1) > LAT_SAMPLES_PER_S)
+			mask = mask * 2 + 1;
+		__atomic_store_n(&b->skel->bss->lat_sample_mask, mask, __ATOMIC_RELAXED);
+	}
+	b->last_ios = ios;
+	b->last_read_s = now;
+}
 
 static void name_of(uint32_t dev, char *buf, size_t len)
 {
@@ -114,6 +143,14 @@ int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *
 			for (k = 0; k < ST_BLOCKIO_LAT_SLOTS; k++)
 				d->lat[k] += p->lat[k];
 		}
+	}
+	{
+		uint64_t ios = 0;
+		unsigned i;
+
+		for (i = 0; i < out->ndevs; i++)
+			ios += out->devs[i].ios[0] + out->devs[i].ios[1];
+		adapt_sampling(b, ios);
 	}
 	return 0;
 }

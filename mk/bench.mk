@@ -31,6 +31,22 @@ bench-trace: all $(O)/bench/bench_trace
 	@tools/install-deps.sh --bench
 	@tools/bench-trace.sh $(O)/bench/bench_trace
 
+# bench_bpf loads an empty program on each hook the collectors use, as the
+# floor a program pays there (bench/bpf_floor.bpf.c, built like bpf/'s).
+ifeq ($(HAVE_BPF_SKELETONS),1)
+$(O)/bench/bpf_floor.bpf.o: bench/bpf_floor.bpf.c $(O)/bpf/vmlinux.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(O) -I. -c $< -o $@
+
+$(O)/bench/bpf_floor.skel.h: $(O)/bench/bpf_floor.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton $< name bpf_floor > $@.tmp && mv $@.tmp $@
+
+$(O)/bench/bench_bpf: $(O)/bench/bpf_floor.skel.h
+$(O)/bench/bench_bpf: ALL_CFLAGS += -DHAVE_BPF_FLOOR=1 -I$(O)/bench
+endif
+
 # The telemetry collectors' cost (root, fio, losetup, bpftool).
 bench-bpf: all $(O)/bench/bench_bpf
 	@tools/install-deps.sh --bench

@@ -2,7 +2,9 @@
 /*
  * tests/core/test_telemetry.c — the telemetry snapshot on this machine:
  * published and advancing; eBPF block bytes agreeing with /proc/diskstats
- * within 5 % under a direct-I/O read; the forced procfs mode seeing the
+ * within 5 % under a direct-I/O read; block latency timed on every
+ * completion until the rate is known, then on a sample; the forced procfs
+ * mode seeing the
  * same load; a co-runner on the same core raising a registered thread's
  * run-queue delay; the pressure level's hysteresis; 100 start/stop cycles
  * leaving no BPF programs behind; and, with CAP_BPF and CAP_PERFMON
@@ -164,6 +166,79 @@ static void bpf_agrees_with_diskstats(void **state)
 	if (bpf_bytes * 100 < proc_bytes * 95 || bpf_bytes * 100 > proc_bytes * 105)
 		fail_msg("%s: eBPF counted %llu read bytes, /proc/diskstats %llu", name, (unsigned long long)bpf_bytes,
 			 (unsigned long long)proc_bytes);
+}
+
+/* Small O_DIRECT reads of the file for @seconds (many completions). */
+static void read_small_direct(double seconds)
+{
+	struct timespec t0, t;
+	void *buf = NULL;
+	int fd = open(path, O_RDONLY | O_DIRECT);
+	off_t off = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(posix_memalign(&buf, 4096, 4096), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		assert_int_equal(pread(fd, buf, 4096, off), 4096);
+		off = (off + (1 << 20) + 4096) % FILE_BYTES; /* skip ahead: no merging */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < seconds);
+	free(buf);
+	close(fd);
+}
+
+static uint64_t lat_samples(const struct st_bpf_dev *d)
+{
+	uint64_t n = 0;
+	unsigned k;
+
+	for (k = 0; d && k < ST_BLOCKIO_LAT_SLOTS; k++)
+		n += d->lat[k];
+	return n;
+}
+
+/* Block latency: every completion is timed until the collector has seen a
+ * rate; once it has seen thousands per second, only a sample is. */
+static void block_latency_sampled(void **state)
+{
+	struct st_bpf_blockio_sample s0, s1, s2;
+	struct st_bpf_blockio *bio;
+	const struct st_bpf_dev *x0, *x1, *x2;
+	uint64_t ios1, lat1, ios2, lat2;
+	unsigned major = 0, minor = 0;
+	char reason[200], name[32];
+	double rate;
+
+	(void)state;
+	if (st_bpf_blockio_open(&bio, reason, sizeof(reason)))
+		TEST_SKIP("eBPF block collector unavailable: %s", reason);
+	device_of(name, sizeof(name), &major, &minor);
+	assert_int_equal(st_bpf_blockio_read(bio, &s0), 0); /* first read: no rate yet */
+	read_small_direct(0.3);
+	assert_int_equal(st_bpf_blockio_read(bio, &s1), 0); /* sets the sampling from this rate */
+	read_small_direct(0.3);
+	assert_int_equal(st_bpf_blockio_read(bio, &s2), 0);
+	x0 = st_bpf_blockio_find(&s0, major << 20 | minor);
+	x1 = st_bpf_blockio_find(&s1, major << 20 | minor);
+	x2 = st_bpf_blockio_find(&s2, major << 20 | minor);
+	st_bpf_blockio_close(bio);
+	assert_non_null(x1);
+	assert_non_null(x2);
+	ios1 = x1->ios[0] - (x0 ? x0->ios[0] : 0);
+	lat1 = lat_samples(x1) - lat_samples(x0);
+	ios2 = x2->ios[0] - x1->ios[0];
+	lat2 = lat_samples(x2) - lat_samples(x1);
+	print_message("%s: %llu reads, %llu timed; then %llu reads, %llu timed\n", name, (unsigned long long)ios1,
+		      (unsigned long long)lat1, (unsigned long long)ios2, (unsigned long long)lat2);
+	assert_true(ios1 > 0 && lat1 > 0 && lat1 <= ios1);
+	/* Other reads of the same device count too; the file's reads dominate. */
+	assert_true(lat1 * 10 >= ios1 * 9);
+	rate = (double)ios1 / 0.3;
+	if (rate < 8000)
+		TEST_SKIP("%s completes %.0f reads/s, too few for sampling to start (8,000/s)", name, rate);
+	assert_true(lat2 > 0);
+	assert_true(lat2 * 3 <= ios2 * 2);
 }
 
 /* The strata CLI of this build: $(O)/strata, for this test $(O)/tests/core/test_telemetry. */
@@ -562,6 +637,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(snapshot_published),
 		cmocka_unit_test(bpf_agrees_with_diskstats),
+		cmocka_unit_test(block_latency_sampled),
 		cmocka_unit_test(procfs_mode),
 		cmocka_unit_test(runq_of_registered_thread),
 		cmocka_unit_test(hysteresis),
