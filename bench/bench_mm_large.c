@@ -30,7 +30,7 @@
 
 #include "bench_util.h"
 
-#define REPS 7
+#define REPS 15
 
 static void touch(char *p, size_t bytes)
 {
