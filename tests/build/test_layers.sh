@@ -26,6 +26,8 @@ plant io/uring_probe.c '#include "cuda/cuda_probe.h"' 'may not include'
 plant base/util.c '#include "core/core_int.h"' 'may not include'
 plant tools/strata/main.c '#include "core/core_int.h"' 'only public headers'
 plant tools/strata/main.c '#include <base/base.h>' 'only public headers'
+plant tools/strata/main.c '#include <bpf/collectors.h>' 'only public headers'
+plant tools/strata/main.c '#include "bpf/uring.skel.h"' 'only public headers'
 plant include/strata/rt.h '#include "base/base.h"' 'non-public'
 plant core/rt.c '#include "uring_probe.h"' 'layer-qualified'
 echo "layers: ok"
