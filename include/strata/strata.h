@@ -18,5 +18,6 @@
 #include <strata/trace.h>
 #include <strata/metrics.h>
 #include <strata/telemetry.h>
+#include <strata/graph.h>
 
 #endif /* STRATA_STRATA_H */

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/build.c — the graph builder: each public op checks its
+ * operands (that they exist, their types, their shapes) and appends one
+ * node.  A refused op leaves the graph as it was and says why in the
+ * graph's error text, naming the op and the shapes involved.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "core/core_int.h"
+#include "core/graph/graph_int.h"
+
+#define DEFAULT_MAX_SEQ 2048u
+
+int st_graph_fail(struct strata_graph *g, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->error, sizeof(g->error), fmt, ap);
+	va_end(ap);
+	st_debug("graph: %s", g->error);
+	return err;
+}
+
+int strata_graph_create(struct strata_rt *rt, const struct strata_graph_opts *opts, struct strata_graph **out)
+{
+	struct strata_graph *g;
+
+	if (!rt || !out || (opts && !st_opts_valid(opts, sizeof(*opts))))
+		return -EINVAL;
+	g = st_calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->rt = rt;
+	g->max_seq = opts && opts->max_seq ? opts->max_seq : DEFAULT_MAX_SEQ;
+	*out = g;
+	return 0;
+}
+
+void strata_graph_destroy(struct strata_graph *g)
+{
+	if (!g)
+		return;
+	st_free(g->nodes);
+	st_free(g);
+}
+
+const char *strata_graph_error(const struct strata_graph *g)
+{
+	return g ? g->error : "no graph";
+}
+
+/* Start of every public call: no error yet. */
+static bool begin(struct strata_graph *g, const uint32_t *out)
+{
+	if (!g)
+		return false;
+	g->error[0] = '\0';
+	return out != NULL;
+}
+
+static int append(struct strata_graph *g, const struct st_node *n, uint32_t *out)
+{
+	if (g->n == g->cap) {
+		uint32_t cap = g->cap ? g->cap * 2 : 64;
+		struct st_node *nodes = st_realloc(g->nodes, (size_t)cap * sizeof(*nodes));
+
+		if (!nodes)
+			return st_graph_fail(g, -ENOMEM, "%s: out of memory for node %u", st_op_name(n->op), g->n);
+		g->nodes = nodes;
+		g->cap = cap;
+	}
+	g->nodes[g->n] = *n;
+	*out = g->n++;
+	return 0;
+}
+
+/* Operand @id of op @op, called @role in messages ("a", "x"). */
+static const struct st_node *operand(struct strata_graph *g, enum strata_op op, const char *role, uint32_t id)
+{
+	if (id >= g->n) {
+		st_graph_fail(g, -EINVAL, "%s: %s is node %u, but the graph has %u nodes", st_op_name(op), role, id, g->n);
+		return NULL;
+	}
+	return &g->nodes[id];
+}
+
+static const char *dtype_name(enum strata_dtype t)
+{
+	struct strata_dtype_info info;
+
+	return strata_dtype_info(t, &info) ? "an unknown type" : info.name;
+}
+
+static bool is_float(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_F32 || t == STRATA_DTYPE_F16 || t == STRATA_DTYPE_BF16;
+}
+
+/* A float operand, or a message saying it is not. */
+static const struct st_node *float_operand(struct strata_graph *g, enum strata_op op, const char *role, uint32_t id)
+{
+	const struct st_node *n = operand(g, op, role, id);
+
+	if (n && !is_float(n->dtype)) {
+		st_graph_fail(g, -EINVAL, "%s: %s (node %u, %s) holds %s values, not floating point", st_op_name(op),
+			      role, id, n->name[0] ? n->name : st_op_name(n->op), dtype_name(n->dtype));
+		return NULL;
+	}
+	return n;
+}
+
+static int shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim, const int64_t *dims, bool allow_seq,
+		     struct st_shape *s)
+{
+	unsigned i, seqs = 0;
+
+	if (!dims || ndim < 1 || ndim > ST_MAX_DIMS)
+		return st_graph_fail(g, -EINVAL, "%s: a shape has 1 to %d dimensions, not %u", st_op_name(op), ST_MAX_DIMS,
+				     ndim);
+	s->ndim = ndim;
+	for (i = 0; i < ndim; i++) {
+		s->dim[i] = dims[i];
+		if (dims[i] == ST_DIM_SEQ && allow_seq && !seqs++)
+			continue;
+		if (dims[i] <= 0 || dims[i] > (INT64_C(1) << 40))
+			return st_graph_fail(g, -EINVAL, "%s: dimension %u is %lld%s", st_op_name(op), i, (long long)dims[i],
+					     dims[i] == ST_DIM_SEQ ? (allow_seq ? " (seq a second time)" : " (seq not allowed here)") :
+								     " (sizes are 1 to 2^40)");
+	}
+	return 0;
+}
+
+static void set_name(struct st_node *n, const char *name)
+{
+	st_fmt(n->name, sizeof(n->name), "%s", name ? name : "");
+}
+
+int strata_graph_input(struct strata_graph *g, const char *name, enum strata_dtype dtype, unsigned ndim,
+		       const int64_t *shape, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_INPUT, .dtype = dtype };
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (dtype != STRATA_DTYPE_F32 && dtype != STRATA_DTYPE_I32)
+		return st_graph_fail(g, -EINVAL, "input: %s is %s; inputs are f32, or i32 for ids", name ? name : "",
+				     dtype_name(dtype));
+	err = shape_arg(g, n.op, ndim, shape, true, &n.shape);
+	if (err)
+		return err;
+	set_name(&n, name);
+	return append(g, &n, out);
+}
+
+int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dtype dtype, unsigned ndim,
+			const int64_t *shape, const void *data, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_WEIGHT, .dtype = dtype, .data = data };
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (!is_float(dtype))
+		return st_graph_fail(g, -EINVAL, "weight: %s is %s; weights are f32, f16 or bf16 so far",
+				     name ? name : "", dtype_name(dtype));
+	if (!data)
+		return st_graph_fail(g, -EINVAL, "weight: %s has no data", name ? name : "");
+	err = shape_arg(g, n.op, ndim, shape, false, &n.shape);
+	if (err)
+		return err;
+	set_name(&n, name);
+	return append(g, &n, out);
+}
+
+int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t b, uint32_t *out)
+{
+	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a, b }, .nsrc = 2 };
+	const struct st_node *x, *y;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (op < STRATA_OP_ADD || op > STRATA_OP_MAX)
+		return st_graph_fail(g, -EINVAL, "binary: %s (%d) is not a binary element-wise op", st_op_name(op), op);
+	x = float_operand(g, op, "a", a);
+	y = x ? float_operand(g, op, "b", b) : NULL;
+	if (!y)
+		return -EINVAL;
+	if (st_shape_broadcast(&x->shape, &y->shape, &n.shape)) {
+		char sa[64], sb[64];
+
+		st_shape_format(&x->shape, sa, sizeof(sa));
+		st_shape_format(&y->shape, sb, sizeof(sb));
+		return st_graph_fail(g, -EINVAL, "%s: a is %s and b is %s: the shapes do not broadcast", st_op_name(op), sa,
+				     sb);
+	}
+	return append(g, &n, out);
+}
+
+int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out)
+{
+	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (op < STRATA_OP_EXP || op > STRATA_OP_GELU)
+		return st_graph_fail(g, -EINVAL, "unary: %s (%d) is not a unary element-wise op", st_op_name(op), op);
+	x = float_operand(g, op, "a", a);
+	if (!x)
+		return -EINVAL;
+	n.shape = x->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_reduce(struct strata_graph *g, enum strata_op op, uint32_t a, int axis, uint32_t *out)
+{
+	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+	int nd;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (op != STRATA_OP_SUM && op != STRATA_OP_REDUCE_MAX && op != STRATA_OP_MEAN)
+		return st_graph_fail(g, -EINVAL, "reduce: %s (%d) is not a reduction", st_op_name(op), op);
+	x = float_operand(g, op, "a", a);
+	if (!x)
+		return -EINVAL;
+	nd = (int)x->shape.ndim;
+	if (axis < -nd || axis >= nd) {
+		char sa[64];
+
+		st_shape_format(&x->shape, sa, sizeof(sa));
+		return st_graph_fail(g, -EINVAL, "%s: axis %d of a, which is %s", st_op_name(op), axis, sa);
+	}
+	n.p.axis = axis < 0 ? axis + nd : axis;
+	n.shape = x->shape;
+	n.shape.dim[n.p.axis] = 1;
+	return append(g, &n, out);
+}
+
+int strata_graph_softmax(struct strata_graph *g, uint32_t a, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_SOFTMAX, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = float_operand(g, n.op, "a", a);
+	if (!x)
+		return -EINVAL;
+	n.shape = x->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_rmsnorm(struct strata_graph *g, uint32_t x, uint32_t weight, float eps, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_RMSNORM, .dtype = STRATA_DTYPE_F32, .src = { x, weight }, .nsrc = 2 };
+	const struct st_node *v, *w;
+	char sx[64], sw[64];
+
+	if (!begin(g, out))
+		return -EINVAL;
+	v = float_operand(g, n.op, "x", x);
+	w = v ? float_operand(g, n.op, "weight", weight) : NULL;
+	if (!w)
+		return -EINVAL;
+	st_shape_format(&v->shape, sx, sizeof(sx));
+	st_shape_format(&w->shape, sw, sizeof(sw));
+	if (w->shape.ndim != 1 || w->shape.dim[0] != v->shape.dim[v->shape.ndim - 1] || w->shape.dim[0] == ST_DIM_SEQ)
+		return st_graph_fail(g, -EINVAL, "rmsnorm: x is %s and weight is %s: weight must be 1-D and as long as x's last dimension",
+				     sx, sw);
+	if (!(eps > 0) || !isfinite(eps))
+		return st_graph_fail(g, -EINVAL, "rmsnorm: eps is %g; it must be positive and finite", (double)eps);
+	n.p.eps = eps;
+	n.shape = v->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_matmul(struct strata_graph *g, uint32_t a, uint32_t b, unsigned flags, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_MATMUL, .dtype = STRATA_DTYPE_F32, .src = { a, b }, .nsrc = 2 };
+	const struct st_node *x, *y;
+	const struct st_shape *sa, *sb;
+	char ta[64], tb[64];
+	int64_t k_a, k_b, cols;
+	unsigned i;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (flags & ~STRATA_MATMUL_TRANS_B)
+		return st_graph_fail(g, -EINVAL, "matmul: unknown flags 0x%x", flags & ~STRATA_MATMUL_TRANS_B);
+	x = float_operand(g, n.op, "a", a);
+	y = x ? float_operand(g, n.op, "b", b) : NULL;
+	if (!y)
+		return -EINVAL;
+	sa = &x->shape;
+	sb = &y->shape;
+	st_shape_format(sa, ta, sizeof(ta));
+	st_shape_format(sb, tb, sizeof(tb));
+	if (sa->ndim < 2 || sb->ndim < 2)
+		return st_graph_fail(g, -EINVAL, "matmul: a is %s and b is %s: both need at least 2 dimensions", ta, tb);
+	k_a = sa->dim[sa->ndim - 1];
+	k_b = flags & STRATA_MATMUL_TRANS_B ? sb->dim[sb->ndim - 1] : sb->dim[sb->ndim - 2];
+	cols = flags & STRATA_MATMUL_TRANS_B ? sb->dim[sb->ndim - 2] : sb->dim[sb->ndim - 1];
+	if (k_a != k_b)
+		return st_graph_fail(g, -EINVAL, "matmul: a is %s and b is %s%s: inner dimensions %lld and %lld differ", ta,
+				     tb, flags & STRATA_MATMUL_TRANS_B ? " (transposed)" : "", (long long)k_a,
+				     (long long)k_b);
+	if (sb->ndim > 2) {
+		bool same = sb->ndim == sa->ndim;
+
+		for (i = 0; same && i + 2 < sa->ndim; i++)
+			same = sa->dim[i] == sb->dim[i];
+		if (!same)
+			return st_graph_fail(g, -EINVAL,
+					     "matmul: a is %s and b is %s: batch dimensions differ (b may also be 2-D)", ta,
+					     tb);
+	}
+	n.p.flags = flags;
+	n.shape = *sa;
+	n.shape.dim[sa->ndim - 1] = cols;
+	return append(g, &n, out);
+}
+
+int strata_graph_reshape(struct strata_graph *g, uint32_t a, unsigned ndim, const int64_t *shape, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_RESHAPE, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+	char sa[64], ss[64];
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = operand(g, n.op, "a", a);
+	if (!x)
+		return -EINVAL;
+	err = shape_arg(g, n.op, ndim, shape, true, &n.shape);
+	if (err)
+		return err;
+	st_shape_format(&x->shape, sa, sizeof(sa));
+	st_shape_format(&n.shape, ss, sizeof(ss));
+	/* With seq bound to 1 and to 2 the counts must agree: equal fixed
+	 * parts, and seq on both sides or on neither. */
+	if (st_shape_elems(&x->shape, 1) != st_shape_elems(&n.shape, 1) ||
+	    st_shape_symbolic(&x->shape) != st_shape_symbolic(&n.shape))
+		return st_graph_fail(g, -EINVAL, "reshape: a is %s, which cannot be viewed as %s", sa, ss);
+	n.dtype = x->dtype;
+	return append(g, &n, out);
+}
+
+int strata_graph_permute(struct strata_graph *g, uint32_t a, const unsigned *perm, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_PERMUTE, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+	unsigned i, seen = 0;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = operand(g, n.op, "a", a);
+	if (!x)
+		return -EINVAL;
+	if (!perm)
+		return st_graph_fail(g, -EINVAL, "permute: no permutation");
+	for (i = 0; i < x->shape.ndim; i++) {
+		if (perm[i] >= x->shape.ndim || (seen & (1u << perm[i]))) {
+			char sa[64];
+
+			st_shape_format(&x->shape, sa, sizeof(sa));
+			return st_graph_fail(g, -EINVAL, "permute: a is %s; entry %u of the permutation (%u) %s", sa, i,
+					     perm[i], perm[i] >= x->shape.ndim ? "is not one of its dimensions" : "repeats");
+		}
+		seen |= 1u << perm[i];
+		n.p.perm[i] = perm[i];
+		n.shape.dim[i] = x->shape.dim[perm[i]];
+	}
+	n.shape.ndim = x->shape.ndim;
+	n.dtype = x->dtype;
+	return append(g, &n, out);
+}
+
+int strata_graph_embedding(struct strata_graph *g, uint32_t table, uint32_t ids, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_EMBEDDING, .dtype = STRATA_DTYPE_F32, .src = { table, ids }, .nsrc = 2 };
+	const struct st_node *t, *i;
+	char st[64], si[64];
+
+	if (!begin(g, out))
+		return -EINVAL;
+	t = float_operand(g, n.op, "table", table);
+	i = t ? operand(g, n.op, "ids", ids) : NULL;
+	if (!i)
+		return -EINVAL;
+	st_shape_format(&t->shape, st, sizeof(st));
+	st_shape_format(&i->shape, si, sizeof(si));
+	if (i->dtype != STRATA_DTYPE_I32)
+		return st_graph_fail(g, -EINVAL, "embedding: ids %s hold %s values, not i32", si, dtype_name(i->dtype));
+	if (t->shape.ndim != 2 || st_shape_symbolic(&t->shape))
+		return st_graph_fail(g, -EINVAL, "embedding: table is %s; it must be [rows, width]", st);
+	if (i->shape.ndim + 1 > ST_MAX_DIMS)
+		return st_graph_fail(g, -EINVAL, "embedding: ids %s leave no room for the row width", si);
+	n.shape = i->shape;
+	n.shape.dim[n.shape.ndim++] = t->shape.dim[1];
+	return append(g, &n, out);
+}
+
+int strata_graph_output(struct strata_graph *g, uint32_t node)
+{
+	if (!g)
+		return -EINVAL;
+	g->error[0] = '\0';
+	if (node >= g->n)
+		return st_graph_fail(g, -EINVAL, "output: node %u, but the graph has %u nodes", node, g->n);
+	g->nodes[node].output = true;
+	return 0;
+}
+
+int strata_graph_shape(const struct strata_graph *g, uint32_t node, unsigned *ndim, int64_t *shape)
+{
+	if (!g || node >= g->n || !ndim || !shape)
+		return -EINVAL;
+	*ndim = g->nodes[node].shape.ndim;
+	memcpy(shape, g->nodes[node].shape.dim, sizeof(int64_t) * ST_MAX_DIMS);
+	return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/graph_int.h — the graph IR shared by the builder, the shape
+ * helpers and the reference interpreter.
+ *
+ * A graph is an array of nodes in the order they were added; every source
+ * of a node has a smaller index, so array order is a topological order.
+ * Shapes hold up to four sizes, ST_DIM_SEQ standing for the symbolic
+ * sequence length.
+ */
+#ifndef STRATA_CORE_GRAPH_INT_H
+#define STRATA_CORE_GRAPH_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <strata/graph.h>
+
+#define ST_MAX_DIMS STRATA_GRAPH_MAX_DIMS
+#define ST_DIM_SEQ STRATA_DIM_SEQ
+#define ST_GRAPH_NAME 64
+#define ST_GRAPH_ERROR 256
+
+struct st_shape {
+	unsigned ndim;
+	int64_t dim[ST_MAX_DIMS];
+};
+
+struct st_node {
+	enum strata_op op;
+	enum strata_dtype dtype; /* of the values the node produces */
+	struct st_shape shape;
+	uint32_t src[2];
+	unsigned nsrc;
+	union {
+		int axis; /* reductions */
+		float eps; /* rmsnorm */
+		unsigned flags; /* matmul */
+		unsigned perm[ST_MAX_DIMS]; /* permute */
+	} p;
+	const void *data; /* weights: the caller's */
+	bool output;
+	char name[ST_GRAPH_NAME];
+};
+
+struct strata_graph {
+	struct strata_rt *rt;
+	uint32_t max_seq;
+	struct st_node *nodes;
+	uint32_t n, cap;
+	char error[ST_GRAPH_ERROR];
+};
+
+/* core/graph/shape.c */
+
+/* Write @s as "[seq, 288]" into @buf. */
+void st_shape_format(const struct st_shape *s, char *buf, size_t len);
+/* Whether @s has the symbolic dimension. */
+bool st_shape_symbolic(const struct st_shape *s);
+/* Elements of @s with the sequence length bound to @seq. */
+uint64_t st_shape_elems(const struct st_shape *s, uint32_t seq);
+/* Broadcast @a and @b (trailing-aligned, 1 stretches) into @out.
+ * Return: 0, or -EINVAL when a pair of sizes is incompatible. */
+int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struct st_shape *out);
+/* Whether shapes are equal, the symbolic dimension only equal to itself. */
+bool st_shape_equal(const struct st_shape *a, const struct st_shape *b);
+/* The name of an op for messages ("matmul"). */
+const char *st_op_name(enum strata_op op);
+
+/* core/graph/build.c: record why the current call fails (and log it). */
+int st_graph_fail(struct strata_graph *g, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* STRATA_CORE_GRAPH_INT_H */

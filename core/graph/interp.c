@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/interp.c — the reference interpreter: every node evaluated in
+ * graph order into a buffer of its own, with plain loops and no cleverness
+ * (sums in double), so that it is obviously right.  Generated kernels are
+ * tested against it; it is not meant to be fast.
+ *
+ * Values are 4-byte elements: f32 for every computed node, i32 for token
+ * ids (inputs, and reshapes or permutes of them).  Weights stored as f16
+ * or bf16 are widened to f32 when the run starts.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "core/graph/graph_int.h"
+
+/* Shapes bound to a sequence length and padded on the left to 4 dims. */
+struct dims4 {
+	int64_t d[ST_MAX_DIMS];
+};
+
+struct run {
+	struct strata_graph *g;
+	uint32_t seq;
+	void **val; /* per node, elements of 4 bytes */
+	bool *needed; /* the nodes the requested outputs depend on */
+};
+
+static struct dims4 bind(const struct st_shape *s, uint32_t seq)
+{
+	struct dims4 r;
+	unsigned pad = ST_MAX_DIMS - s->ndim, i;
+
+	for (i = 0; i < ST_MAX_DIMS; i++)
+		r.d[i] = i < pad ? 1 : (s->dim[i - pad] == ST_DIM_SEQ ? (int64_t)seq : s->dim[i - pad]);
+	return r;
+}
+
+static float half_to_float(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+	float f;
+
+	if (exp == 0x1f) {
+		bits = sign | 0x7f800000u | (man << 13); /* inf, nan */
+	} else if (exp == 0) {
+		/* zero or subnormal: man * 2^-24 */
+		f = ldexpf((float)man, -24);
+		return sign ? -f : f;
+	} else {
+		bits = sign | ((exp + 112) << 23) | (man << 13);
+	}
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static float bf16_to_float(uint16_t h)
+{
+	uint32_t bits = (uint32_t)h << 16;
+	float f;
+
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static void widen(const struct st_node *n, float *out, uint64_t count)
+{
+	const uint16_t *h = n->data;
+	uint64_t i;
+
+	if (n->dtype == STRATA_DTYPE_F32)
+		memcpy(out, n->data, count * sizeof(float));
+	else if (n->dtype == STRATA_DTYPE_F16)
+		for (i = 0; i < count; i++)
+			out[i] = half_to_float(h[i]);
+	else
+		for (i = 0; i < count; i++)
+			out[i] = bf16_to_float(h[i]);
+}
+
+static float unary(enum strata_op op, float x)
+{
+	switch (op) {
+	case STRATA_OP_EXP: return expf(x);
+	case STRATA_OP_LOG: return logf(x);
+	case STRATA_OP_SQRT: return sqrtf(x);
+	case STRATA_OP_RSQRT: return 1.0f / sqrtf(x);
+	case STRATA_OP_NEG: return -x;
+	case STRATA_OP_TANH: return tanhf(x);
+	case STRATA_OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
+	case STRATA_OP_SILU: return x / (1.0f + expf(-x));
+	case STRATA_OP_GELU: {
+		const float c = 0.7978845608f; /* sqrt(2 / pi) */
+
+		return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+	}
+	default: return NAN;
+	}
+}
+
+static float binary(enum strata_op op, float a, float b)
+{
+	switch (op) {
+	case STRATA_OP_ADD: return a + b;
+	case STRATA_OP_SUB: return a - b;
+	case STRATA_OP_MUL: return a * b;
+	case STRATA_OP_DIV: return a / b;
+	case STRATA_OP_MAX: return a > b ? a : b;
+	default: return NAN;
+	}
+}
+
+/* Strides of @in (padded) as seen from a broadcast to @out: 0 where it
+ * stretches. */
+static void broadcast_strides(const struct dims4 *in, const struct dims4 *out, int64_t *stride)
+{
+	int64_t s = 1;
+	int i;
+
+	for (i = ST_MAX_DIMS - 1; i >= 0; i--) {
+		stride[i] = in->d[i] == 1 && out->d[i] != 1 ? 0 : s;
+		s *= in->d[i];
+	}
+}
+
+static void eval_binary(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
+	struct dims4 o = bind(&n->shape, r->seq), da = bind(&a->shape, r->seq), db = bind(&b->shape, r->seq);
+	const float *x = r->val[n->src[0]], *y = r->val[n->src[1]];
+	int64_t sa[ST_MAX_DIMS], sb[ST_MAX_DIMS], i0, i1, i2, i3, k = 0;
+
+	broadcast_strides(&da, &o, sa);
+	broadcast_strides(&db, &o, sb);
+	for (i0 = 0; i0 < o.d[0]; i0++)
+		for (i1 = 0; i1 < o.d[1]; i1++)
+			for (i2 = 0; i2 < o.d[2]; i2++)
+				for (i3 = 0; i3 < o.d[3]; i3++)
+					out[k++] = binary(n->op, x[i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3]],
+							  y[i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3]]);
+}
+
+static void eval_reduce(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	struct dims4 d = bind(&a->shape, r->seq);
+	unsigned axis = (unsigned)n->p.axis + (ST_MAX_DIMS - a->shape.ndim);
+	int64_t outer = 1, inner = 1, len = d.d[axis], o, i, j;
+	const float *x = r->val[n->src[0]];
+	unsigned k;
+
+	for (k = 0; k < axis; k++)
+		outer *= d.d[k];
+	for (k = axis + 1; k < ST_MAX_DIMS; k++)
+		inner *= d.d[k];
+	for (o = 0; o < outer; o++)
+		for (i = 0; i < inner; i++) {
+			double acc = n->op == STRATA_OP_REDUCE_MAX ? -INFINITY : 0;
+
+			for (j = 0; j < len; j++) {
+				double v = x[(o * len + j) * inner + i];
+
+				acc = n->op == STRATA_OP_REDUCE_MAX ? (v > acc ? v : acc) : acc + v;
+			}
+			out[o * inner + i] = (float)(n->op == STRATA_OP_MEAN ? acc / (double)len : acc);
+		}
+}
+
+/* Softmax and RMS normalisation, one row of the last axis at a time. */
+static void eval_rows(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	int64_t len = bind(&a->shape, r->seq).d[ST_MAX_DIMS - 1];
+	int64_t rows = (int64_t)st_shape_elems(&a->shape, r->seq) / len, i, j;
+	const float *x = r->val[n->src[0]];
+	const float *w = n->op == STRATA_OP_RMSNORM ? r->val[n->src[1]] : NULL;
+
+	for (i = 0; i < rows; i++) {
+		const float *row = x + i * len;
+		float *dst = out + i * len;
+		double acc = 0, m = -INFINITY;
+
+		if (n->op == STRATA_OP_SOFTMAX) {
+			for (j = 0; j < len; j++)
+				m = row[j] > m ? row[j] : m;
+			for (j = 0; j < len; j++)
+				acc += exp((double)row[j] - m);
+			for (j = 0; j < len; j++)
+				dst[j] = (float)(exp((double)row[j] - m) / acc);
+		} else {
+			double scale;
+
+			for (j = 0; j < len; j++)
+				acc += (double)row[j] * row[j];
+			scale = 1.0 / sqrt(acc / (double)len + n->p.eps);
+			for (j = 0; j < len; j++)
+				dst[j] = (float)(row[j] * scale * w[j]);
+		}
+	}
+}
+
+static void eval_matmul(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
+	struct dims4 da = bind(&a->shape, r->seq), db = bind(&b->shape, r->seq);
+	int64_t m_n = da.d[2], k_n = da.d[3], batch = da.d[0] * da.d[1], bi, i, j, k;
+	bool trans = n->p.flags & STRATA_MATMUL_TRANS_B, shared = b->shape.ndim == 2;
+	int64_t cols = trans ? db.d[2] : db.d[3];
+	const float *x = r->val[n->src[0]], *y = r->val[n->src[1]];
+
+	for (bi = 0; bi < batch; bi++) {
+		const float *xa = x + bi * m_n * k_n, *yb = y + (shared ? 0 : bi * k_n * cols);
+		float *c = out + bi * m_n * cols;
+
+		for (i = 0; i < m_n; i++)
+			for (j = 0; j < cols; j++) {
+				double acc = 0;
+
+				for (k = 0; k < k_n; k++)
+					acc += (double)xa[i * k_n + k] * (trans ? yb[j * k_n + k] : yb[k * cols + j]);
+				c[i * cols + j] = (float)acc;
+			}
+	}
+}
+
+static void eval_permute(struct run *r, const struct st_node *n, uint32_t *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	const uint32_t *x = r->val[n->src[0]];
+	unsigned nd = a->shape.ndim, i;
+	int64_t in_dim[ST_MAX_DIMS], in_stride[ST_MAX_DIMS], coord[ST_MAX_DIMS] = { 0 }, s = 1;
+	uint64_t total = st_shape_elems(&n->shape, r->seq), k;
+
+	for (i = nd; i-- > 0;) {
+		in_dim[i] = a->shape.dim[i] == ST_DIM_SEQ ? (int64_t)r->seq : a->shape.dim[i];
+		in_stride[i] = s;
+		s *= in_dim[i];
+	}
+	/* Walk the output in order; its dimension i is the input's perm[i]. */
+	for (k = 0; k < total; k++) {
+		int64_t src = 0;
+
+		for (i = 0; i < nd; i++)
+			src += coord[i] * in_stride[n->p.perm[i]];
+		out[k] = x[src];
+		for (i = nd; i-- > 0;) {
+			if (++coord[i] < in_dim[n->p.perm[i]])
+				break;
+			coord[i] = 0;
+		}
+	}
+}
+
+static int eval_embedding(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *t = &r->g->nodes[n->src[0]], *ids = &r->g->nodes[n->src[1]];
+	const float *table = r->val[n->src[0]];
+	const int32_t *id = r->val[n->src[1]];
+	int64_t rows = t->shape.dim[0], width = t->shape.dim[1];
+	uint64_t count = st_shape_elems(&ids->shape, r->seq), i;
+
+	for (i = 0; i < count; i++) {
+		if (id[i] < 0 || id[i] >= rows)
+			return st_graph_fail(r->g, -EINVAL, "embedding: id %d at position %llu is outside the table's %lld rows",
+					     id[i], (unsigned long long)i, (long long)rows);
+		memcpy(out + i * (uint64_t)width, table + (int64_t)id[i] * width, (size_t)width * sizeof(float));
+	}
+	return 0;
+}
+
+static int eval_node(struct run *r, uint32_t id)
+{
+	const struct st_node *n = &r->g->nodes[id];
+	uint64_t count = st_shape_elems(&n->shape, r->seq), i;
+	float *out = r->val[id];
+
+	switch (n->op) {
+	case STRATA_OP_INPUT:
+		return 0; /* bound before the run */
+	case STRATA_OP_WEIGHT:
+		widen(n, out, count);
+		return 0;
+	case STRATA_OP_ADD:
+	case STRATA_OP_SUB:
+	case STRATA_OP_MUL:
+	case STRATA_OP_DIV:
+	case STRATA_OP_MAX:
+		eval_binary(r, n, out);
+		return 0;
+	case STRATA_OP_SUM:
+	case STRATA_OP_REDUCE_MAX:
+	case STRATA_OP_MEAN:
+		eval_reduce(r, n, out);
+		return 0;
+	case STRATA_OP_SOFTMAX:
+	case STRATA_OP_RMSNORM:
+		eval_rows(r, n, out);
+		return 0;
+	case STRATA_OP_MATMUL:
+		eval_matmul(r, n, out);
+		return 0;
+	case STRATA_OP_RESHAPE:
+		memcpy(out, r->val[n->src[0]], count * 4);
+		return 0;
+	case STRATA_OP_PERMUTE:
+		eval_permute(r, n, r->val[id]);
+		return 0;
+	case STRATA_OP_EMBEDDING:
+		return eval_embedding(r, n, out);
+	default:
+		if (n->op >= STRATA_OP_EXP && n->op <= STRATA_OP_GELU) {
+			const float *x = r->val[n->src[0]];
+
+			for (i = 0; i < count; i++)
+				out[i] = unary(n->op, x[i]);
+			return 0;
+		}
+		return st_graph_fail(r->g, -EINVAL, "node %u: %s has no reference implementation", id, st_op_name(n->op));
+	}
+}
+
+static const struct strata_graph_tensor *find(const struct strata_graph_tensor *t, unsigned n, uint32_t node)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].node == node)
+			return &t[i];
+	return NULL;
+}
+
+/* Check a tensor the caller passes for @node against its bound size. */
+static int check_size(struct run *r, const char *what, const struct strata_graph_tensor *t)
+{
+	uint64_t want;
+
+	if (t->node >= r->g->n)
+		return st_graph_fail(r->g, -EINVAL, "%s for node %u, but the graph has %u nodes", what, t->node, r->g->n);
+	want = st_shape_elems(&r->g->nodes[t->node].shape, r->seq) * 4;
+	if (!t->data || t->bytes != want) {
+		char s[64];
+
+		st_shape_format(&r->g->nodes[t->node].shape, s, sizeof(s));
+		return st_graph_fail(r->g, -EINVAL, "%s for node %u (%s, seq %u) has %zu bytes%s; it needs %llu", what,
+				     t->node, s, r->seq, t->bytes, t->data ? "" : " and no data",
+				     (unsigned long long)want);
+	}
+	return 0;
+}
+
+static int prepare(struct run *r, const struct strata_graph_tensor *inputs, unsigned n_inputs)
+{
+	struct strata_graph *g = r->g;
+	uint32_t id;
+	int err;
+
+	for (id = 0; id < g->n; id++) {
+		const struct st_node *n = &g->nodes[id];
+		uint64_t bytes = st_shape_elems(&n->shape, r->seq) * 4;
+
+		if (!r->needed[id])
+			continue;
+		if (n->op == STRATA_OP_INPUT) {
+			const struct strata_graph_tensor *t = find(inputs, n_inputs, id);
+
+			if (!t)
+				return st_graph_fail(g, -EINVAL, "input node %u (%s) was not given", id, n->name);
+			err = check_size(r, "the input", t);
+			if (err)
+				return err;
+			r->val[id] = t->data; /* read only: never written */
+			continue;
+		}
+		r->val[id] = st_malloc(bytes ? (size_t)bytes : 1);
+		if (!r->val[id])
+			return st_graph_fail(g, -ENOMEM, "no memory for node %u (%llu bytes)", id,
+					     (unsigned long long)bytes);
+	}
+	return 0;
+}
+
+int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq, const struct strata_graph_tensor *inputs,
+				unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs)
+{
+	struct run r = { .g = g, .seq = seq };
+	bool symbolic = false;
+	uint32_t id;
+	unsigned i;
+	int err = 0;
+
+	if (!g || (n_inputs && !inputs) || (n_outputs && !outputs))
+		return -EINVAL;
+	g->error[0] = '\0';
+	for (id = 0; id < g->n; id++)
+		symbolic = symbolic || st_shape_symbolic(&g->nodes[id].shape);
+	if (!symbolic)
+		r.seq = 1;
+	else if (seq < 1 || seq > g->max_seq)
+		return st_graph_fail(g, -EINVAL, "run: seq is %u; this graph takes 1 to %u", seq, g->max_seq);
+	for (i = 0; i < n_outputs && !err; i++)
+		err = check_size(&r, "the output", &outputs[i]);
+	if (err)
+		return err;
+	r.val = st_calloc(g->n ? g->n : 1, sizeof(*r.val));
+	r.needed = st_calloc(g->n ? g->n : 1, sizeof(*r.needed));
+	if (!r.val || !r.needed) {
+		st_free(r.val);
+		st_free(r.needed);
+		return -ENOMEM;
+	}
+	/* Only what the outputs depend on runs (and needs its inputs): walk
+	 * back from them; sources always have smaller numbers. */
+	for (i = 0; i < n_outputs; i++)
+		r.needed[outputs[i].node] = true;
+	for (id = g->n; id-- > 0;)
+		for (i = 0; r.needed[id] && i < g->nodes[id].nsrc; i++)
+			r.needed[g->nodes[id].src[i]] = true;
+	err = prepare(&r, inputs, n_inputs);
+	for (id = 0; id < g->n && !err; id++)
+		if (r.needed[id])
+			err = eval_node(&r, id);
+	for (i = 0; i < n_outputs && !err; i++)
+		memcpy(outputs[i].data, r.val[outputs[i].node], outputs[i].bytes);
+	for (id = 0; id < g->n; id++)
+		if (g->nodes[id].op != STRATA_OP_INPUT)
+			st_free(r.val[id]);
+	st_free(r.val);
+	st_free(r.needed);
+	return err;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * strata/graph.h — describe a computation as a graph of tensor operations.
+ *
+ * The caller builds the graph op by op; every op checks the shapes and
+ * types of its operands as it is added and refuses a mismatch with -EINVAL
+ * and a message that names the op and the shapes (strata_graph_error()).
+ * Nodes are numbered in the order they are added, and an op may only use
+ * nodes added before it, so the graph is acyclic by construction.
+ *
+ * One dimension may be symbolic: STRATA_DIM_SEQ in a shape stands for the
+ * sequence length, bound only when the graph runs (1 … max_seq), so one
+ * graph serves every prompt length.
+ *
+ * This first part of the graph compiler has the builder and the reference
+ * interpreter: naive, obviously correct code for every op, which the
+ * generated kernels are checked against.  Compute is f32; inputs are f32
+ * (token ids i32); weights may be stored as f32, f16 or bf16.
+ *
+ * A graph is used by one thread at a time.
+ */
+#ifndef STRATA_GRAPH_H
+#define STRATA_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <strata/common.h>
+#include <strata/io.h> /* enum strata_dtype */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct strata_rt;
+struct strata_graph;
+
+#define STRATA_GRAPH_MAX_DIMS 4
+/* In a shape: the symbolic sequence length. */
+#define STRATA_DIM_SEQ INT64_C(-1)
+
+/* Operations.  Values are stable: they are part of the ABI. */
+enum strata_op {
+	STRATA_OP_INPUT = 1, /* data given at each run */
+	STRATA_OP_WEIGHT = 2, /* data given when the graph is built */
+	/* element-wise, two operands, broadcast from the trailing dimension
+	 * (a dimension of 1 stretches to the other operand's) */
+	STRATA_OP_ADD = 10,
+	STRATA_OP_SUB = 11,
+	STRATA_OP_MUL = 12,
+	STRATA_OP_DIV = 13,
+	STRATA_OP_MAX = 14,
+	/* element-wise, one operand */
+	STRATA_OP_EXP = 20,
+	STRATA_OP_LOG = 21,
+	STRATA_OP_SQRT = 22,
+	STRATA_OP_RSQRT = 23,
+	STRATA_OP_NEG = 24,
+	STRATA_OP_TANH = 25,
+	STRATA_OP_SIGMOID = 26,
+	STRATA_OP_SILU = 27, /* x * sigmoid(x) */
+	STRATA_OP_GELU = 28, /* tanh approximation */
+	/* reductions over one axis, which stays with size 1 */
+	STRATA_OP_SUM = 40,
+	STRATA_OP_REDUCE_MAX = 41,
+	STRATA_OP_MEAN = 42,
+	/* over the last axis */
+	STRATA_OP_SOFTMAX = 50,
+	STRATA_OP_RMSNORM = 51, /* x / sqrt(mean(x^2) + eps) * weight */
+	STRATA_OP_MATMUL = 60,
+	STRATA_OP_RESHAPE = 70,
+	STRATA_OP_PERMUTE = 71,
+	STRATA_OP_EMBEDDING = 80, /* rows of a table picked by i32 ids */
+};
+
+struct strata_graph_opts {
+	size_t sz;
+	uint32_t max_seq; /* bound of STRATA_DIM_SEQ (default 2048) */
+};
+
+#define STRATA_GRAPH_OPTS(name_, ...) \
+	struct strata_graph_opts name_ = { .sz = sizeof(struct strata_graph_opts), __VA_ARGS__ }
+
+/*
+ * strata_graph_create() - an empty graph.
+ * @rt:   the runtime it will run on.
+ * @opts: options (NULL: defaults).
+ * Return: 0 and *@out (free with strata_graph_destroy()); -EINVAL; -ENOMEM.
+ */
+STRATA_API int strata_graph_create(struct strata_rt *rt, const struct strata_graph_opts *opts,
+				   struct strata_graph **out);
+
+/* strata_graph_destroy() - free @g and everything it holds (NULL is fine).
+ * Weight data stays the caller's. */
+STRATA_API void strata_graph_destroy(struct strata_graph *g);
+
+/*
+ * strata_graph_error() - why the last call on @g failed, e.g.
+ * "matmul: a is [seq, 288] and b is [768, 32000]: inner dimensions 288 and
+ * 768 differ"; "" when it did not.  The text belongs to @g and lives until
+ * its next call.
+ */
+STRATA_API const char *strata_graph_error(const struct strata_graph *g);
+
+/*
+ * strata_graph_input() - a tensor supplied at each run.
+ * @name:  for messages and dumps (copied; up to 63 bytes kept).
+ * @dtype: STRATA_DTYPE_F32, or STRATA_DTYPE_I32 for token ids.
+ * @ndim, @shape: 1 … STRATA_GRAPH_MAX_DIMS sizes, each > 0 or
+ *        STRATA_DIM_SEQ (at most one of those).
+ * Return: 0 and the node in *@out; -EINVAL; -ENOMEM.
+ */
+STRATA_API int strata_graph_input(struct strata_graph *g, const char *name, enum strata_dtype dtype, unsigned ndim,
+				  const int64_t *shape, uint32_t *out);
+
+/*
+ * strata_graph_weight() - a tensor whose data is known when building.
+ * @dtype: STRATA_DTYPE_F32, F16 or BF16.
+ * @shape: sizes > 0 (no symbolic dimension).
+ * @data:  the elements, row-major; borrowed: it must outlive @g.
+ * Return: as strata_graph_input().
+ */
+STRATA_API int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dtype dtype, unsigned ndim,
+				   const int64_t *shape, const void *data, uint32_t *out);
+
+/* Element-wise ops.  @op is one of ADD … MAX for binary, EXP … GELU for
+ * unary.  Return: 0 and the node in *@out; -EINVAL; -ENOMEM. */
+STRATA_API int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t b, uint32_t *out);
+STRATA_API int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out);
+
+/* strata_graph_reduce() - SUM, REDUCE_MAX or MEAN over @axis (negative
+ * counts from the end); the axis stays, with size 1. */
+STRATA_API int strata_graph_reduce(struct strata_graph *g, enum strata_op op, uint32_t a, int axis, uint32_t *out);
+
+/* strata_graph_softmax() - softmax over the last axis. */
+STRATA_API int strata_graph_softmax(struct strata_graph *g, uint32_t a, uint32_t *out);
+
+/* strata_graph_rmsnorm() - RMS normalisation over the last axis, scaled
+ * by @weight (a 1-D tensor as long as that axis); @eps > 0. */
+STRATA_API int strata_graph_rmsnorm(struct strata_graph *g, uint32_t x, uint32_t weight, float eps, uint32_t *out);
+
+/* Matmul flags. */
+#define STRATA_MATMUL_TRANS_B (1u << 0) /* b is [..., N, K] (a linear layer's weight as stored) */
+
+/*
+ * strata_graph_matmul() - a [..., M, K] times b [..., K, N] = [..., M, N].
+ * Leading (batch) dimensions must be equal, or b has none and is shared by
+ * every batch.
+ */
+STRATA_API int strata_graph_matmul(struct strata_graph *g, uint32_t a, uint32_t b, unsigned flags, uint32_t *out);
+
+/* strata_graph_reshape() - the same elements in another shape; a symbolic
+ * dimension must stay one (STRATA_DIM_SEQ in @shape where @a has it). */
+STRATA_API int strata_graph_reshape(struct strata_graph *g, uint32_t a, unsigned ndim, const int64_t *shape,
+				    uint32_t *out);
+
+/* strata_graph_permute() - dimension i of the result is dimension @perm[i]
+ * of @a (@perm lists each of @a's dimensions once). */
+STRATA_API int strata_graph_permute(struct strata_graph *g, uint32_t a, const unsigned *perm, uint32_t *out);
+
+/* strata_graph_embedding() - rows of @table [V, D] at the i32 ids of @ids
+ * [...]: the result is [..., D].  An id outside 0 … V-1 fails the run. */
+STRATA_API int strata_graph_embedding(struct strata_graph *g, uint32_t table, uint32_t ids, uint32_t *out);
+
+/* strata_graph_output() - mark @node as a result of the graph. */
+STRATA_API int strata_graph_output(struct strata_graph *g, uint32_t node);
+
+/*
+ * strata_graph_shape() - the shape of @node.
+ * @ndim:  set to its number of dimensions.
+ * @shape: STRATA_GRAPH_MAX_DIMS entries, filled (STRATA_DIM_SEQ where symbolic).
+ * Return: 0; -EINVAL (no such node).
+ */
+STRATA_API int strata_graph_shape(const struct strata_graph *g, uint32_t node, unsigned *ndim, int64_t *shape);
+
+/* A tensor's data for a run: @bytes must match its shape with the
+ * sequence length bound (f32 for inputs and outputs, i32 for ids). */
+struct strata_graph_tensor {
+	uint32_t node;
+	void *data;
+	size_t bytes;
+};
+
+/*
+ * strata_graph_eval_reference() - run @g with the reference interpreter.
+ * @seq:     the sequence length (1 … max_seq; ignored when no shape has one).
+ * @inputs:  data for the input nodes (those the wanted nodes depend on
+ *           must be there; others are ignored).
+ * @outputs: where to write the nodes wanted (any nodes, not only those
+ *           marked as outputs); only what they depend on is evaluated.
+ * Return: 0; -EINVAL (a missing or mis-sized tensor, a bad @seq, an id out
+ * of range: see strata_graph_error()); -ENOMEM.
+ */
+STRATA_API int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq,
+					   const struct strata_graph_tensor *inputs, unsigned n_inputs,
+					   const struct strata_graph_tensor *outputs, unsigned n_outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_GRAPH_H */
