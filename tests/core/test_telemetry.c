@@ -360,7 +360,20 @@ static void runq_of_registered_thread(void **state)
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	assert_int_equal(strata_telemetry_register_thread(test_rt, 0), 0);
+	/* Something else on the machine (a parallel build) may share CPU 0:
+	 * take the quietest of a few readings, and say so if none is quiet. */
 	alone = busy_runq(0.5);
+	for (int i = 0; i < 3 && alone > 0.1; i++) {
+		double again = busy_runq(0.5);
+
+		alone = again < alone ? again : alone;
+	}
+	if (alone > 0.25) {
+		sched_setaffinity(0, sizeof(old), &old);
+		TEST_SKIP("CPU 0 is busy with other work (run-queue delay %.2f s/s alone): a co-runner's effect cannot "
+			  "be told apart",
+			  alone);
+	}
 	atomic_store(&spin_stop, false);
 	pthread_create(&t, NULL, spin, NULL);
 	shared = busy_runq(1.0);
