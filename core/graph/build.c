@@ -98,9 +98,15 @@ static const char *dtype_name(enum strata_dtype t)
 	return strata_dtype_info(t, &info) ? "an unknown type" : info.name;
 }
 
+static bool is_block(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_Q8_0 || t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1;
+}
+
+/* Values that are real numbers, whatever their storage. */
 static bool is_float(enum strata_dtype t)
 {
-	return t == STRATA_DTYPE_F32 || t == STRATA_DTYPE_F16 || t == STRATA_DTYPE_BF16;
+	return t == STRATA_DTYPE_F32 || t == STRATA_DTYPE_F16 || t == STRATA_DTYPE_BF16 || is_block(t);
 }
 
 /* A float operand, or a message saying it is not. */
@@ -137,6 +143,33 @@ static int shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim, c
 	return 0;
 }
 
+/* A 1-D @role as long as @x's last dimension (rmsnorm, layernorm). */
+static int row_vector(struct strata_graph *g, enum strata_op op, const char *role, const struct st_node *x,
+		      const struct st_node *v)
+{
+	char sx[64], sv[64];
+
+	if (v->shape.ndim == 1 && v->shape.dim[0] == x->shape.dim[x->shape.ndim - 1] && v->shape.dim[0] != ST_DIM_SEQ)
+		return 0;
+	st_shape_format(&x->shape, sx, sizeof(sx));
+	st_shape_format(&v->shape, sv, sizeof(sv));
+	return st_graph_fail(g, -EINVAL, "%s: x is %s and %s is %s: %s must be 1-D and as long as x's last dimension",
+			     st_op_name(op), sx, role, sv, role);
+}
+
+/* @axis of @x as an index, or -1 after saying why not. */
+static int axis_of(struct strata_graph *g, enum strata_op op, const struct st_node *x, int axis)
+{
+	int nd = (int)x->shape.ndim;
+	char sx[64];
+
+	if (axis >= -nd && axis < nd)
+		return axis < 0 ? axis + nd : axis;
+	st_shape_format(&x->shape, sx, sizeof(sx));
+	st_graph_fail(g, -EINVAL, "%s: axis %d of a, which is %s", st_op_name(op), axis, sx);
+	return -1;
+}
+
 static void set_name(struct st_node *n, const char *name)
 {
 	st_fmt(n->name, sizeof(n->name), "%s", name ? name : "");
@@ -169,13 +202,16 @@ int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dt
 	if (!begin(g, out))
 		return -EINVAL;
 	if (!is_float(dtype))
-		return st_graph_fail(g, -EINVAL, "weight: %s is %s; weights are f32, f16 or bf16 so far",
+		return st_graph_fail(g, -EINVAL, "weight: %s is %s; weights are f32, f16, bf16, Q8_0, Q4_0 or Q4_1",
 				     name ? name : "", dtype_name(dtype));
 	if (!data)
 		return st_graph_fail(g, -EINVAL, "weight: %s has no data", name ? name : "");
 	err = shape_arg(g, n.op, ndim, shape, false, &n.shape);
 	if (err)
 		return err;
+	if (is_block(dtype) && n.shape.dim[ndim - 1] % 32)
+		return st_graph_fail(g, -EINVAL, "weight: %s is %s with rows of %lld; rows are whole blocks of 32",
+				     name ? name : "", dtype_name(dtype), (long long)n.shape.dim[ndim - 1]);
 	set_name(&n, name);
 	return append(g, &n, out);
 }
@@ -233,14 +269,10 @@ int strata_graph_reduce(struct strata_graph *g, enum strata_op op, uint32_t a, i
 	x = float_operand(g, op, "a", a);
 	if (!x)
 		return -EINVAL;
-	nd = (int)x->shape.ndim;
-	if (axis < -nd || axis >= nd) {
-		char sa[64];
-
-		st_shape_format(&x->shape, sa, sizeof(sa));
-		return st_graph_fail(g, -EINVAL, "%s: axis %d of a, which is %s", st_op_name(op), axis, sa);
-	}
-	n.p.axis = axis < 0 ? axis + nd : axis;
+	nd = axis_of(g, op, x, axis);
+	if (nd < 0)
+		return -EINVAL;
+	n.p.axis = nd;
 	n.shape = x->shape;
 	n.shape.dim[n.p.axis] = 1;
 	return append(g, &n, out);
@@ -264,7 +296,7 @@ int strata_graph_rmsnorm(struct strata_graph *g, uint32_t x, uint32_t weight, fl
 {
 	struct st_node n = { .op = STRATA_OP_RMSNORM, .dtype = STRATA_DTYPE_F32, .src = { x, weight }, .nsrc = 2 };
 	const struct st_node *v, *w;
-	char sx[64], sw[64];
+	int err;
 
 	if (!begin(g, out))
 		return -EINVAL;
@@ -272,14 +304,70 @@ int strata_graph_rmsnorm(struct strata_graph *g, uint32_t x, uint32_t weight, fl
 	w = v ? float_operand(g, n.op, "weight", weight) : NULL;
 	if (!w)
 		return -EINVAL;
-	st_shape_format(&v->shape, sx, sizeof(sx));
-	st_shape_format(&w->shape, sw, sizeof(sw));
-	if (w->shape.ndim != 1 || w->shape.dim[0] != v->shape.dim[v->shape.ndim - 1] || w->shape.dim[0] == ST_DIM_SEQ)
-		return st_graph_fail(g, -EINVAL, "rmsnorm: x is %s and weight is %s: weight must be 1-D and as long as x's last dimension",
-				     sx, sw);
+	err = row_vector(g, n.op, "weight", v, w);
+	if (err)
+		return err;
 	if (!(eps > 0) || !isfinite(eps))
 		return st_graph_fail(g, -EINVAL, "rmsnorm: eps is %g; it must be positive and finite", (double)eps);
 	n.p.eps = eps;
+	n.shape = v->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_layernorm(struct strata_graph *g, uint32_t x, uint32_t weight, uint32_t bias, float eps,
+			   uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_LAYERNORM, .dtype = STRATA_DTYPE_F32, .src = { x, weight, bias },
+			     .nsrc = bias == STRATA_GRAPH_NONE ? 2 : 3 };
+	const struct st_node *v, *w, *b = NULL;
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	v = float_operand(g, n.op, "x", x);
+	w = v ? float_operand(g, n.op, "weight", weight) : NULL;
+	if (!w)
+		return -EINVAL;
+	if (bias != STRATA_GRAPH_NONE && !(b = float_operand(g, n.op, "bias", bias)))
+		return -EINVAL;
+	err = row_vector(g, n.op, "weight", v, w);
+	if (!err && b)
+		err = row_vector(g, n.op, "bias", v, b);
+	if (err)
+		return err;
+	if (!(eps > 0) || !isfinite(eps))
+		return st_graph_fail(g, -EINVAL, "layernorm: eps is %g; it must be positive and finite", (double)eps);
+	n.p.eps = eps;
+	n.shape = v->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_rope(struct strata_graph *g, uint32_t x, uint32_t pos, float theta, unsigned layout, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_ROPE, .dtype = STRATA_DTYPE_F32, .src = { x, pos }, .nsrc = 2 };
+	const struct st_node *v, *p;
+	char sx[64], sp[64];
+
+	if (!begin(g, out))
+		return -EINVAL;
+	v = float_operand(g, n.op, "x", x);
+	p = v ? operand(g, n.op, "pos", pos) : NULL;
+	if (!p)
+		return -EINVAL;
+	st_shape_format(&v->shape, sx, sizeof(sx));
+	st_shape_format(&p->shape, sp, sizeof(sp));
+	if (v->shape.ndim != 3 || v->shape.dim[2] == ST_DIM_SEQ || v->shape.dim[2] % 2)
+		return st_graph_fail(g, -EINVAL, "rope: x is %s; it must be [seq, heads, head_dim] with an even head_dim",
+				     sx);
+	if (p->dtype != STRATA_DTYPE_I32 || p->shape.ndim != 1 || p->shape.dim[0] != v->shape.dim[0])
+		return st_graph_fail(g, -EINVAL, "rope: x is %s and pos is %s (%s): pos must be i32, one per row of x", sx,
+				     sp, dtype_name(p->dtype));
+	if (!(theta > 1) || !isfinite(theta))
+		return st_graph_fail(g, -EINVAL, "rope: theta is %g; it must be finite and above 1", (double)theta);
+	if (layout != STRATA_ROPE_HALF && layout != STRATA_ROPE_ADJACENT)
+		return st_graph_fail(g, -EINVAL, "rope: unknown layout %u", layout);
+	n.p.rope.theta = theta;
+	n.p.rope.layout = layout;
 	n.shape = v->shape;
 	return append(g, &n, out);
 }
@@ -383,6 +471,76 @@ int strata_graph_permute(struct strata_graph *g, uint32_t a, const unsigned *per
 	}
 	n.shape.ndim = x->shape.ndim;
 	n.dtype = x->dtype;
+	return append(g, &n, out);
+}
+
+int strata_graph_slice(struct strata_graph *g, uint32_t a, int axis, int64_t start, int64_t len, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_SLICE, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+	char sx[64];
+	int ax;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = operand(g, n.op, "a", a);
+	if (!x || (ax = axis_of(g, n.op, x, axis)) < 0)
+		return -EINVAL;
+	st_shape_format(&x->shape, sx, sizeof(sx));
+	if (x->shape.dim[ax] == ST_DIM_SEQ)
+		return st_graph_fail(g, -EINVAL, "slice: a is %s; axis %d is the symbolic one", sx, ax);
+	if (start < 0 || len < 1 || start > x->shape.dim[ax] - len)
+		return st_graph_fail(g, -EINVAL, "slice: a is %s; %lld entries from %lld do not fit in axis %d", sx,
+				     (long long)len, (long long)start, ax);
+	n.p.slice.axis = ax;
+	n.p.slice.start = start;
+	n.shape = x->shape;
+	n.shape.dim[ax] = len;
+	n.dtype = x->dtype;
+	return append(g, &n, out);
+}
+
+int strata_graph_concat(struct strata_graph *g, uint32_t a, uint32_t b, int axis, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_CONCAT, .dtype = STRATA_DTYPE_F32, .src = { a, b }, .nsrc = 2 };
+	const struct st_node *x, *y;
+	char sx[64], sy[64];
+	unsigned i;
+	int ax;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = float_operand(g, n.op, "a", a);
+	y = x ? float_operand(g, n.op, "b", b) : NULL;
+	if (!y || (ax = axis_of(g, n.op, x, axis)) < 0)
+		return -EINVAL;
+	st_shape_format(&x->shape, sx, sizeof(sx));
+	st_shape_format(&y->shape, sy, sizeof(sy));
+	if (x->shape.ndim != y->shape.ndim)
+		return st_graph_fail(g, -EINVAL, "concat: a is %s and b is %s: dimension counts differ", sx, sy);
+	for (i = 0; i < x->shape.ndim; i++)
+		if ((int)i != ax && x->shape.dim[i] != y->shape.dim[i])
+			return st_graph_fail(g, -EINVAL, "concat: a is %s and b is %s: dimension %u differs", sx, sy, i);
+	if (x->shape.dim[ax] == ST_DIM_SEQ || y->shape.dim[ax] == ST_DIM_SEQ)
+		return st_graph_fail(g, -EINVAL, "concat: a is %s and b is %s: axis %d is the symbolic one", sx, sy, ax);
+	n.p.axis = ax;
+	n.shape = x->shape;
+	n.shape.dim[ax] += y->shape.dim[ax];
+	return append(g, &n, out);
+}
+
+int strata_graph_argmax(struct strata_graph *g, uint32_t a, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_ARGMAX, .dtype = STRATA_DTYPE_I32, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = float_operand(g, n.op, "a", a);
+	if (!x)
+		return -EINVAL;
+	n.shape = x->shape;
+	n.shape.dim[n.shape.ndim - 1] = 1;
 	return append(g, &n, out);
 }
 

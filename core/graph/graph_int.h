@@ -30,13 +30,21 @@ struct st_node {
 	enum strata_op op;
 	enum strata_dtype dtype; /* of the values the node produces */
 	struct st_shape shape;
-	uint32_t src[2];
+	uint32_t src[3];
 	unsigned nsrc;
 	union {
-		int axis; /* reductions */
-		float eps; /* rmsnorm */
+		int axis; /* reductions, concat */
+		float eps; /* rmsnorm, layernorm */
 		unsigned flags; /* matmul */
 		unsigned perm[ST_MAX_DIMS]; /* permute */
+		struct {
+			float theta;
+			unsigned layout;
+		} rope;
+		struct {
+			int axis;
+			int64_t start;
+		} slice;
 	} p;
 	const void *data; /* weights: the caller's */
 	bool output;

@@ -6,8 +6,9 @@
  * tested against it; it is not meant to be fast.
  *
  * Values are 4-byte elements: f32 for every computed node, i32 for token
- * ids (inputs, and reshapes or permutes of them).  Weights stored as f16
- * or bf16 are widened to f32 when the run starts.
+ * ids, positions and argmax (and views of them).  Weights stored as f16,
+ * bf16 or the GGUF block formats are widened to f32 when the run starts
+ * (the reference may; generated kernels unpack blocks inside the loop).
  */
 #include <errno.h>
 #include <math.h>
@@ -65,6 +66,45 @@ static float bf16_to_float(uint16_t h)
 	return f;
 }
 
+static float f16_at(const uint8_t *p)
+{
+	uint16_t h;
+
+	memcpy(&h, p, sizeof(h)); /* blocks are packed: no alignment */
+	return half_to_float(h);
+}
+
+/*
+ * GGUF blocks of 32 elements (ggml's layouts):
+ *   Q8_0  f16 d, 32 × i8 q                       x = q·d
+ *   Q4_0  f16 d, 16 bytes: element j in the low   x = (q − 8)·d
+ *         nibble of byte j, j + 16 in the high one
+ *   Q4_1  f16 d, f16 m, 16 bytes as Q4_0          x = q·d + m
+ */
+static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, uint64_t count)
+{
+	uint64_t b, j;
+
+	for (b = 0; b < count / 32; b++, out += 32) {
+		if (t == STRATA_DTYPE_Q8_0) {
+			const uint8_t *blk = src + b * 34;
+			float d = f16_at(blk);
+
+			for (j = 0; j < 32; j++)
+				out[j] = (float)(int8_t)blk[2 + j] * d;
+		} else {
+			const uint8_t *blk = src + b * (t == STRATA_DTYPE_Q4_1 ? 20 : 18);
+			const uint8_t *q = blk + (t == STRATA_DTYPE_Q4_1 ? 4 : 2);
+			float d = f16_at(blk), m = t == STRATA_DTYPE_Q4_1 ? f16_at(blk + 2) : -8.0f * d;
+
+			for (j = 0; j < 16; j++) {
+				out[j] = (float)(q[j] & 0x0f) * d + m;
+				out[j + 16] = (float)(q[j] >> 4) * d + m;
+			}
+		}
+	}
+}
+
 static void widen(const struct st_node *n, float *out, uint64_t count)
 {
 	const uint16_t *h = n->data;
@@ -75,9 +115,11 @@ static void widen(const struct st_node *n, float *out, uint64_t count)
 	else if (n->dtype == STRATA_DTYPE_F16)
 		for (i = 0; i < count; i++)
 			out[i] = half_to_float(h[i]);
-	else
+	else if (n->dtype == STRATA_DTYPE_BF16)
 		for (i = 0; i < count; i++)
 			out[i] = bf16_to_float(h[i]);
+	else
+		unpack_blocks(n->dtype, n->data, out, count);
 }
 
 static float unary(enum strata_op op, float x)
@@ -168,14 +210,15 @@ static void eval_reduce(struct run *r, const struct st_node *n, float *out)
 		}
 }
 
-/* Softmax and RMS normalisation, one row of the last axis at a time. */
+/* Softmax and the normalisations, one row of the last axis at a time. */
 static void eval_rows(struct run *r, const struct st_node *n, float *out)
 {
 	const struct st_node *a = &r->g->nodes[n->src[0]];
 	int64_t len = bind(&a->shape, r->seq).d[ST_MAX_DIMS - 1];
 	int64_t rows = (int64_t)st_shape_elems(&a->shape, r->seq) / len, i, j;
 	const float *x = r->val[n->src[0]];
-	const float *w = n->op == STRATA_OP_RMSNORM ? r->val[n->src[1]] : NULL;
+	const float *w = n->op != STRATA_OP_SOFTMAX ? r->val[n->src[1]] : NULL;
+	const float *bias = n->op == STRATA_OP_LAYERNORM && n->nsrc == 3 ? r->val[n->src[2]] : NULL;
 
 	for (i = 0; i < rows; i++) {
 		const float *row = x + i * len;
@@ -189,7 +232,7 @@ static void eval_rows(struct run *r, const struct st_node *n, float *out)
 				acc += exp((double)row[j] - m);
 			for (j = 0; j < len; j++)
 				dst[j] = (float)(exp((double)row[j] - m) / acc);
-		} else {
+		} else if (n->op == STRATA_OP_RMSNORM) {
 			double scale;
 
 			for (j = 0; j < len; j++)
@@ -197,6 +240,17 @@ static void eval_rows(struct run *r, const struct st_node *n, float *out)
 			scale = 1.0 / sqrt(acc / (double)len + n->p.eps);
 			for (j = 0; j < len; j++)
 				dst[j] = (float)(row[j] * scale * w[j]);
+		} else {
+			double mean, var = 0, scale;
+
+			for (j = 0; j < len; j++)
+				acc += row[j];
+			mean = acc / (double)len;
+			for (j = 0; j < len; j++)
+				var += (row[j] - mean) * (row[j] - mean);
+			scale = 1.0 / sqrt(var / (double)len + n->p.eps);
+			for (j = 0; j < len; j++)
+				dst[j] = (float)((row[j] - mean) * scale * w[j] + (bias ? bias[j] : 0.0));
 		}
 	}
 }
@@ -253,6 +307,90 @@ static void eval_permute(struct run *r, const struct st_node *n, uint32_t *out)
 	}
 }
 
+static void eval_rope(struct run *r, const struct st_node *n, float *out)
+{
+	struct dims4 d = bind(&n->shape, r->seq);
+	int64_t rows = d.d[1], heads = d.d[2], dim = d.d[3], half = dim / 2, s, h, i;
+	const float *x = r->val[n->src[0]];
+	const int32_t *pos = r->val[n->src[1]];
+
+	for (s = 0; s < rows; s++)
+		for (h = 0; h < heads; h++) {
+			const float *src = x + (s * heads + h) * dim;
+			float *dst = out + (s * heads + h) * dim;
+
+			for (i = 0; i < half; i++) {
+				double angle = (double)pos[s] * pow((double)n->p.rope.theta, -2.0 * (double)i / (double)dim);
+				int64_t lo = n->p.rope.layout == STRATA_ROPE_ADJACENT ? 2 * i : i;
+				int64_t hi = n->p.rope.layout == STRATA_ROPE_ADJACENT ? 2 * i + 1 : i + half;
+				double c = cos(angle), sn = sin(angle);
+
+				dst[lo] = (float)(src[lo] * c - src[hi] * sn);
+				dst[hi] = (float)(src[lo] * sn + src[hi] * c);
+			}
+		}
+}
+
+/* The dimensions before @axis, at it, and after it, bound. */
+static void split_at(const struct st_shape *s, uint32_t seq, int axis, int64_t *outer, int64_t *len, int64_t *inner)
+{
+	unsigned i;
+
+	*outer = *inner = *len = 1;
+	for (i = 0; i < s->ndim; i++) {
+		int64_t v = s->dim[i] == ST_DIM_SEQ ? (int64_t)seq : s->dim[i];
+
+		if ((int)i < axis)
+			*outer *= v;
+		else if ((int)i > axis)
+			*inner *= v;
+		else
+			*len = v;
+	}
+}
+
+static void eval_slice(struct run *r, const struct st_node *n, uint32_t *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	const uint32_t *x = r->val[n->src[0]];
+	int64_t outer, len, inner, take = n->shape.dim[n->p.slice.axis], o;
+
+	split_at(&a->shape, r->seq, n->p.slice.axis, &outer, &len, &inner);
+	for (o = 0; o < outer; o++)
+		memcpy(out + o * take * inner, x + (o * len + n->p.slice.start) * inner, (size_t)(take * inner) * 4);
+}
+
+static void eval_concat(struct run *r, const struct st_node *n, uint32_t *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
+	const uint32_t *x = r->val[n->src[0]], *y = r->val[n->src[1]];
+	int64_t outer, la, lb, inner, o;
+
+	split_at(&a->shape, r->seq, n->p.axis, &outer, &la, &inner);
+	split_at(&b->shape, r->seq, n->p.axis, &outer, &lb, &inner);
+	for (o = 0; o < outer; o++) {
+		memcpy(out + o * (la + lb) * inner, x + o * la * inner, (size_t)(la * inner) * 4);
+		memcpy(out + (o * (la + lb) + la) * inner, y + o * lb * inner, (size_t)(lb * inner) * 4);
+	}
+}
+
+static void eval_argmax(struct run *r, const struct st_node *n, int32_t *out)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	int64_t len = bind(&a->shape, r->seq).d[ST_MAX_DIMS - 1];
+	int64_t rows = (int64_t)st_shape_elems(&a->shape, r->seq) / len, i, j;
+	const float *x = r->val[n->src[0]];
+
+	for (i = 0; i < rows; i++) {
+		int64_t best = 0;
+
+		for (j = 1; j < len; j++)
+			if (x[i * len + j] > x[i * len + best])
+				best = j;
+		out[i] = (int32_t)best;
+	}
+}
+
 static int eval_embedding(struct run *r, const struct st_node *n, float *out)
 {
 	const struct st_node *t = &r->g->nodes[n->src[0]], *ids = &r->g->nodes[n->src[1]];
@@ -296,7 +434,20 @@ static int eval_node(struct run *r, uint32_t id)
 		return 0;
 	case STRATA_OP_SOFTMAX:
 	case STRATA_OP_RMSNORM:
+	case STRATA_OP_LAYERNORM:
 		eval_rows(r, n, out);
+		return 0;
+	case STRATA_OP_ROPE:
+		eval_rope(r, n, out);
+		return 0;
+	case STRATA_OP_SLICE:
+		eval_slice(r, n, r->val[id]);
+		return 0;
+	case STRATA_OP_CONCAT:
+		eval_concat(r, n, r->val[id]);
+		return 0;
+	case STRATA_OP_ARGMAX:
+		eval_argmax(r, n, r->val[id]);
 		return 0;
 	case STRATA_OP_MATMUL:
 		eval_matmul(r, n, out);

@@ -109,6 +109,11 @@ const char *st_op_name(enum strata_op op)
 	case STRATA_OP_RESHAPE: return "reshape";
 	case STRATA_OP_PERMUTE: return "permute";
 	case STRATA_OP_EMBEDDING: return "embedding";
+	case STRATA_OP_LAYERNORM: return "layernorm";
+	case STRATA_OP_ROPE: return "rope";
+	case STRATA_OP_SLICE: return "slice";
+	case STRATA_OP_CONCAT: return "concat";
+	case STRATA_OP_ARGMAX: return "argmax";
 	}
 	return "unknown op";
 }

@@ -15,7 +15,9 @@
  * This first part of the graph compiler has the builder and the reference
  * interpreter: naive, obviously correct code for every op, which the
  * generated kernels are checked against.  Compute is f32; inputs are f32
- * (token ids i32); weights may be stored as f32, f16 or bf16.
+ * (token ids and positions i32); weights may be stored as f32, f16, bf16
+ * or the GGUF block formats Q8_0, Q4_0 and Q4_1 (rows a whole number of
+ * 32-element blocks).
  *
  * A graph is used by one thread at a time.
  */
@@ -35,6 +37,8 @@ struct strata_rt;
 struct strata_graph;
 
 #define STRATA_GRAPH_MAX_DIMS 4
+/* In place of an optional operand: there is none. */
+#define STRATA_GRAPH_NONE UINT32_MAX
 /* In a shape: the symbolic sequence length. */
 #define STRATA_DIM_SEQ INT64_C(-1)
 
@@ -66,10 +70,15 @@ enum strata_op {
 	/* over the last axis */
 	STRATA_OP_SOFTMAX = 50,
 	STRATA_OP_RMSNORM = 51, /* x / sqrt(mean(x^2) + eps) * weight */
+	STRATA_OP_LAYERNORM = 52, /* (x - mean) / sqrt(var + eps) * weight + bias */
+	STRATA_OP_ROPE = 53, /* rotary position embedding */
 	STRATA_OP_MATMUL = 60,
 	STRATA_OP_RESHAPE = 70,
 	STRATA_OP_PERMUTE = 71,
+	STRATA_OP_SLICE = 72,
+	STRATA_OP_CONCAT = 73,
 	STRATA_OP_EMBEDDING = 80, /* rows of a table picked by i32 ids */
+	STRATA_OP_ARGMAX = 81, /* i32 index of the largest value over the last axis */
 };
 
 struct strata_graph_opts {
@@ -114,8 +123,9 @@ STRATA_API int strata_graph_input(struct strata_graph *g, const char *name, enum
 
 /*
  * strata_graph_weight() - a tensor whose data is known when building.
- * @dtype: STRATA_DTYPE_F32, F16 or BF16.
- * @shape: sizes > 0 (no symbolic dimension).
+ * @dtype: STRATA_DTYPE_F32, F16, BF16, Q8_0, Q4_0 or Q4_1.
+ * @shape: sizes > 0 (no symbolic dimension); for the block formats the
+ *        last is a multiple of 32.
  * @data:  the elements, row-major; borrowed: it must outlive @g.
  * Return: as strata_graph_input().
  */
@@ -138,6 +148,27 @@ STRATA_API int strata_graph_softmax(struct strata_graph *g, uint32_t a, uint32_t
  * by @weight (a 1-D tensor as long as that axis); @eps > 0. */
 STRATA_API int strata_graph_rmsnorm(struct strata_graph *g, uint32_t x, uint32_t weight, float eps, uint32_t *out);
 
+/* strata_graph_layernorm() - layer normalisation over the last axis with
+ * @weight and, unless it is STRATA_GRAPH_NONE, @bias (both 1-D, as long as
+ * that axis); @eps > 0. */
+STRATA_API int strata_graph_layernorm(struct strata_graph *g, uint32_t x, uint32_t weight, uint32_t bias, float eps,
+				      uint32_t *out);
+
+/* Rotary layouts. */
+#define STRATA_ROPE_HALF 0u /* pairs (i, i + d/2): Hugging Face's rotate-half */
+#define STRATA_ROPE_ADJACENT 1u /* pairs (2i, 2i + 1): llama.cpp / GGUF */
+
+/*
+ * strata_graph_rope() - rotate @x [seq, heads, head_dim] by position: the
+ * pair i of row s turns by pos[s] * theta^(-2i / head_dim).
+ * @pos:    i32 positions, one per row ([seq], the same length as x's first
+ *          dimension), so a decode step can start anywhere.
+ * @theta:  the base (10000 for Llama 2, 500000 for Llama 3), > 1.
+ * @layout: STRATA_ROPE_HALF or STRATA_ROPE_ADJACENT; head_dim is even.
+ */
+STRATA_API int strata_graph_rope(struct strata_graph *g, uint32_t x, uint32_t pos, float theta, unsigned layout,
+				 uint32_t *out);
+
 /* Matmul flags. */
 #define STRATA_MATMUL_TRANS_B (1u << 0) /* b is [..., N, K] (a linear layer's weight as stored) */
 
@@ -156,6 +187,19 @@ STRATA_API int strata_graph_reshape(struct strata_graph *g, uint32_t a, unsigned
 /* strata_graph_permute() - dimension i of the result is dimension @perm[i]
  * of @a (@perm lists each of @a's dimensions once). */
 STRATA_API int strata_graph_permute(struct strata_graph *g, uint32_t a, const unsigned *perm, uint32_t *out);
+
+/* strata_graph_slice() - @len entries of @a along @axis from @start (the
+ * axis must not be the symbolic one). */
+STRATA_API int strata_graph_slice(struct strata_graph *g, uint32_t a, int axis, int64_t start, int64_t len,
+				  uint32_t *out);
+
+/* strata_graph_concat() - @a then @b along @axis; every other dimension
+ * equal, and the axis not symbolic in either. */
+STRATA_API int strata_graph_concat(struct strata_graph *g, uint32_t a, uint32_t b, int axis, uint32_t *out);
+
+/* strata_graph_argmax() - the index of the largest value over the last
+ * axis, as i32 (the first on ties); the axis stays, with size 1. */
+STRATA_API int strata_graph_argmax(struct strata_graph *g, uint32_t a, uint32_t *out);
 
 /* strata_graph_embedding() - rows of @table [V, D] at the i32 ids of @ids
  * [...]: the result is [..., D].  An id outside 0 … V-1 fails the run. */

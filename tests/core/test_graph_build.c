@@ -151,7 +151,42 @@ static void refusals(void **state)
 	expect_refusal(strata_graph_input(g, "h", STRATA_DTYPE_F16, 1, v3, &r), "inputs are f32", n++);
 	expect_refusal(strata_graph_weight(g, "w2", STRATA_DTYPE_F32, 1, &seq, zeros, &r), "seq not allowed", n++);
 	expect_refusal(strata_graph_weight(g, "w3", STRATA_DTYPE_F32, 1, v3, NULL, &r), "has no data", n++);
-	expect_refusal(strata_graph_weight(g, "w4", STRATA_DTYPE_Q4_1, 1, v3, zeros, &r), "Q4_1", n++);
+	expect_refusal(strata_graph_weight(g, "w4", STRATA_DTYPE_I8, 1, v3, zeros, &r), "I8", n++);
+	{
+		const int64_t heads[] = { STRATA_DIM_SEQ, 2, 3 }, even_s[] = { STRATA_DIM_SEQ, 2, 4 };
+		const int64_t s31[] = { 3, 32 }, s330[] = { 3, 30 };
+		uint32_t odd, even, pos_f = a3;
+
+		odd = input("odd", 3, heads);
+		even = input("even", 3, even_s);
+		n += 2;
+		expect_refusal(strata_graph_rope(g, x, ids, 1e4f, 0, &r), "rope: x is [seq, 288]; it must be [seq, heads, head_dim]",
+			       n++);
+		expect_refusal(strata_graph_rope(g, odd, ids, 1e4f, 0, &r), "an even head_dim", n++);
+		expect_refusal(strata_graph_rope(g, even, pos_f, 1e4f, 0, &r), "pos must be i32", n++);
+		{
+			const int64_t seq1[] = { STRATA_DIM_SEQ };
+			uint32_t pos;
+
+			assert_int_equal(strata_graph_input(g, "pos", STRATA_DTYPE_I32, 1, seq1, &pos), 0);
+			n++;
+			expect_refusal(strata_graph_rope(g, even, pos, 1.0f, 0, &r), "theta is 1", n++);
+			expect_refusal(strata_graph_rope(g, even, pos, 1e4f, 7, &r), "unknown layout 7", n++);
+			assert_int_equal(strata_graph_rope(g, even, pos, 1e4f, STRATA_ROPE_ADJACENT, &r), 0);
+			n++;
+		}
+		expect_refusal(strata_graph_layernorm(g, x, a3, STRATA_GRAPH_NONE, 1e-5f, &r),
+			       "layernorm: x is [seq, 288] and weight is [3]", n++);
+		expect_refusal(strata_graph_layernorm(g, a3, a3, a4, 1e-5f, &r), "bias is [4]", n++);
+		expect_refusal(strata_graph_slice(g, x, 0, 0, 1, &r), "axis 0 is the symbolic one", n++);
+		expect_refusal(strata_graph_slice(g, x, 1, 280, 9, &r), "9 entries from 280 do not fit", n++);
+		expect_refusal(strata_graph_concat(g, x, a3, 0, &r), "dimension counts differ", n++);
+		expect_refusal(strata_graph_concat(g, x, x, 0, &r), "axis 0 is the symbolic one", n++);
+		expect_refusal(strata_graph_argmax(g, ids, &r), "not floating point", n++);
+		assert_int_equal(strata_graph_weight(g, "q", STRATA_DTYPE_Q4_0, 2, s31, zeros, &r), 0);
+		n++;
+		expect_refusal(strata_graph_weight(g, "q", STRATA_DTYPE_Q4_0, 2, s330, zeros, &r), "whole blocks of 32", n++);
+	}
 	assert_int_equal(strata_graph_output(g, 12345), -EINVAL);
 	assert_int_equal(strata_graph_matmul(NULL, x, w, 0, &r), -EINVAL);
 	assert_int_equal(strata_graph_matmul(g, x, w, 0, NULL), -EINVAL);

@@ -2,7 +2,8 @@
 /*
  * tests/core/test_graph_interp.c — the reference interpreter against values
  * worked out by hand (or by direct loops for the attention case): every op,
- * broadcasting, f16 and bf16 weights, the symbolic sequence length bound
+ * broadcasting, f16, bf16 and GGUF block weights, rotary embeddings in
+ * both layouts, the symbolic sequence length bound
  * at run time, and a run's refusals (missing or mis-sized tensors, a bad
  * sequence length, an id outside the table).
  */
@@ -245,6 +246,129 @@ static void half_weights(void **state)
 	expect(y, want, 3);
 }
 
+static void normalisation_and_rope(void **state)
+{
+	const int64_t s14[] = { 1, 4 }, s4[] = { 4 }, xs[] = { 2, 1, 4 }, ps[] = { 2 };
+	const float x[] = { 1, 2, 3, 4 }, ones[] = { 1, 1, 1, 1 }, twos[] = { 2, 2, 2, 2 }, halfs[] = { .5f, .5f, .5f, .5f };
+	const float rx[] = { 1, 2, 3, 4, 1, 2, 3, 4 };
+	int32_t pos[] = { 0, 1 };
+	/* (x - 2.5) / sqrt(1.25) */
+	static const float ln_b[] = { -0.841641f, 0.052786f, 0.947214f, 1.841641f };
+	static const float ln_2[] = { -2.683282f, -0.894427f, 0.894427f, 2.683282f };
+	/* Row 0 at position 0 stays; row 1 turns by 1 and by 0.01 radians. */
+	static const float half[] = { 1, 2, 3, 4, -1.984111f, 1.959901f, 2.462378f, 4.019800f };
+	static const float adj[] = { 1, 2, 3, 4, -1.142640f, 1.922076f, 2.959851f, 4.029800f };
+	uint32_t a = in(2, s14), w1 = w(1, s4, ones), w2 = w(1, s4, twos), b = w(1, s4, halfs), o, q, p;
+	float y[8];
+
+	(void)state;
+	assert_int_equal(strata_graph_layernorm(g, a, w1, b, 1e-12f, &o), 0);
+	run1(1, a, x, 4, o, y, 4);
+	expect(y, ln_b, 4);
+	assert_int_equal(strata_graph_layernorm(g, a, w2, STRATA_GRAPH_NONE, 1e-12f, &o), 0);
+	run1(1, a, x, 4, o, y, 4);
+	expect(y, ln_2, 4);
+
+	q = in(3, xs);
+	assert_int_equal(strata_graph_input(g, "pos", STRATA_DTYPE_I32, 1, ps, &p), 0);
+	for (unsigned layout = 0; layout < 2; layout++) {
+		struct strata_graph_tensor ins[] = { { q, (void *)(uintptr_t)rx, sizeof(rx) }, { p, pos, sizeof(pos) } };
+		struct strata_graph_tensor out;
+
+		assert_int_equal(strata_graph_rope(g, q, p, 10000.0f, layout, &o), 0);
+		out = (struct strata_graph_tensor){ o, y, sizeof(y) };
+		assert_int_equal(strata_graph_eval_reference(g, 1, ins, 2, &out, 1), 0);
+		expect(y, layout == STRATA_ROPE_HALF ? half : adj, 8);
+	}
+}
+
+static void slice_concat_argmax(void **state)
+{
+	const int64_t s23[] = { 2, 3 }, s21[] = { 2, 1 };
+	const float x[] = { 1, 9, 3, 7, 2, 7 }, col[] = { 10, 20 };
+	static const float cols12[] = { 9, 3, 2, 7 }, row1[] = { 7, 2, 7 }, cat[] = { 1, 9, 3, 10, 7, 2, 7, 20 };
+	uint32_t a = in(2, s23), c = w(2, s21, col), o;
+	float y[8];
+	int32_t idx[2];
+
+	(void)state;
+	assert_int_equal(strata_graph_slice(g, a, 1, 1, 2, &o), 0);
+	run1(1, a, x, 6, o, y, 4);
+	expect(y, cols12, 4);
+	assert_int_equal(strata_graph_slice(g, a, 0, 1, 1, &o), 0);
+	run1(1, a, x, 6, o, y, 3);
+	expect(y, row1, 3);
+	assert_int_equal(strata_graph_concat(g, a, c, -1, &o), 0);
+	run1(1, a, x, 6, o, y, 8);
+	expect(y, cat, 8);
+	assert_int_equal(strata_graph_argmax(g, a, &o), 0);
+	run1(1, a, x, 6, o, (float *)idx, 2);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(idx[1], 0); /* 7 twice: the first */
+}
+
+/* GGUF blocks built by hand, then read back through an add and through a
+ * matmul that must equal one with the same values in f32. */
+static void block_weights(void **state)
+{
+	const int64_t s132[] = { 1, 32 }, s232[] = { 2, 32 };
+	uint8_t q8[34], q40[18], q41[20], q41x2[40];
+	float zero[32] = { 0 }, want[32], y[32], dense[64], ones[32];
+	uint32_t a = in(2, s132), o, wq, wd, m1, m2;
+	unsigned j;
+
+	(void)state;
+	q8[0] = 0x00, q8[1] = 0x38; /* d = 0.5 as f16, little-endian */
+	q40[0] = 0x00, q40[1] = 0x34; /* d = 0.25 */
+	q41[0] = 0x00, q41[1] = 0x38, q41[2] = 0x00, q41[3] = 0xbc; /* d = 0.5, m = -1 */
+	for (j = 0; j < 32; j++)
+		q8[2 + j] = (uint8_t)(int8_t)((int)j - 16);
+	for (j = 0; j < 16; j++)
+		q40[2 + j] = q41[4 + j] = (uint8_t)(j | ((15 - j) << 4));
+
+	assert_int_equal(strata_graph_weight(g, "q8", STRATA_DTYPE_Q8_0, 2, s132, q8, &wq), 0);
+	assert_int_equal(strata_graph_binary(g, STRATA_OP_ADD, a, wq, &o), 0);
+	for (j = 0; j < 32; j++)
+		want[j] = ((float)j - 16) * 0.5f;
+	run1(1, a, zero, 32, o, y, 32);
+	expect(y, want, 32);
+
+	assert_int_equal(strata_graph_weight(g, "q40", STRATA_DTYPE_Q4_0, 2, s132, q40, &wq), 0);
+	assert_int_equal(strata_graph_binary(g, STRATA_OP_ADD, a, wq, &o), 0);
+	for (j = 0; j < 16; j++) {
+		want[j] = ((float)j - 8) * 0.25f;
+		want[j + 16] = ((float)(15 - j) - 8) * 0.25f;
+	}
+	run1(1, a, zero, 32, o, y, 32);
+	expect(y, want, 32);
+
+	assert_int_equal(strata_graph_weight(g, "q41", STRATA_DTYPE_Q4_1, 2, s132, q41, &wq), 0);
+	assert_int_equal(strata_graph_binary(g, STRATA_OP_ADD, a, wq, &o), 0);
+	for (j = 0; j < 16; j++) {
+		want[j] = (float)j * 0.5f - 1;
+		want[j + 16] = (float)(15 - j) * 0.5f - 1;
+	}
+	run1(1, a, zero, 32, o, y, 32);
+	expect(y, want, 32);
+
+	/* Two Q4_1 rows as a linear layer's weight, against the same in f32. */
+	memcpy(q41x2, q41, 20);
+	memcpy(q41x2 + 20, q41, 20);
+	q41x2[23] = 0x3c; /* the second row's m = +1 */
+	for (j = 0; j < 32; j++) {
+		dense[j] = want[j];
+		dense[32 + j] = want[j] + 2;
+		ones[j] = (float)j / 8;
+	}
+	assert_int_equal(strata_graph_weight(g, "q41x2", STRATA_DTYPE_Q4_1, 2, s232, q41x2, &wq), 0);
+	assert_int_equal(strata_graph_weight(g, "dense", STRATA_DTYPE_F32, 2, s232, dense, &wd), 0);
+	assert_int_equal(strata_graph_matmul(g, a, wq, STRATA_MATMUL_TRANS_B, &m1), 0);
+	assert_int_equal(strata_graph_matmul(g, a, wd, STRATA_MATMUL_TRANS_B, &m2), 0);
+	run1(1, a, ones, 32, m2, want, 2);
+	run1(1, a, ones, 32, m1, y, 2);
+	expect(y, want, 2);
+}
+
 /* Causal-free attention over a symbolic sequence, against direct loops:
  * softmax(q k^T / sqrt(d)) v for seq 1 and 5 with one graph. */
 static void attention_over_seq(void **state)
@@ -333,6 +457,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(matmul_forms, make_graph, free_graph),
 		cmocka_unit_test_setup_teardown(views_and_embedding, make_graph, free_graph),
 		cmocka_unit_test_setup_teardown(half_weights, make_graph, free_graph),
+		cmocka_unit_test_setup_teardown(normalisation_and_rope, make_graph, free_graph),
+		cmocka_unit_test_setup_teardown(slice_concat_argmax, make_graph, free_graph),
+		cmocka_unit_test_setup_teardown(block_weights, make_graph, free_graph),
 		cmocka_unit_test_setup_teardown(attention_over_seq, make_graph, free_graph),
 		cmocka_unit_test_setup_teardown(run_refusals, make_graph, free_graph),
 	};
