@@ -15,7 +15,7 @@ LIB_SRCS := \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
-	core/graph/shape.c core/graph/build.c core/graph/interp.c \
+	core/graph/shape.c core/graph/build.c core/graph/interp.c core/graph/passes.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
 	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \

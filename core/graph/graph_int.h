@@ -75,6 +75,14 @@ bool st_shape_equal(const struct st_shape *a, const struct st_shape *b);
 /* The name of an op for messages ("matmul"). */
 const char *st_op_name(enum strata_op op);
 
+/* core/graph/passes.c.  Each builds a new graph in *@out (free with
+ * strata_graph_destroy()) and fills @map (one entry per node of @g) with
+ * each node's new number, ST_GRAPH_GONE where it was dropped.
+ * Return: 0; -ENOMEM. */
+#define ST_GRAPH_GONE UINT32_MAX
+int st_graph_cse(const struct strata_graph *g, struct strata_graph **out, uint32_t *map);
+int st_graph_dce(const struct strata_graph *g, struct strata_graph **out, uint32_t *map);
+
 /* core/graph/build.c: record why the current call fails (and log it). */
 int st_graph_fail(struct strata_graph *g, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
