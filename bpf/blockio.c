@@ -33,8 +33,8 @@ struct st_bpf_blockio {
 	struct blockio_bpf *skel;
 	int ncpus;
 	struct st_blockio_stats *percpu;
-	uint64_t last_ios;     /* completions summed at the last read */
-	double last_read_s;    /* when, CLOCK_MONOTONIC */
+	uint64_t last_ios; /* completions summed at the last read */
+	double last_read_s; /* when, CLOCK_MONOTONIC */
 };
 
 /* Latency samples aimed for per second: enough for steady percentiles in a
@@ -108,6 +108,7 @@ int st_bpf_blockio_open(struct st_bpf_blockio **out, char *reason, size_t len)
 int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *out)
 {
 	int fd = bpf_map__fd(b->skel->maps.stats);
+	uint64_t completions = 0;
 	__u32 key;
 
 	out->ndevs = 0;
@@ -139,19 +140,13 @@ int st_bpf_blockio_read(struct st_bpf_blockio *b, struct st_bpf_blockio_sample *
 			for (k = 0; k < 2; k++) {
 				d->bytes[k] += p->bytes[k];
 				d->ios[k] += p->ios[k];
+				completions += p->ios[k];
 			}
 			for (k = 0; k < ST_BLOCKIO_LAT_SLOTS; k++)
 				d->lat[k] += p->lat[k];
 		}
 	}
-	{
-		uint64_t ios = 0;
-		unsigned i;
-
-		for (i = 0; i < out->ndevs; i++)
-			ios += out->devs[i].ios[0] + out->devs[i].ios[1];
-		adapt_sampling(b, ios);
-	}
+	adapt_sampling(b, completions);
 	return 0;
 }
 

@@ -133,3 +133,21 @@ int rt_teardown(void **state)
 	test_rt = NULL;
 	return 0;
 }
+
+struct strata_graph *test_graph;
+
+int graph_setup(void **state)
+{
+	STRATA_GRAPH_OPTS(opts, .max_seq = 8);
+
+	(void)state;
+	return strata_graph_create(test_rt, &opts, &test_graph);
+}
+
+int graph_teardown(void **state)
+{
+	(void)state;
+	strata_graph_destroy(test_graph);
+	test_graph = NULL;
+	return 0;
+}

@@ -58,6 +58,12 @@ extern struct strata_rt *test_rt;
 int rt_setup(void **state);
 int rt_teardown(void **state);
 
+/* An empty graph on test_rt (max_seq 8), per test:
+ * cmocka_unit_test_setup_teardown(test, graph_setup, graph_teardown). */
+extern struct strata_graph *test_graph;
+int graph_setup(void **state);
+int graph_teardown(void **state);
+
 /* Absolute path of a fixture under tests/ (static buffer). */
 const char *fixture(const char *rel);
 

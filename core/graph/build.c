@@ -122,6 +122,20 @@ static const struct st_node *float_operand(struct strata_graph *g, enum strata_o
 	return n;
 }
 
+/* Most ops take one float operand @a and start from its shape: set @n's
+ * source and shape from it.  Return: the operand, or NULL after saying why. */
+static const struct st_node *over(struct strata_graph *g, struct st_node *n, uint32_t a)
+{
+	const struct st_node *x = float_operand(g, n->op, "a", a);
+
+	if (x) {
+		n->src[0] = a;
+		n->nsrc = 1;
+		n->shape = x->shape;
+	}
+	return x;
+}
+
 static int shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim, const int64_t *dims, bool allow_seq,
 		     struct st_shape *s)
 {
@@ -242,53 +256,39 @@ int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, u
 
 int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out)
 {
-	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
-	const struct st_node *x;
+	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32 };
 
 	if (!begin(g, out))
 		return -EINVAL;
 	if (op < STRATA_OP_EXP || op > STRATA_OP_GELU)
 		return st_graph_fail(g, -EINVAL, "unary: %s (%d) is not a unary element-wise op", st_op_name(op), op);
-	x = float_operand(g, op, "a", a);
-	if (!x)
+	if (!over(g, &n, a))
 		return -EINVAL;
-	n.shape = x->shape;
 	return append(g, &n, out);
 }
 
 int strata_graph_reduce(struct strata_graph *g, enum strata_op op, uint32_t a, int axis, uint32_t *out)
 {
-	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
+	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32 };
 	const struct st_node *x;
-	int nd;
 
 	if (!begin(g, out))
 		return -EINVAL;
 	if (op != STRATA_OP_SUM && op != STRATA_OP_REDUCE_MAX && op != STRATA_OP_MEAN)
 		return st_graph_fail(g, -EINVAL, "reduce: %s (%d) is not a reduction", st_op_name(op), op);
-	x = float_operand(g, op, "a", a);
-	if (!x)
+	x = over(g, &n, a);
+	if (!x || (n.p.axis = axis_of(g, op, x, axis)) < 0)
 		return -EINVAL;
-	nd = axis_of(g, op, x, axis);
-	if (nd < 0)
-		return -EINVAL;
-	n.p.axis = nd;
-	n.shape = x->shape;
 	n.shape.dim[n.p.axis] = 1;
 	return append(g, &n, out);
 }
 
 int strata_graph_softmax(struct strata_graph *g, uint32_t a, uint32_t *out)
 {
-	struct st_node n = { .op = STRATA_OP_SOFTMAX, .dtype = STRATA_DTYPE_F32, .src = { a }, .nsrc = 1 };
-	const struct st_node *x;
+	struct st_node n = { .op = STRATA_OP_SOFTMAX, .dtype = STRATA_DTYPE_F32 };
 
-	if (!begin(g, out))
+	if (!begin(g, out) || !over(g, &n, a))
 		return -EINVAL;
-	x = float_operand(g, n.op, "a", a);
-	if (!x)
-		return -EINVAL;
-	n.shape = x->shape;
 	return append(g, &n, out);
 }
 
@@ -531,15 +531,10 @@ int strata_graph_concat(struct strata_graph *g, uint32_t a, uint32_t b, int axis
 
 int strata_graph_argmax(struct strata_graph *g, uint32_t a, uint32_t *out)
 {
-	struct st_node n = { .op = STRATA_OP_ARGMAX, .dtype = STRATA_DTYPE_I32, .src = { a }, .nsrc = 1 };
-	const struct st_node *x;
+	struct st_node n = { .op = STRATA_OP_ARGMAX, .dtype = STRATA_DTYPE_I32 };
 
-	if (!begin(g, out))
+	if (!begin(g, out) || !over(g, &n, a))
 		return -EINVAL;
-	x = float_operand(g, n.op, "a", a);
-	if (!x)
-		return -EINVAL;
-	n.shape = x->shape;
 	n.shape.dim[n.shape.ndim - 1] = 1;
 	return append(g, &n, out);
 }

@@ -210,15 +210,22 @@ static void eval_reduce(struct run *r, const struct st_node *n, float *out)
 		}
 }
 
+/* @s as rows of its last dimension: how many, and how long. */
+static void rows_of(const struct st_shape *s, uint32_t seq, int64_t *rows, int64_t *len)
+{
+	*len = bind(s, seq).d[ST_MAX_DIMS - 1];
+	*rows = (int64_t)st_shape_elems(s, seq) / *len;
+}
+
 /* Softmax and the normalisations, one row of the last axis at a time. */
 static void eval_rows(struct run *r, const struct st_node *n, float *out)
 {
-	const struct st_node *a = &r->g->nodes[n->src[0]];
-	int64_t len = bind(&a->shape, r->seq).d[ST_MAX_DIMS - 1];
-	int64_t rows = (int64_t)st_shape_elems(&a->shape, r->seq) / len, i, j;
+	int64_t rows, len, i, j;
 	const float *x = r->val[n->src[0]];
 	const float *w = n->op != STRATA_OP_SOFTMAX ? r->val[n->src[1]] : NULL;
 	const float *bias = n->op == STRATA_OP_LAYERNORM && n->nsrc == 3 ? r->val[n->src[2]] : NULL;
+
+	rows_of(&r->g->nodes[n->src[0]].shape, r->seq, &rows, &len);
 
 	for (i = 0; i < rows; i++) {
 		const float *row = x + i * len;
@@ -376,11 +383,10 @@ static void eval_concat(struct run *r, const struct st_node *n, uint32_t *out)
 
 static void eval_argmax(struct run *r, const struct st_node *n, int32_t *out)
 {
-	const struct st_node *a = &r->g->nodes[n->src[0]];
-	int64_t len = bind(&a->shape, r->seq).d[ST_MAX_DIMS - 1];
-	int64_t rows = (int64_t)st_shape_elems(&a->shape, r->seq) / len, i, j;
+	int64_t rows, len, i, j;
 	const float *x = r->val[n->src[0]];
 
+	rows_of(&r->g->nodes[n->src[0]].shape, r->seq, &rows, &len);
 	for (i = 0; i < rows; i++) {
 		int64_t best = 0;
 
@@ -412,64 +418,38 @@ static int eval_node(struct run *r, uint32_t id)
 {
 	const struct st_node *n = &r->g->nodes[id];
 	uint64_t count = st_shape_elems(&n->shape, r->seq), i;
-	float *out = r->val[id];
+	void *out = r->val[id];
 
 	switch (n->op) {
-	case STRATA_OP_INPUT:
-		return 0; /* bound before the run */
-	case STRATA_OP_WEIGHT:
-		widen(n, out, count);
-		return 0;
+	case STRATA_OP_INPUT: break; /* bound before the run */
+	case STRATA_OP_WEIGHT: widen(n, out, count); break;
 	case STRATA_OP_ADD:
 	case STRATA_OP_SUB:
 	case STRATA_OP_MUL:
 	case STRATA_OP_DIV:
-	case STRATA_OP_MAX:
-		eval_binary(r, n, out);
-		return 0;
+	case STRATA_OP_MAX: eval_binary(r, n, out); break;
 	case STRATA_OP_SUM:
 	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN:
-		eval_reduce(r, n, out);
-		return 0;
+	case STRATA_OP_MEAN: eval_reduce(r, n, out); break;
 	case STRATA_OP_SOFTMAX:
 	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM:
-		eval_rows(r, n, out);
-		return 0;
-	case STRATA_OP_ROPE:
-		eval_rope(r, n, out);
-		return 0;
-	case STRATA_OP_SLICE:
-		eval_slice(r, n, r->val[id]);
-		return 0;
-	case STRATA_OP_CONCAT:
-		eval_concat(r, n, r->val[id]);
-		return 0;
-	case STRATA_OP_ARGMAX:
-		eval_argmax(r, n, r->val[id]);
-		return 0;
-	case STRATA_OP_MATMUL:
-		eval_matmul(r, n, out);
-		return 0;
-	case STRATA_OP_RESHAPE:
-		memcpy(out, r->val[n->src[0]], count * 4);
-		return 0;
-	case STRATA_OP_PERMUTE:
-		eval_permute(r, n, r->val[id]);
-		return 0;
-	case STRATA_OP_EMBEDDING:
-		return eval_embedding(r, n, out);
+	case STRATA_OP_LAYERNORM: eval_rows(r, n, out); break;
+	case STRATA_OP_ROPE: eval_rope(r, n, out); break;
+	case STRATA_OP_MATMUL: eval_matmul(r, n, out); break;
+	case STRATA_OP_RESHAPE: memcpy(out, r->val[n->src[0]], count * 4); break;
+	case STRATA_OP_PERMUTE: eval_permute(r, n, out); break;
+	case STRATA_OP_SLICE: eval_slice(r, n, out); break;
+	case STRATA_OP_CONCAT: eval_concat(r, n, out); break;
+	case STRATA_OP_ARGMAX: eval_argmax(r, n, out); break;
+	case STRATA_OP_EMBEDDING: return eval_embedding(r, n, out);
 	default:
-		if (n->op >= STRATA_OP_EXP && n->op <= STRATA_OP_GELU) {
-			const float *x = r->val[n->src[0]];
-
-			for (i = 0; i < count; i++)
-				out[i] = unary(n->op, x[i]);
-			return 0;
-		}
-		return st_graph_fail(r->g, -EINVAL, "node %u: %s has no reference implementation", id, st_op_name(n->op));
+		if (n->op < STRATA_OP_EXP || n->op > STRATA_OP_GELU)
+			return st_graph_fail(r->g, -EINVAL, "node %u: %s has no reference implementation", id,
+					     st_op_name(n->op));
+		for (i = 0; i < count; i++)
+			((float *)out)[i] = unary(n->op, ((const float *)r->val[n->src[0]])[i]);
 	}
+	return 0;
 }
 
 static const struct strata_graph_tensor *find(const struct strata_graph_tensor *t, unsigned n, uint32_t node)
