@@ -42,7 +42,9 @@ for t in "$@"; do
 		0) passed=$((passed + 1)); echo "PASS  $name (${dur}s)" ;;
 		77) skipped=$((skipped + 1)); echo "SKIP  $name"; report_skips "$name" ;;
 		*) failed=$((failed + 1)); failed_names+=("$name")
-		   echo "FAIL  $name (exit $rc${rc/124/, timed out after ${timeout_s}s})"; sed 's/^/      /' "$log" ;;
+		   reason=""
+		   [ "$rc" -eq 124 ] && reason=", timed out after ${timeout_s}s"
+		   echo "FAIL  $name (exit $rc$reason)"; sed 's/^/      /' "$log" ;;
 		esac
 		continue
 	fi
