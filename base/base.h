@@ -66,4 +66,14 @@ int st_read_text(const char *path, char *buf, size_t len);
 uint64_t st_fnv1a(const void *data, size_t len, uint64_t seed);
 #define ST_FNV_SEED 0xcbf29ce484222325ULL
 
+/* A growable string (base/text.c): append with st_text_add(), then take
+ * it (or NULL and -ENOMEM if any append failed) with st_text_take(). */
+struct st_text {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+void st_text_add(struct st_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *st_text_take(struct st_text *t, int *err);
+
 #endif /* STRATA_BASE_H */

@@ -48,13 +48,10 @@ static int which(const char *name, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* Run @argv with stdin and stderr on /dev/null and stdout on @out_fd (or
- * /dev/null when -1).  Return the exit status, or a negative errno. */
-static int run(char *const argv[], int out_fd)
+int st_cc_spawn(char *const argv[], int out_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status, err;
+	int err;
 
 	if (posix_spawn_file_actions_init(&fa))
 		return -ENOMEM;
@@ -64,14 +61,28 @@ static int run(char *const argv[], int out_fd)
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	err = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	if (err)
-		return -err;
+	return -err;
+}
+
+int st_cc_wait(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+}
+
+/* Run @argv to the end; its exit status, or a negative errno. */
+static int run(char *const argv[], int out_fd)
+{
+	pid_t pid;
+	int err = st_cc_spawn(argv, out_fd, &pid);
+
+	return err ? err : st_cc_wait(pid);
 }
 
 static void version_line(char *cc, char *out, size_t len)

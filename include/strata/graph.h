@@ -238,6 +238,94 @@ STRATA_API int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq,
 					   const struct strata_graph_tensor *inputs, unsigned n_inputs,
 					   const struct strata_graph_tensor *outputs, unsigned n_outputs);
 
+/*
+ * Compiling.  strata_graph_compile() folds constants, merges common
+ * subexpressions, drops dead code, fuses the rest into kernels (element-
+ * wise chains; reductions, softmax and norms with their element-wise
+ * prologue and epilogue; matmuls with their epilogue), plans every
+ * intermediate value into one arena, and generates C for each kernel,
+ * built with the system C compiler (-O3 -march=native) and kept in a disk
+ * cache.  The program runs its kernels on worker threads.
+ *
+ * Without a working C compiler the program still runs, on the reference
+ * interpreter; strata_program_info() says so and why.
+ */
+struct strata_program;
+
+#define STRATA_COMPILE_INTERPRET (1u << 0) /* no code generation: run the reference interpreter */
+
+struct strata_compile_opts {
+	size_t sz;
+	unsigned threads; /* workers, the caller included (0: one per core) */
+	const char *cache_dir; /* kernel cache (NULL: <runtime cache dir>/kernels; "": none) */
+	uint64_t cache_max_bytes; /* bound of the cache folder (0: 256 MiB) */
+	unsigned flags; /* STRATA_COMPILE_* */
+};
+
+#define STRATA_COMPILE_OPTS(name_, ...) \
+	struct strata_compile_opts name_ = { .sz = sizeof(struct strata_compile_opts), __VA_ARGS__ }
+
+/*
+ * strata_graph_compile() - make a program that computes @g's outputs.
+ * @g must outlive the program (weights stay borrowed; the interpreter
+ * fallback runs @g itself).
+ * Return: 0 and *@out (free with strata_program_destroy()); -EINVAL (no
+ * outputs; see strata_graph_error()); -ENOMEM; -ENOEXEC when a generated
+ * kernel does not compile (a strata bug: the message names the kernel).
+ */
+STRATA_API int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opts *opts,
+				    struct strata_program **out);
+
+/*
+ * strata_program_run() - run the program at sequence length @seq.
+ * @inputs:  as for strata_graph_eval_reference().
+ * @outputs: nodes marked with strata_graph_output(), by their numbers in
+ *           the graph that was compiled.
+ * Return: 0; -EINVAL (a missing or mis-sized tensor, a node that is not an
+ * output, a bad @seq, an id out of range: see strata_program_error()).
+ */
+STRATA_API int strata_program_run(struct strata_program *p, uint32_t seq, const struct strata_graph_tensor *inputs,
+				  unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs);
+
+/* strata_program_error() - why the last call on @p failed ("" if it did not). */
+STRATA_API const char *strata_program_error(const struct strata_program *p);
+
+/* strata_program_destroy() - free @p (NULL is fine). */
+STRATA_API void strata_program_destroy(struct strata_program *p);
+
+enum strata_backend {
+	STRATA_BACKEND_C = 1, /* generated C, compiled for this CPU */
+	STRATA_BACKEND_INTERPRETER = 2, /* the reference interpreter */
+};
+
+struct strata_program_info {
+	size_t sz;
+	enum strata_backend backend;
+	char reason[200]; /* why the interpreter runs ("" otherwise) */
+	char compiler[160]; /* the compiler's version line */
+	unsigned nodes; /* after folding, merging and dead-code elimination */
+	unsigned kernels;
+	unsigned objects; /* distinct compiled kernels (identical layers share) */
+	unsigned compiled; /* objects built by this compile */
+	unsigned cache_hits; /* objects found in the disk cache */
+	unsigned threads;
+	uint64_t arena_bytes; /* planned peak of intermediate values, at max_seq */
+	uint64_t live_bound; /* the most bytes alive at once: no plan needs less */
+	unsigned in_place; /* kernels writing over a dying argument */
+	uint64_t bytes_moved; /* estimated bytes all kernels move at max_seq */
+	double compile_ms;
+};
+
+/* strata_program_info() - describe @p.  Return: 0; -EINVAL. */
+STRATA_API int strata_program_info(const struct strata_program *p, struct strata_program_info *out);
+
+/*
+ * strata_program_dump() - the graph after each pass, the kernels with
+ * their sources, and the memory plan, as text.  The text belongs to @p.
+ * Return: 0 and *@text; -ENOMEM.
+ */
+STRATA_API int strata_program_dump(struct strata_program *p, const char **text);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/compile.c — strata_graph_compile(): the passes in order, then
+ * the kernels built (or found in the cache) and loaded.
+ *
+ *   fold -> cse -> dce -> fuse -> plan -> emit -> build / cache -> dlopen
+ *
+ * Kernels with the same source share one object; the objects missing from
+ * the cache are compiled in parallel, one compiler per core.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core_int.h"
+#include "core/graph/compile_int.h"
+#include "core/graph/kcache.h"
+#include "core/sched.h"
+
+#define DEFAULT_CACHE_BYTES (256ull << 20)
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+int st_program_fail(struct strata_program *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->error, sizeof(p->error), fmt, ap);
+	va_end(ap);
+	st_debug("program: %s", p->error);
+	return err;
+}
+
+/* fold, cse, dce; p->map from the caller's numbers to the last graph's. */
+static int run_passes(struct strata_program *p)
+{
+	struct strata_graph *g = p->src;
+	uint32_t *m1 = NULL, *m2 = NULL, id;
+	int err;
+
+	err = st_graph_fold(g, &p->stage[0], &p->owned, &p->nowned);
+	if (err)
+		return err;
+	m1 = st_malloc(g->n * sizeof(*m1));
+	m2 = st_malloc(g->n * sizeof(*m2));
+	p->map = st_malloc(g->n * sizeof(*p->map));
+	err = !m1 || !m2 || !p->map ? -ENOMEM : st_graph_cse(p->stage[0], &p->stage[1], m1);
+	if (!err)
+		err = st_graph_dce(p->stage[1], &p->stage[2], m2);
+	for (id = 0; !err && id < g->n; id++)
+		p->map[id] = m1[id] == ST_GRAPH_GONE ? ST_GRAPH_GONE : m2[m1[id]];
+	st_free(m1);
+	st_free(m2);
+	return err;
+}
+
+static int kernel_dir(struct strata_program *p, const struct strata_compile_opts *opts, char *dir, size_t len,
+		      bool *private_dir)
+{
+	const char *want = ST_OPT(opts, cache_dir, NULL);
+	const char *tmp = getenv("TMPDIR");
+
+	*private_dir = false;
+	if (want && *want) {
+		st_fmt(dir, len, "%s", want);
+	} else if (!want && p->src->rt->cache_dir) {
+		st_fmt(dir, len, "%s/kernels", p->src->rt->cache_dir);
+	} else {
+		*private_dir = true;
+	}
+	if (!*private_dir) {
+		/* The runtime's folder may not exist yet: make both levels. */
+		char parent[4096];
+		char *slash;
+
+		st_fmt(parent, sizeof(parent), "%s", dir);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			mkdir(parent, 0700);
+		}
+		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+			return 0;
+		st_warn("kernel cache %s cannot be made (%s): kernels are built in a private folder", dir,
+			strerror(errno));
+		*private_dir = true;
+	}
+	if (st_fmt(dir, len, "%s/strata-kernels-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)len || !mkdtemp(dir))
+		return st_program_fail(p, -errno ? -errno : -ENAMETOOLONG, "no folder to build kernels in");
+	return 0;
+}
+
+struct object {
+	uint64_t key;
+	const char *source;
+	char path[4200];
+	bool ready;
+	struct st_kbuild build;
+};
+
+/* Build every object not in the cache, up to one compiler per CPU at once. */
+static int build_missing(struct strata_program *p, const struct st_toolchain *tc, const char *dir,
+			 struct object *obj, unsigned n)
+{
+	unsigned cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), started = 0, waited = 0, i;
+	unsigned *queue = st_malloc((n ? n : 1) * sizeof(*queue)), nq = 0;
+	int err = 0;
+
+	if (!queue)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (!obj[i].ready)
+			queue[nq++] = i;
+	while (waited < nq) {
+		while (!err && started < nq && started - waited < (cpus ? cpus : 1)) {
+			struct object *o = &obj[queue[started]];
+
+			err = st_kcache_build_start(tc, dir, o->key, o->source, &o->build);
+			if (err) {
+				st_program_fail(p, err, "cannot start %s: %s", tc->cc, strerror(-err));
+				break;
+			}
+			started++;
+		}
+		if (waited == started)
+			break;
+		{
+			struct object *o = &obj[queue[waited++]];
+			int e = st_kcache_build_finish(&o->build);
+
+			if (e && !err)
+				err = st_program_fail(p, e, "kernel %016llx did not compile with %s (%s); its source is in "
+							    "strata_program_dump()",
+						      (unsigned long long)o->key, tc->cc, strerror(-e));
+			if (!e) {
+				st_fmt(o->path, sizeof(o->path), "%s", o->build.path);
+				o->ready = true;
+				p->info.compiled++;
+			}
+		}
+	}
+	st_free(queue);
+	return err;
+}
+
+/* Load object @o; a cached object that will not load is built again. */
+static int load(struct strata_program *p, const struct st_toolchain *tc, const char *dir, struct object *o,
+		void **handle)
+{
+	*handle = dlopen(o->path, RTLD_NOW | RTLD_LOCAL);
+	if (!*handle) {
+		st_warn("kernel %s does not load (%s): building it again", o->path, dlerror());
+		unlink(o->path);
+		o->ready = false;
+		if (build_missing(p, tc, dir, o, 1))
+			return -ENOEXEC;
+		*handle = dlopen(o->path, RTLD_NOW | RTLD_LOCAL);
+		if (!*handle)
+			return st_program_fail(p, -ENOEXEC, "kernel %s does not load: %s", o->path, dlerror());
+	}
+	return 0;
+}
+
+/* Emit every kernel, find or build its object, load it. */
+static int build_kernels(struct strata_program *p, const struct strata_compile_opts *opts,
+			 const struct st_toolchain *tc)
+{
+	struct strata_graph *g = st_program_graph(p);
+	struct st_fusion *f = &p->f;
+	struct object *obj = st_calloc(f->nk ? f->nk : 1, sizeof(*obj));
+	char dir[4096];
+	bool private_dir;
+	unsigned n = 0, i, k, removed;
+	int err;
+
+	if (!obj)
+		return -ENOMEM;
+	err = kernel_dir(p, opts, dir, sizeof(dir), &private_dir);
+	for (k = 0; k < f->nk && !err; k++) {
+		err = st_kernel_emit(g, &f->k[k]);
+		if (err)
+			break;
+		f->k[k].hash = st_kcache_key(tc, f->k[k].source);
+		for (i = 0; i < n && obj[i].key != f->k[k].hash; i++)
+			;
+		f->k[k].module = i;
+		if (i == n) {
+			obj[n].key = f->k[k].hash;
+			obj[n].source = f->k[k].source;
+			if (!private_dir && st_kcache_lookup(dir, obj[n].key, obj[n].path, sizeof(obj[n].path)) == 0) {
+				obj[n].ready = true;
+				p->info.cache_hits++;
+			}
+			n++;
+		}
+	}
+	if (!err)
+		err = build_missing(p, tc, dir, obj, n);
+	if (!err) {
+		p->objects = st_calloc(n ? n : 1, sizeof(*p->objects));
+		err = p->objects ? 0 : -ENOMEM;
+	}
+	for (i = 0; i < n && !err; i++) {
+		err = load(p, tc, dir, &obj[i], &p->objects[i]);
+		if (!err)
+			p->nobjects++;
+	}
+	for (k = 0; k < f->nk && !err; k++) {
+		*(void **)&f->k[k].fn = dlsym(p->objects[f->k[k].module], "strata_kernel");
+		if (!f->k[k].fn)
+			err = st_program_fail(p, -ENOEXEC, "kernel %u has no entry point", k);
+	}
+	if (private_dir) {
+		for (i = 0; i < n; i++)
+			if (obj[i].ready)
+				unlink(obj[i].path);
+		rmdir(dir);
+	} else if (p->info.compiled) {
+		st_kcache_trim(dir, ST_OPT(opts, cache_max_bytes, 0) ? ST_OPT(opts, cache_max_bytes, 0)
+								      : DEFAULT_CACHE_BYTES,
+			       &removed);
+	}
+	p->info.objects = n;
+	st_free(obj);
+	return err;
+}
+
+/* Bytes the plan and the fusion report. */
+static void summarize(struct strata_program *p)
+{
+	uint32_t k;
+
+	p->info.nodes = st_program_graph(p)->n;
+	p->info.kernels = p->f.nk;
+	p->info.arena_bytes = p->plan.arena_bytes;
+	p->info.live_bound = p->plan.lower_bound;
+	p->info.in_place = p->plan.in_place;
+	for (k = 0; k < p->f.nk; k++)
+		p->info.bytes_moved += p->f.k[k].bytes;
+}
+
+static bool has_output(const struct strata_graph *g)
+{
+	uint32_t id;
+
+	for (id = 0; id < g->n; id++)
+		if (g->nodes[id].output)
+			return true;
+	return false;
+}
+
+int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opts *opts, struct strata_program **out)
+{
+	struct strata_program *p;
+	struct st_toolchain tc;
+	double t0 = now_ms();
+	int err;
+
+	if (!g || !out || (opts && !st_opts_valid(opts, sizeof(*opts))))
+		return -EINVAL;
+	g->error[0] = '\0';
+	if (!has_output(g))
+		return st_graph_fail(g, -EINVAL, "compile: no node is marked as an output");
+	p = st_calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->src = g;
+	p->info.sz = sizeof(p->info);
+	err = run_passes(p);
+	if (err) {
+		if (err != -ENOMEM)
+			st_graph_fail(g, err, "compile: folding constants failed: %s", g->error);
+		goto fail;
+	}
+	p->info.backend = STRATA_BACKEND_C;
+	if (ST_OPT(opts, flags, 0) & STRATA_COMPILE_INTERPRET) {
+		p->info.backend = STRATA_BACKEND_INTERPRETER;
+		st_fmt(p->info.reason, sizeof(p->info.reason), "asked for (STRATA_COMPILE_INTERPRET)");
+	} else if (st_kcache_toolchain(&tc)) {
+		p->info.backend = STRATA_BACKEND_INTERPRETER;
+		st_fmt(p->info.reason, sizeof(p->info.reason),
+		       "no working C compiler ($STRATA_CC, cc, gcc or clang on PATH): the reference interpreter runs "
+		       "instead");
+		st_warn("graph: %s", p->info.reason);
+	} else {
+		st_fmt(p->info.compiler, sizeof(p->info.compiler), "%s", tc.version);
+	}
+	err = st_graph_fuse(st_program_graph(p), &p->f);
+	if (!err)
+		err = st_graph_plan(st_program_graph(p), &p->f, &p->plan);
+	if (err)
+		goto fail;
+	summarize(p);
+	if (p->info.backend == STRATA_BACKEND_C) {
+		err = build_kernels(p, opts, &tc);
+		if (!err && p->plan.arena_bytes) {
+			p->arena_raw = st_malloc(p->plan.arena_bytes + 63);
+			p->arena = (void *)(((uintptr_t)p->arena_raw + 63) & ~(uintptr_t)63);
+			err = p->arena_raw ? 0 : -ENOMEM;
+		}
+		if (!err)
+			err = st_sched_create(g->rt->topo, ST_OPT(opts, threads, 0), &p->sched);
+		if (!err)
+			err = st_program_tasks(p);
+		if (err) {
+			if (p->error[0])
+				st_graph_fail(g, err, "compile: %s", p->error);
+			goto fail;
+		}
+		p->info.threads = st_sched_threads(p->sched);
+	} else {
+		p->info.threads = 1;
+	}
+	p->info.compile_ms = now_ms() - t0;
+	*out = p;
+	return 0;
+fail:
+	strata_program_destroy(p);
+	return err;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/compile_int.h — what the graph compiler's stages hand to each
+ * other: kernels (fused groups of nodes), the memory plan, and the program
+ * that runs them.
+ *
+ *   fold.c     constants folded, storage types widened where a kernel
+ *              cannot read them
+ *   fuse.c     nodes grouped into kernels, by bytes moved
+ *   plan.c     every value an offset in one arena (views alias, in place
+ *              where legal)
+ *   emit*.c    C source per kernel
+ *   kcache.c   compiled kernels on disk, keyed and checksummed
+ *   compile.c  the stages in order; program.c runs the result
+ */
+#ifndef STRATA_CORE_GRAPH_COMPILE_INT_H
+#define STRATA_CORE_GRAPH_COMPILE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/graph/graph_int.h"
+#include <strata/graph.h>
+
+#define ST_KERNEL_MAX_ARGS 16
+#define ST_NO_KERNEL UINT32_MAX
+
+enum st_kernel_kind {
+	ST_KERNEL_ELEMWISE, /* element-wise chain: one item per row of the result */
+	ST_KERNEL_ROWS, /* a last-axis reduction, softmax or norm with prologue and epilogue: one item per row */
+	ST_KERNEL_MATMUL, /* matmul with an element-wise epilogue: one item per batch × column block */
+	ST_KERNEL_SINGLE, /* any other op on its own */
+};
+
+/* Every kernel has this type: write items [lo, hi) of its result; @t holds
+ * the result's address, then each argument's.  Return: 0, or -EINVAL when
+ * the data is bad (an embedding id out of range). */
+typedef int (*st_kernel_fn)(void *const *t, int64_t seq, int64_t lo, int64_t hi);
+
+struct st_kernel {
+	enum st_kernel_kind kind;
+	uint32_t root; /* the node whose value the kernel writes */
+	uint32_t core; /* the reduction, matmul or single op (root's chain starts after it) */
+	uint32_t *members; /* the nodes computed inside, in graph order */
+	unsigned nmembers;
+	uint32_t args[ST_KERNEL_MAX_ARGS]; /* nodes read from memory */
+	unsigned nargs;
+	uint64_t bytes; /* estimated bytes moved at max_seq */
+	char *source; /* C source (emit.c) */
+	uint64_t hash; /* of the source and the toolchain (kcache.c) */
+	st_kernel_fn fn;
+	unsigned module; /* index in the program's loaded objects */
+};
+
+/* Where a value lives at run time. */
+enum st_home {
+	ST_HOME_NONE, /* not needed */
+	ST_HOME_INPUT, /* the caller's buffer */
+	ST_HOME_WEIGHT, /* node data */
+	ST_HOME_ARENA, /* offset in the arena */
+	ST_HOME_VIEW, /* another node's home plus a byte offset */
+};
+
+struct st_value {
+	enum st_home home;
+	uint32_t base; /* VIEW: the node viewed (itself never a view) */
+	uint64_t offset; /* ARENA, VIEW: bytes */
+	uint64_t bytes; /* at max_seq */
+	uint32_t def, last; /* kernels that write it and last read it */
+};
+
+struct st_fusion {
+	struct st_kernel *k;
+	uint32_t nk;
+	uint32_t *kernel_of; /* per node: the kernel computing it, ST_NO_KERNEL */
+	uint32_t *member_pool; /* storage of every kernel's members */
+};
+
+struct st_plan {
+	struct st_value *v; /* per node */
+	uint64_t arena_bytes; /* planned peak */
+	uint64_t lower_bound; /* most bytes live at once */
+	unsigned in_place; /* results written over a dying argument */
+};
+
+/* fold.c: in a copy of @g, nodes computed only from weights become f32
+ * weights (evaluated by the reference interpreter; reshapes of weights keep
+ * the data), and weights in a storage type no kernel reads there are
+ * widened.  The buffers made are listed in *@owned (free each, then it).
+ * Return: 0; -ENOMEM; an interpreter error. */
+int st_graph_fold(struct strata_graph *g, struct strata_graph **out, void ***owned, unsigned *nowned);
+
+/* fuse.c: group @g's nodes into kernels (free with st_fusion_free()). */
+int st_graph_fuse(const struct strata_graph *g, struct st_fusion *f);
+void st_fusion_free(struct st_fusion *f);
+/* Whether @op is element-wise (one or two operands, broadcast). */
+bool st_op_elementwise(enum strata_op op);
+/* Whether @n is a view (reshape, contiguous slice): no kernel, no copy. */
+bool st_node_is_view(const struct strata_graph *g, const struct st_node *n);
+
+/* plan.c: homes and arena offsets for every value @f's kernels touch. */
+int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struct st_plan *p);
+void st_plan_free(struct st_plan *p);
+
+/* emit.c: @k->source for kernel @k of @g.  Return: 0; -ENOMEM. */
+int st_kernel_emit(const struct strata_graph *g, struct st_kernel *k);
+
+/* One kernel ready to run: its function and the addresses it takes. */
+struct st_call {
+	st_kernel_fn fn;
+	void *t[1 + ST_KERNEL_MAX_ARGS];
+	int64_t seq;
+};
+
+struct st_sched;
+struct st_task;
+
+struct strata_program {
+	struct strata_graph *src; /* the caller's graph */
+	struct strata_graph *stage[3]; /* after folding, merging, dead-code elimination */
+	uint32_t *map; /* caller's node number -> the final graph's, or ST_GRAPH_GONE */
+	void **owned; /* folded weights */
+	unsigned nowned;
+	struct st_fusion f;
+	struct st_plan plan;
+	void *arena, *arena_raw;
+	void **objects; /* dlopen handles */
+	unsigned nobjects;
+	struct st_sched *sched;
+	struct st_task *tasks; /* one per kernel */
+	uint32_t *succ; /* storage of the tasks' successor lists */
+	struct st_call *calls;
+	struct strata_program_info info;
+	char error[ST_GRAPH_ERROR];
+	char *dump;
+};
+
+/* The final graph. */
+static inline struct strata_graph *st_program_graph(const struct strata_program *p)
+{
+	return p->stage[2];
+}
+
+/* program.c: the work items of kernel @k at @seq. */
+int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq);
+/* program.c: record why a call on @p fails (and log it). */
+int st_program_fail(struct strata_program *p, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* program.c: the tasks' dependencies, from the kernels' arguments. */
+int st_program_tasks(struct strata_program *p);
+
+#endif /* STRATA_CORE_GRAPH_COMPILE_INT_H */

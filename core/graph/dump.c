@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/dump.c — strata_program_dump(): what the compiler made of a
+ * graph, as text.
+ *
+ * A node is written as
+ *     %7 = matmul %5 %6 f32 [seq, 768] trans_b "q"
+ * (sources as %n, then the type, the shape and any parameters; inputs and
+ * weights carry their names).  Sections: the graph as built and after
+ * each pass, the kernels (kind, members, arguments, estimated bytes, and
+ * source), and the memory plan (each value's offset, size and the kernels
+ * between which it lives).
+ */
+#include <errno.h>
+
+#include "base/base.h"
+#include "core/graph/compile_int.h"
+
+static const char *dtype_short(enum strata_dtype t)
+{
+	struct strata_dtype_info info;
+
+	return strata_dtype_info(t, &info) ? "?" : info.name;
+}
+
+static void params(struct st_text *t, const struct st_node *n)
+{
+	unsigned i;
+
+	switch (n->op) {
+	case STRATA_OP_SUM:
+	case STRATA_OP_REDUCE_MAX:
+	case STRATA_OP_MEAN:
+	case STRATA_OP_CONCAT: st_text_add(t, " axis=%d", n->p.axis); break;
+	case STRATA_OP_RMSNORM:
+	case STRATA_OP_LAYERNORM: st_text_add(t, " eps=%g", (double)n->p.eps); break;
+	case STRATA_OP_MATMUL:
+		if (n->p.flags & STRATA_MATMUL_TRANS_B)
+			st_text_add(t, " trans_b");
+		break;
+	case STRATA_OP_PERMUTE:
+		st_text_add(t, " perm=");
+		for (i = 0; i < n->shape.ndim; i++)
+			st_text_add(t, "%s%u", i ? "," : "", n->p.perm[i]);
+		break;
+	case STRATA_OP_ROPE:
+		st_text_add(t, " theta=%g %s", (double)n->p.rope.theta,
+			    n->p.rope.layout == STRATA_ROPE_ADJACENT ? "adjacent" : "half");
+		break;
+	case STRATA_OP_SLICE: st_text_add(t, " axis=%d start=%lld", n->p.slice.axis, (long long)n->p.slice.start); break;
+	default: break;
+	}
+}
+
+static void graph_text(struct st_text *t, const char *title, const struct strata_graph *g)
+{
+	uint32_t id;
+	unsigned i;
+
+	st_text_add(t, "# %s: %u nodes\n", title, g->n);
+	for (id = 0; id < g->n; id++) {
+		const struct st_node *n = &g->nodes[id];
+		char s[64];
+
+		st_shape_format(&n->shape, s, sizeof(s));
+		st_text_add(t, "%%%u = %s", id, st_op_name(n->op));
+		for (i = 0; i < n->nsrc; i++)
+			st_text_add(t, " %%%u", n->src[i]);
+		st_text_add(t, " %s %s", dtype_short(n->dtype), s);
+		params(t, n);
+		if (n->name[0])
+			st_text_add(t, " \"%s\"", n->name);
+		st_text_add(t, "%s\n", n->output ? " output" : "");
+	}
+	st_text_add(t, "\n");
+}
+
+static const char *kind_name(enum st_kernel_kind k)
+{
+	switch (k) {
+	case ST_KERNEL_ELEMWISE: return "elementwise";
+	case ST_KERNEL_ROWS: return "rows";
+	case ST_KERNEL_MATMUL: return "matmul";
+	default: return "single";
+	}
+}
+
+static void kernels_text(struct st_text *t, const struct strata_program *p)
+{
+	uint32_t k;
+	unsigned i;
+
+	st_text_add(t, "# kernels: %u (%u distinct objects)\n", p->f.nk, p->info.objects);
+	for (k = 0; k < p->f.nk; k++) {
+		const struct st_kernel *ker = &p->f.k[k];
+
+		st_text_add(t, "kernel %u: %s, writes %%%u; computes", k, kind_name(ker->kind), ker->root);
+		for (i = 0; i < ker->nmembers; i++)
+			st_text_add(t, " %%%u", ker->members[i]);
+		st_text_add(t, "; reads");
+		for (i = 0; i < ker->nargs; i++)
+			st_text_add(t, " %%%u", ker->args[i]);
+		st_text_add(t, "; moves ~%llu bytes at max_seq\n", (unsigned long long)ker->bytes);
+	}
+	st_text_add(t, "\n");
+	for (k = 0; k < p->f.nk; k++)
+		if (p->f.k[k].source)
+			st_text_add(t, "## kernel %u source (key %016llx)\n%s\n", k, (unsigned long long)p->f.k[k].hash,
+				    p->f.k[k].source);
+}
+
+static void plan_text(struct st_text *t, const struct strata_program *p)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	uint32_t id;
+
+	st_text_add(t, "# memory plan: arena %llu bytes, live bound %llu bytes (%.3fx), %u in place\n",
+		    (unsigned long long)p->plan.arena_bytes, (unsigned long long)p->plan.lower_bound,
+		    p->plan.lower_bound ? (double)p->plan.arena_bytes / (double)p->plan.lower_bound : 1.0,
+		    p->plan.in_place);
+	for (id = 0; id < g->n; id++) {
+		const struct st_value *v = &p->plan.v[id];
+
+		switch (v->home) {
+		case ST_HOME_ARENA:
+			st_text_add(t, "%%%u arena +%llu %llu bytes, kernels %u..%u\n", id, (unsigned long long)v->offset,
+				    (unsigned long long)v->bytes, v->def, v->last);
+			break;
+		case ST_HOME_VIEW:
+			st_text_add(t, "%%%u view of %%%u +%llu\n", id, v->base, (unsigned long long)v->offset);
+			break;
+		case ST_HOME_INPUT: st_text_add(t, "%%%u input\n", id); break;
+		case ST_HOME_WEIGHT: st_text_add(t, "%%%u weight\n", id); break;
+		default: break;
+		}
+	}
+}
+
+int strata_program_dump(struct strata_program *p, const char **text)
+{
+	struct st_text t = { 0 };
+	int err;
+
+	if (!p || !text)
+		return -EINVAL;
+	if (!p->dump) {
+		graph_text(&t, "graph as built", p->src);
+		graph_text(&t, "after constant folding", p->stage[0]);
+		graph_text(&t, "after common-subexpression elimination", p->stage[1]);
+		graph_text(&t, "after dead-code elimination", p->stage[2]);
+		kernels_text(&t, p);
+		plan_text(&t, p);
+		p->dump = st_text_take(&t, &err);
+		if (err)
+			return err;
+	}
+	*text = p->dump;
+	return 0;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/emit_single.c — C source for the ops that run on their own:
+ * data movement (permute, slice, concat), embedding gathers, rotary
+ * embeddings, argmax and reductions over an axis other than the last.
+ * Items, per op: permute, argmax — rows of the result; slice, concat,
+ * reduction — the indices before the axis; embedding — ids; rope — rows of
+ * (position, head).
+ */
+#include <errno.h>
+#include <math.h>
+
+#include "core/graph/emit_int.h"
+
+static void head(struct emitter *e)
+{
+	st_text_add(&e->t, "int strata_kernel(void *const *t, int64_t seq, int64_t lo, int64_t hi)\n{\n\t(void)seq;\n");
+}
+
+/* Sizes of @s before @axis, at it and after it, as C expressions. */
+static void split_axis(const struct st_shape *s, int axis, char *outer, char *len, char *inner)
+{
+	st_emit_product(s->dim, (unsigned)axis, outer);
+	st_emit_product(&s->dim[axis], 1, len);
+	st_emit_product(&s->dim[axis + 1], s->ndim - (unsigned)axis - 1, inner);
+}
+
+static void emit_permute(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *x = &e->g->nodes[n->src[0]];
+	struct pad4 po = st_emit_pad(&n->shape);
+	unsigned nd = x->shape.ndim, pad = ST_MAX_DIMS - nd, i;
+	char stride[ST_MAX_DIMS][48], d[48];
+
+	/* Input strides, in the output's (padded) dimension order. */
+	for (i = 0; i < ST_MAX_DIMS; i++) {
+		if (i < pad) {
+			st_fmt(stride[i], 48, "0");
+			continue;
+		}
+		unsigned src = n->p.perm[i - pad];
+
+		st_emit_product(&x->shape.dim[src + 1], nd - src - 1, stride[i]);
+	}
+	head(e);
+	st_text_add(&e->t, "\tfor (int64_t r = lo; r < hi; r++) {\n");
+	st_emit_split_row(e, &po, "r", "i");
+	st_text_add(&e->t,
+		    "\t\tconst uint32_t *src = (const uint32_t *)t[1] + i0 * %s + i1 * %s + i2 * %s;\n"
+		    "\t\tuint32_t *o = (uint32_t *)t[0] + r * %s;\n"
+		    "\t\tfor (int64_t j = 0; j < %s; j++)\n\t\t\to[j] = src[j * %s];\n\t}\n\treturn 0;\n}\n",
+		    stride[0], stride[1], stride[2], st_emit_product(&po.d[3], 1, d), d, stride[3]);
+}
+
+static void emit_slice(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *x = &e->g->nodes[n->src[0]];
+	char outer[48], len[48], inner[48];
+
+	split_axis(&x->shape, n->p.slice.axis, outer, len, inner);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst int64_t len = %s, inner = %s, take = %lld, start = %lld;\n"
+		    "\tfor (int64_t o = lo; o < hi; o++)\n"
+		    "\t\tmemcpy((uint32_t *)t[0] + o * take * inner, (const uint32_t *)t[1] + (o * len + start) * inner,\n"
+		    "\t\t       (size_t)(take * inner) * 4);\n\treturn 0;\n}\n",
+		    len, inner, (long long)n->shape.dim[n->p.slice.axis], (long long)n->p.slice.start);
+}
+
+static void emit_concat(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *a = &e->g->nodes[n->src[0]], *b = &e->g->nodes[n->src[1]];
+	char outer[48], la[48], lb[48], inner[48];
+
+	split_axis(&a->shape, n->p.axis, outer, la, inner);
+	split_axis(&b->shape, n->p.axis, outer, lb, inner);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst int64_t la = %s, lb = %s, inner = %s;\n"
+		    "\tconst uint32_t *x = t[%d], *y = t[%d];\n"
+		    "\tfor (int64_t o = lo; o < hi; o++) {\n"
+		    "\t\tuint32_t *dst = (uint32_t *)t[0] + o * (la + lb) * inner;\n"
+		    "\t\tmemcpy(dst, x + o * la * inner, (size_t)(la * inner) * 4);\n"
+		    "\t\tmemcpy(dst + la * inner, y + o * lb * inner, (size_t)(lb * inner) * 4);\n"
+		    "\t}\n\treturn 0;\n}\n",
+		    la, lb, inner, st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1);
+}
+
+/* A table row widened to f32, for each storage type a table may have. */
+static void emit_row_unpack(struct emitter *e, enum strata_dtype t)
+{
+	st_text_add(&e->t, "static void st_row(const uint8_t *p, float *w, int64_t D)\n{\n");
+	switch (t) {
+	case STRATA_DTYPE_F32: st_text_add(&e->t, "\tmemcpy(w, p, (size_t)D * 4);\n"); break;
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16:
+		st_text_add(&e->t, "\tfor (int64_t k = 0; k < D; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
+				   "\t\tw[k] = %s(h);\n\t}\n",
+			    t == STRATA_DTYPE_F16 ? "st_half" : "st_bf16");
+		break;
+	case STRATA_DTYPE_Q8_0:
+		st_text_add(&e->t, "\tfor (int64_t b = 0; b < D / 32; b++, p += 34, w += 32) {\n"
+				   "\t\tconst float d = st_half_at(p);\n"
+				   "\t\tfor (int j = 0; j < 32; j++)\n\t\t\tw[j] = (float)(int8_t)p[2 + j] * d;\n\t}\n");
+		break;
+	default:
+		st_text_add(&e->t,
+			    "\tfor (int64_t b = 0; b < D / 32; b++, p += %d, w += 32) {\n"
+			    "\t\tconst float d = st_half_at(p), m = %s;\n\t\tconst uint8_t *q = p + %d;\n"
+			    "\t\tfor (int j = 0; j < 16; j++) {\n"
+			    "\t\t\tw[j] = (float)(q[j] & 0x0f) * d + m;\n\t\t\tw[j + 16] = (float)(q[j] >> 4) * d + m;\n"
+			    "\t\t}\n\t}\n",
+			    t == STRATA_DTYPE_Q4_1 ? 20 : 18, t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * d",
+			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
+	}
+	st_text_add(&e->t, "}\n\n");
+}
+
+static void emit_embedding(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *tab = &e->g->nodes[n->src[0]];
+	int64_t rows = tab->shape.dim[0], width = tab->shape.dim[1], rb;
+
+	switch (tab->dtype) {
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16: rb = width * 2; break;
+	case STRATA_DTYPE_Q8_0: rb = width / 32 * 34; break;
+	case STRATA_DTYPE_Q4_0: rb = width / 32 * 18; break;
+	case STRATA_DTYPE_Q4_1: rb = width / 32 * 20; break;
+	default: rb = width * 4;
+	}
+	emit_row_unpack(e, tab->dtype);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst uint8_t *table = t[%d];\n\tconst int32_t *id = t[%d];\n"
+		    "\tfor (int64_t i = lo; i < hi; i++) {\n"
+		    "\t\tif (id[i] < 0 || id[i] >= %lld)\n\t\t\treturn -22; /* -EINVAL */\n"
+		    "\t\tst_row(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
+		    "\t}\n\treturn 0;\n}\n",
+		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, (long long)rows,
+		    (long long)rb, (long long)width, (long long)width);
+}
+
+static void emit_rope(struct emitter *e, const struct st_node *n)
+{
+	struct pad4 p = st_emit_pad(&n->shape);
+	int64_t heads = p.d[2], dim = p.d[3], half = dim / 2, i;
+	bool adjacent = n->p.rope.layout == STRATA_ROPE_ADJACENT;
+	char partner[48];
+
+	/* The frequencies are constants of the kernel. */
+	st_text_add(&e->t, "static const double inv_freq[%lld] = {\n", (long long)half);
+	for (i = 0; i < half; i++)
+		st_text_add(&e->t, "\t%.17g,\n", pow((double)n->p.rope.theta, -2.0 * (double)i / (double)dim));
+	st_text_add(&e->t, "};\n\n");
+	st_fmt(partner, sizeof(partner), adjacent ? "2 * i + 1" : "i + %lld", (long long)half);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst float *x = t[%d];\n\tconst int32_t *pos = t[%d];\n"
+		    "\tfor (int64_t r = lo; r < hi; r++) {\n"
+		    "\t\tconst double p = (double)pos[r / %lld];\n"
+		    "\t\tconst float *src = x + r * %lld;\n\t\tfloat *dst = (float *)t[0] + r * %lld;\n"
+		    "\t\tfor (int64_t i = 0; i < %lld; i++) {\n"
+		    "\t\t\tconst double ang = p * inv_freq[i], c = cos(ang), s = sin(ang);\n"
+		    "\t\t\tconst int64_t a = %s, b = %s;\n"
+		    "\t\t\tconst float xa = src[a], xb = src[b];\n"
+		    "\t\t\tdst[a] = (float)(xa * c - xb * s);\n\t\t\tdst[b] = (float)(xa * s + xb * c);\n"
+		    "\t\t}\n\t}\n\treturn 0;\n}\n",
+		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, (long long)heads,
+		    (long long)dim, (long long)dim, (long long)half, adjacent ? "2 * i" : "i", partner);
+}
+
+static void emit_argmax(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *x = &e->g->nodes[n->src[0]];
+	char len[48];
+
+	st_emit_product(&x->shape.dim[x->shape.ndim - 1], 1, len);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst int64_t len = %s;\n"
+		    "\tfor (int64_t r = lo; r < hi; r++) {\n"
+		    "\t\tconst float *row = (const float *)t[1] + r * len;\n\t\tint64_t best = 0;\n"
+		    "\t\tfor (int64_t j = 1; j < len; j++)\n\t\t\tif (row[j] > row[best])\n\t\t\t\tbest = j;\n"
+		    "\t\t((int32_t *)t[0])[r] = (int32_t)best;\n\t}\n\treturn 0;\n}\n",
+		    len);
+}
+
+static void emit_reduce(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *x = &e->g->nodes[n->src[0]];
+	bool max = n->op == STRATA_OP_REDUCE_MAX;
+	char outer[48], len[48], inner[48];
+
+	split_axis(&x->shape, n->p.axis, outer, len, inner);
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst int64_t len = %s, inner = %s;\n\tconst float *x = t[1];\n"
+		    "\tfor (int64_t o = lo; o < hi; o++) {\n"
+		    "\t\tfloat *dst = (float *)t[0] + o * inner;\n"
+		    "\t\tfor (int64_t i = 0; i < inner; i++)\n\t\t\tdst[i] = %s;\n"
+		    "\t\tfor (int64_t j = 0; j < len; j++)\n"
+		    "\t\t\tfor (int64_t i = 0; i < inner; i++) {\n"
+		    "\t\t\t\tconst float v = x[(o * len + j) * inner + i];\n"
+		    "\t\t\t\tdst[i] = %s;\n\t\t\t}\n"
+		    "%s\t}\n\treturn 0;\n}\n",
+		    len, inner, max ? "-INFINITY" : "0.0f", max ? "st_max(dst[i], v)" : "dst[i] + v",
+		    n->op == STRATA_OP_MEAN ? "\t\tfor (int64_t i = 0; i < inner; i++)\n\t\t\tdst[i] /= (float)len;\n" : "");
+}
+
+int st_emit_single(struct emitter *e)
+{
+	const struct st_node *n = &e->g->nodes[e->k->core];
+
+	switch (n->op) {
+	case STRATA_OP_PERMUTE: emit_permute(e, n); return 0;
+	case STRATA_OP_SLICE: emit_slice(e, n); return 0;
+	case STRATA_OP_CONCAT: emit_concat(e, n); return 0;
+	case STRATA_OP_EMBEDDING: emit_embedding(e, n); return 0;
+	case STRATA_OP_ROPE: emit_rope(e, n); return 0;
+	case STRATA_OP_ARGMAX: emit_argmax(e, n); return 0;
+	case STRATA_OP_SUM:
+	case STRATA_OP_REDUCE_MAX:
+	case STRATA_OP_MEAN: emit_reduce(e, n); return 0;
+	default: return -EOPNOTSUPP;
+	}
+}

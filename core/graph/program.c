@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/program.c — running a compiled program: the caller's tensors
+ * and the plan give every value an address, each kernel becomes a task
+ * that waits for the kernels writing its arguments, and the scheduler
+ * runs them in chunks of work items on its workers.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core_int.h"
+#include "core/graph/compile_int.h"
+#include "core/sched.h"
+
+/* Rows of @s (every dimension but the last) at @seq. */
+static int64_t rows(const struct st_shape *s, uint32_t seq)
+{
+	int64_t last = s->dim[s->ndim - 1] == ST_DIM_SEQ ? (int64_t)seq : s->dim[s->ndim - 1];
+
+	return (int64_t)st_shape_elems(s, seq) / (last ? last : 1);
+}
+
+/* Product of the first @n sizes of @s at @seq. */
+static int64_t leading(const struct st_shape *s, unsigned n, uint32_t seq)
+{
+	int64_t p = 1;
+	unsigned i;
+
+	for (i = 0; i < n && i < s->ndim; i++)
+		p *= s->dim[i] == ST_DIM_SEQ ? (int64_t)seq : s->dim[i];
+	return p;
+}
+
+int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq)
+{
+	const struct st_node *c = &g->nodes[k->core];
+	const struct st_node *x = c->nsrc ? &g->nodes[c->src[0]] : c;
+
+	switch (k->kind) {
+	case ST_KERNEL_ELEMWISE: return rows(&g->nodes[k->root].shape, seq);
+	case ST_KERNEL_ROWS: return rows(&x->shape, seq);
+	case ST_KERNEL_MATMUL: {
+		const struct st_node *b = &g->nodes[c->src[1]];
+		int64_t n = b->shape.dim[b->shape.ndim - ((c->p.flags & STRATA_MATMUL_TRANS_B) ? 2 : 1)];
+
+		if (n == ST_DIM_SEQ)
+			n = seq;
+		return leading(&x->shape, x->shape.ndim - 2, seq) * ((n + 31) / 32);
+	}
+	default: break;
+	}
+	switch (c->op) {
+	case STRATA_OP_SLICE: return leading(&x->shape, (unsigned)c->p.slice.axis, seq);
+	case STRATA_OP_CONCAT:
+	case STRATA_OP_SUM:
+	case STRATA_OP_REDUCE_MAX:
+	case STRATA_OP_MEAN: return leading(&x->shape, (unsigned)c->p.axis, seq);
+	case STRATA_OP_EMBEDDING: return (int64_t)st_shape_elems(&g->nodes[c->src[1]].shape, seq);
+	case STRATA_OP_ARGMAX: return rows(&x->shape, seq);
+	default: return rows(&c->shape, seq); /* permute, rope */
+	}
+}
+
+static int call_kernel(void *arg, int64_t lo, int64_t hi)
+{
+	const struct st_call *c = arg;
+
+	return c->fn(c->t, c->seq, lo, hi);
+}
+
+/* The kernel that writes the memory @node is read from, or ST_NO_KERNEL. */
+static uint32_t producer(const struct strata_program *p, uint32_t node)
+{
+	const struct st_value *v = &p->plan.v[node];
+	uint32_t base = v->home == ST_HOME_VIEW ? v->base : node;
+
+	return p->f.kernel_of[base];
+}
+
+int st_program_tasks(struct strata_program *p)
+{
+	uint32_t nk = p->f.nk, k, i, total = 0, *fill;
+
+	p->tasks = st_calloc(nk ? nk : 1, sizeof(*p->tasks));
+	p->calls = st_calloc(nk ? nk : 1, sizeof(*p->calls));
+	fill = st_calloc(nk ? nk : 1, sizeof(*fill));
+	if (!p->tasks || !p->calls || !fill) {
+		st_free(fill);
+		return -ENOMEM;
+	}
+	/* Count each distinct producer once per consumer. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (k = 0; k < nk; k++) {
+			const struct st_kernel *ker = &p->f.k[k];
+
+			for (i = 0; i < ker->nargs; i++) {
+				uint32_t from = producer(p, ker->args[i]), j;
+				bool seen = false;
+
+				for (j = 0; j < i; j++)
+					seen = seen || producer(p, ker->args[j]) == from;
+				if (from == ST_NO_KERNEL || seen)
+					continue;
+				if (pass == 0) {
+					p->tasks[from].nsucc++;
+					p->tasks[k].ndeps++;
+					total++;
+				} else {
+					p->succ[(uintptr_t)p->tasks[from].succ + fill[from]++] = k;
+				}
+			}
+		}
+		if (pass == 0) {
+			uintptr_t at = 0;
+
+			p->succ = st_calloc(total ? total : 1, sizeof(*p->succ));
+			if (!p->succ) {
+				st_free(fill);
+				return -ENOMEM;
+			}
+			/* Offsets first; pointers once every list is filled. */
+			for (k = 0; k < nk; k++) {
+				p->tasks[k].succ = (const uint32_t *)at;
+				at += p->tasks[k].nsucc;
+			}
+		}
+	}
+	for (k = 0; k < nk; k++) {
+		p->tasks[k].succ = p->succ + (uintptr_t)p->tasks[k].succ;
+		p->tasks[k].fn = call_kernel;
+		p->tasks[k].arg = &p->calls[k];
+		p->calls[k].fn = p->f.k[k].fn;
+	}
+	st_free(fill);
+	return 0;
+}
+
+static bool symbolic(const struct strata_graph *g)
+{
+	uint32_t id;
+
+	for (id = 0; id < g->n; id++)
+		if (st_shape_symbolic(&g->nodes[id].shape))
+			return true;
+	return false;
+}
+
+/* A caller's tensor for node @node: in range, right size. */
+static int check_tensor(struct strata_program *p, const char *what, const struct strata_graph_tensor *t,
+			uint32_t seq)
+{
+	const struct strata_graph *g = p->src;
+	uint64_t want;
+	char s[64];
+
+	if (t->node >= g->n)
+		return st_program_fail(p, -EINVAL, "%s for node %u, but the graph has %u nodes", what, t->node, g->n);
+	want = st_shape_elems(&g->nodes[t->node].shape, seq) * 4;
+	if (t->data && t->bytes == want)
+		return 0;
+	st_shape_format(&g->nodes[t->node].shape, s, sizeof(s));
+	return st_program_fail(p, -EINVAL, "%s for node %u (%s, seq %u) has %zu bytes%s; it needs %llu", what, t->node,
+			       s, seq, t->bytes, t->data ? "" : " and no data", (unsigned long long)want);
+}
+
+/* Every value's address for this run (inputs already set in @ptr). */
+static int bind(struct strata_program *p, void **ptr)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	uint32_t id, k;
+	unsigned i;
+
+	for (id = 0; id < g->n; id++) {
+		const struct st_value *v = &p->plan.v[id];
+
+		if (v->home == ST_HOME_WEIGHT)
+			ptr[id] = (void *)(uintptr_t)g->nodes[id].data; /* kernels only read it */
+		else if (v->home == ST_HOME_ARENA)
+			ptr[id] = (char *)p->arena + v->offset;
+	}
+	for (id = 0; id < g->n; id++) {
+		const struct st_value *v = &p->plan.v[id];
+
+		if (v->home == ST_HOME_VIEW)
+			ptr[id] = ptr[v->base] ? (char *)ptr[v->base] + v->offset : NULL;
+	}
+	for (k = 0; k < p->f.nk; k++)
+		for (i = 0; i < p->f.k[k].nargs; i++) {
+			uint32_t a = p->f.k[k].args[i];
+
+			if (!ptr[a])
+				return st_program_fail(p, -EINVAL, "input %s was not given",
+						       g->nodes[p->plan.v[a].home == ST_HOME_VIEW ? p->plan.v[a].base : a]
+							       .name);
+		}
+	return 0;
+}
+
+static int run_compiled(struct strata_program *p, uint32_t seq, const struct strata_graph_tensor *inputs,
+			unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	unsigned threads = st_sched_threads(p->sched), i;
+	void **ptr = st_calloc(g->n ? g->n : 1, sizeof(*ptr));
+	uint32_t k;
+	int err = 0;
+
+	if (!ptr)
+		return -ENOMEM;
+	for (i = 0; i < n_inputs; i++) {
+		uint32_t to = p->map[inputs[i].node];
+
+		if (to != ST_GRAPH_GONE && g->nodes[to].op == STRATA_OP_INPUT)
+			ptr[to] = inputs[i].data;
+	}
+	err = bind(p, ptr);
+	for (k = 0; k < p->f.nk && !err; k++) {
+		const struct st_kernel *ker = &p->f.k[k];
+		struct st_call *c = &p->calls[k];
+		int64_t items = st_kernel_items(g, ker, seq);
+		uint64_t elems = st_shape_elems(&g->nodes[ker->root].shape, seq);
+
+		c->seq = seq;
+		c->t[0] = ptr[ker->root];
+		for (i = 0; i < ker->nargs; i++)
+			c->t[1 + i] = ptr[ker->args[i]];
+		p->tasks[k].items = items;
+		/* Four chunks a worker, unless the whole kernel is small. */
+		p->tasks[k].chunk = items / (int64_t)(threads * 4) > 1 ? items / (int64_t)(threads * 4) : 1;
+		if (elems < 16384 && ker->kind != ST_KERNEL_MATMUL)
+			p->tasks[k].chunk = items ? items : 1;
+	}
+	if (!err) {
+		err = st_sched_run(p->sched, p->tasks, p->f.nk);
+		if (err == -EINVAL)
+			st_program_fail(p, err, "run: an embedding id is outside its table");
+		else if (err)
+			st_program_fail(p, err, "run: a kernel failed: %s", strerror(-err));
+	}
+	for (i = 0; i < n_outputs && !err; i++) {
+		uint32_t to = p->map[outputs[i].node];
+
+		memcpy(outputs[i].data, ptr[to], outputs[i].bytes);
+	}
+	st_free(ptr);
+	return err;
+}
+
+int strata_program_run(struct strata_program *p, uint32_t seq, const struct strata_graph_tensor *inputs,
+		       unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs)
+{
+	unsigned i;
+	int err;
+
+	if (!p || (n_inputs && !inputs) || (n_outputs && !outputs))
+		return -EINVAL;
+	p->error[0] = '\0';
+	if (!symbolic(p->src))
+		seq = 1;
+	else if (seq < 1 || seq > p->src->max_seq)
+		return st_program_fail(p, -EINVAL, "run: seq is %u; this graph takes 1 to %u", seq, p->src->max_seq);
+	for (i = 0; i < n_inputs; i++) {
+		err = check_tensor(p, "the input", &inputs[i], seq);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < n_outputs; i++) {
+		err = check_tensor(p, "the output", &outputs[i], seq);
+		if (err)
+			return err;
+		if (!p->src->nodes[outputs[i].node].output)
+			return st_program_fail(p, -EINVAL, "node %u (%s) is not marked as an output", outputs[i].node,
+					       p->src->nodes[outputs[i].node].name[0]
+						       ? p->src->nodes[outputs[i].node].name
+						       : st_op_name(p->src->nodes[outputs[i].node].op));
+	}
+	if (p->info.backend == STRATA_BACKEND_C)
+		return run_compiled(p, seq, inputs, n_inputs, outputs, n_outputs);
+	err = strata_graph_eval_reference(p->src, seq, inputs, n_inputs, outputs, n_outputs);
+	if (err)
+		st_program_fail(p, err, "%s", strata_graph_error(p->src));
+	return err;
+}
+
+const char *strata_program_error(const struct strata_program *p)
+{
+	return p ? p->error : "";
+}
+
+int strata_program_info(const struct strata_program *p, struct strata_program_info *out)
+{
+	if (!p)
+		return -EINVAL;
+	return st_copy_out(out, &p->info, sizeof(p->info));
+}
+
+void strata_program_destroy(struct strata_program *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	st_sched_destroy(p->sched);
+	for (i = 0; i < p->nobjects; i++)
+		dlclose(p->objects[i]);
+	st_free(p->objects);
+	st_free(p->tasks);
+	st_free(p->succ);
+	st_free(p->calls);
+	st_free(p->arena_raw);
+	st_plan_free(&p->plan);
+	st_fusion_free(&p->f);
+	for (i = 0; i < 3; i++)
+		strata_graph_destroy(p->stage[i]);
+	for (i = 0; i < p->nowned; i++)
+		st_free(p->owned[i]);
+	st_free(p->owned);
+	st_free(p->map);
+	st_free(p->dump);
+	st_free(p);
+}

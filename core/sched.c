@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/sched.c — worker threads and the task graph they run (sched.h).
+ *
+ * One lock guards a run's ready lists and counters.  A chunk is claimed
+ * and reported under it; the work itself runs outside it.  Chunks are
+ * sized by the caller to be long next to that (a kernel's rows or column
+ * blocks), so the lock is not where time goes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+#include "core/core_int.h"
+#include "core/sched.h"
+
+struct worker {
+	struct st_sched *s;
+	pthread_t thread;
+	unsigned node;
+	int cpu; /* -1: not pinned */
+};
+
+struct task_state {
+	int64_t next, done;
+	unsigned deps;
+	bool listed;
+};
+
+struct st_sched {
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* work to claim, or the run over */
+	struct worker *workers; /* [0] is the caller's place */
+	unsigned nworkers, nnodes;
+	bool stop;
+	/* the run in progress */
+	struct st_task *tasks;
+	struct task_state *state;
+	unsigned ntasks, nfinished;
+	uint32_t *ready; /* per node: a list of task numbers, ntasks long */
+	unsigned *nready;
+	int err;
+};
+
+/* Put task @t on its node's list (lock held). */
+static void make_ready(struct st_sched *s, unsigned t)
+{
+	unsigned node = s->tasks[t].node < s->nnodes ? s->tasks[t].node : 0;
+
+	s->ready[node * s->ntasks + s->nready[node]++] = t;
+	s->state[t].listed = true;
+	pthread_cond_broadcast(&s->wake);
+}
+
+/* A task's last chunk is done, or it had none (lock held). */
+static void finish(struct st_sched *s, unsigned t)
+{
+	unsigned i;
+
+	s->nfinished++;
+	for (i = 0; i < s->tasks[t].nsucc; i++) {
+		unsigned u = s->tasks[t].succ[i];
+
+		if (--s->state[u].deps == 0)
+			make_ready(s, u);
+	}
+	if (s->nfinished == s->ntasks)
+		pthread_cond_broadcast(&s->wake);
+}
+
+/* Claim a chunk for a worker on @node: the first ready task of its own
+ * node's list, else of another's (lock held).  Return: whether one was. */
+static bool claim(struct st_sched *s, unsigned node, unsigned *task, int64_t *lo, int64_t *hi)
+{
+	unsigned k;
+
+	for (k = 0; k < s->nnodes; k++) {
+		unsigned nd = (node + k) % s->nnodes;
+		uint32_t *list = &s->ready[nd * s->ntasks];
+
+		while (s->nready[nd] > 0) {
+			unsigned t = list[0];
+			struct task_state *st = &s->state[t];
+			const struct st_task *tk = &s->tasks[t];
+
+			if (st->next >= tk->items || s->err) {
+				/* Fully claimed (or the run failed): off the list. */
+				memmove(list, list + 1, (--s->nready[nd]) * sizeof(*list));
+				st->listed = false;
+				if (tk->items == 0 || (s->err && st->done == st->next)) {
+					st->next = st->done = tk->items;
+					finish(s, t);
+				}
+				continue;
+			}
+			*task = t;
+			*lo = st->next;
+			*hi = st->next + tk->chunk < tk->items ? st->next + tk->chunk : tk->items;
+			st->next = *hi;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Report a chunk done (lock held). */
+static void report(struct st_sched *s, unsigned t, int64_t count, int err)
+{
+	struct task_state *st = &s->state[t];
+
+	if (err && !s->err)
+		s->err = err;
+	st->done += count;
+	if (s->err && !st->listed && st->done == st->next) {
+		/* Nothing more will start: count the rest as done. */
+		st->done = st->next = s->tasks[t].items;
+	}
+	if (st->done == s->tasks[t].items)
+		finish(s, t);
+}
+
+/* Work until no chunk is left to claim; return with the lock held. */
+static void work(struct st_sched *s, unsigned node)
+{
+	unsigned t;
+	int64_t lo, hi;
+
+	while (s->tasks && claim(s, node, &t, &lo, &hi)) {
+		const struct st_task *tk = &s->tasks[t];
+		int err;
+
+		pthread_mutex_unlock(&s->lock);
+		err = tk->fn(tk->arg, lo, hi);
+		pthread_mutex_lock(&s->lock);
+		report(s, t, hi - lo, err);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct st_sched *s = w->s;
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		work(s, w->node);
+		if (!s->stop)
+			pthread_cond_wait(&s->wake, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* One core per worker: the first hardware thread of each core the process
+ * may run on, node by node. */
+static unsigned pick_cores(const struct strata_topo *topo, struct worker *w, unsigned want)
+{
+	cpu_set_t allowed;
+	unsigned n = 0, i;
+	int depth;
+
+	if (!topo || !topo->this_machine || sched_getaffinity(0, sizeof(allowed), &allowed))
+		return 0;
+	depth = hwloc_get_type_depth(topo->hw, HWLOC_OBJ_CORE);
+	for (i = 0; depth >= 0 && i < (unsigned)hwloc_get_nbobjs_by_depth(topo->hw, (unsigned)depth) && n < want; i++) {
+		hwloc_obj_t core = hwloc_get_obj_by_depth(topo->hw, (unsigned)depth, i);
+		int cpu = hwloc_bitmap_first(core->cpuset);
+		unsigned nd;
+
+		if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed))
+			continue;
+		w[n].cpu = cpu;
+		w[n].node = 0;
+		for (nd = 0; nd < topo->n_nodes; nd++)
+			if (hwloc_bitmap_isset(topo->nodes[nd].obj->cpuset, (unsigned)cpu))
+				w[n].node = nd;
+		n++;
+	}
+	return n;
+}
+
+int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_sched **out)
+{
+	struct st_sched *s = st_calloc(1, sizeof(*s));
+	unsigned cores, i;
+	int err = 0;
+
+	if (!s)
+		return -ENOMEM;
+	cores = topo && topo->cores ? topo->cores : 1;
+	s->nworkers = threads ? threads : cores;
+	s->nnodes = topo && topo->n_nodes ? topo->n_nodes : 1;
+	s->workers = st_calloc(s->nworkers, sizeof(*s->workers));
+	if (!s->workers) {
+		st_free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->nworkers; i++) {
+		s->workers[i].s = s;
+		s->workers[i].cpu = -1;
+	}
+	/* Helpers take the cores after the first, which the caller keeps. */
+	if (s->nworkers > 1 && pick_cores(topo, s->workers, s->nworkers) < s->nworkers)
+		for (i = 0; i < s->nworkers; i++)
+			s->workers[i].cpu = -1; /* fewer cores than threads: let them float */
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	for (i = 1; i < s->nworkers && !err; i++) {
+		err = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
+		if (err)
+			s->nworkers = i;
+	}
+	if (err) {
+		st_sched_destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void st_sched_destroy(struct st_sched *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 1; i < s->nworkers; i++)
+		pthread_join(s->workers[i].thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	st_free(s->workers);
+	st_free(s);
+}
+
+unsigned st_sched_threads(const struct st_sched *s)
+{
+	return s->nworkers;
+}
+
+int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n)
+{
+	unsigned i;
+	int err;
+
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->state = st_calloc(n, sizeof(*s->state));
+	s->ready = st_malloc((size_t)n * s->nnodes * sizeof(*s->ready));
+	s->nready = st_calloc(s->nnodes, sizeof(*s->nready));
+	if (!s->state || !s->ready || !s->nready) {
+		st_free(s->state);
+		st_free(s->ready);
+		st_free(s->nready);
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	s->tasks = tasks;
+	s->ntasks = n;
+	s->nfinished = 0;
+	s->err = 0;
+	for (i = 0; i < n; i++) {
+		s->state[i].deps = tasks[i].ndeps;
+		if (tasks[i].chunk < 1)
+			tasks[i].chunk = 1;
+	}
+	for (i = 0; i < n; i++)
+		if (s->state[i].deps == 0)
+			make_ready(s, i);
+	/* Every chunk is reported before its task can finish, so when all
+	 * have finished no worker still holds one. */
+	while (s->nfinished < s->ntasks) {
+		work(s, s->workers[0].node);
+		if (s->nfinished < s->ntasks)
+			pthread_cond_wait(&s->wake, &s->lock);
+	}
+	err = s->err;
+	s->tasks = NULL;
+	st_free(s->state);
+	st_free(s->ready);
+	st_free(s->nready);
+	s->state = NULL;
+	s->ready = NULL;
+	s->nready = NULL;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void st_sched_signal(struct st_sched *s, unsigned task)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->tasks && task < s->ntasks && s->state[task].deps > 0 && --s->state[task].deps == 0)
+		make_ready(s, task);
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/sched.h — the task scheduler: worker threads pinned one per core
+ * and grouped by NUMA node, running a graph of tasks whose work is split
+ * into chunks.
+ *
+ * A task becomes ready when every task before it has finished and every
+ * outside event it waits for (a tensor arriving from storage) has been
+ * signalled.  Ready tasks wait on the list of the node they are placed
+ * on; a worker takes chunks from its own node's list first and from the
+ * others' when its own is empty.  Workers with nothing to do sleep.  The
+ * thread that calls st_sched_run() works too.
+ */
+#ifndef STRATA_CORE_SCHED_H
+#define STRATA_CORE_SCHED_H
+
+#include <stdint.h>
+
+struct strata_topo;
+struct st_sched;
+
+struct st_task {
+	/* Do items [lo, hi); 0 or a negative errno (the run then stops
+	 * starting chunks and returns the first error). */
+	int (*fn)(void *arg, int64_t lo, int64_t hi);
+	void *arg;
+	int64_t items; /* 0 is allowed: the task finishes at once */
+	int64_t chunk; /* items per chunk, ≥ 1 */
+	unsigned node; /* where it is placed (its data's node) */
+	const uint32_t *succ; /* tasks that wait for this one */
+	unsigned nsucc;
+	unsigned ndeps; /* tasks (and outside events) this one waits for */
+};
+
+/*
+ * st_sched_create() - start @threads workers in all (0: one per core the
+ * process may run on), the caller counting as one.  With @topo of this
+ * machine, workers are pinned to cores; without, they float.
+ * Return: 0; -ENOMEM; a pthread error.
+ */
+int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_sched **out);
+void st_sched_destroy(struct st_sched *s);
+unsigned st_sched_threads(const struct st_sched *s);
+
+/* Run @n tasks to the end (one run at a time per scheduler).  Return: 0,
+ * or the first error a task returned. */
+int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n);
+
+/* An outside event task @task of the current run waited for has happened
+ * (callable from any thread, once per event it counts in ndeps). */
+void st_sched_signal(struct st_sched *s, unsigned task);
+
+#endif /* STRATA_CORE_SCHED_H */
