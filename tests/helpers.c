@@ -151,3 +151,86 @@ int graph_teardown(void **state)
 	test_graph = NULL;
 	return 0;
 }
+
+static uint64_t rng = 0x5eed;
+static float w88[GRAPH_RANDOM_W * GRAPH_RANDOM_W], w8[GRAPH_RANDOM_W];
+
+unsigned graph_random_next(unsigned n)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(rng >> 33) % n;
+}
+
+void graph_random_seed(uint64_t seed)
+{
+	unsigned i;
+
+	rng = seed;
+	for (i = 0; i < GRAPH_RANDOM_W * GRAPH_RANDOM_W; i++)
+		w88[i] = (float)graph_random_next(2000) / 1000.0f - 1.0f;
+	for (i = 0; i < GRAPH_RANDOM_W; i++)
+		w8[i] = (float)graph_random_next(2000) / 1000.0f;
+}
+
+void graph_random(uint32_t *x, uint32_t *outs, unsigned *nouts)
+{
+	static const enum strata_op bin[] = { STRATA_OP_ADD, STRATA_OP_SUB, STRATA_OP_MUL, STRATA_OP_MAX };
+	static const enum strata_op un[] = { STRATA_OP_TANH, STRATA_OP_SIGMOID, STRATA_OP_SILU, STRATA_OP_NEG,
+					     STRATA_OP_GELU };
+	const int64_t xs[] = { STRATA_DIM_SEQ, GRAPH_RANDOM_W }, s88[] = { GRAPH_RANDOM_W, GRAPH_RANDOM_W },
+		      s8[] = { GRAPH_RANDOM_W };
+	uint32_t vals[64], n = 0, wm, wv, r;
+	unsigned i, steps = 8 + graph_random_next(24);
+
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 2, xs, x), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w88", STRATA_DTYPE_F32, 2, s88, w88, &wm), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w8", STRATA_DTYPE_F32, 1, s8, w8, &wv), 0);
+	vals[n++] = *x;
+	for (i = 0; i < steps; i++) {
+		uint32_t a = vals[graph_random_next(n)], b = vals[graph_random_next(n)];
+
+		switch (graph_random_next(8)) {
+		case 0:
+			assert_int_equal(strata_graph_binary(test_graph, bin[graph_random_next(4)], a,
+							     graph_random_next(3) ? b : wv, &r),
+					 0);
+			break;
+		case 1:
+			assert_int_equal(strata_graph_unary(test_graph, un[graph_random_next(5)], a, &r), 0);
+			break;
+		case 2:
+			assert_int_equal(strata_graph_matmul(test_graph, a, wm,
+							     graph_random_next(2) ? STRATA_MATMUL_TRANS_B : 0, &r),
+					 0);
+			break;
+		case 3:
+			assert_int_equal(strata_graph_rmsnorm(test_graph, a, wv, 1e-5f, &r), 0);
+			break;
+		case 4:
+			assert_int_equal(strata_graph_softmax(test_graph, a, &r), 0);
+			break;
+		case 5: {
+			uint32_t s;
+
+			assert_int_equal(strata_graph_reduce(test_graph, STRATA_OP_MEAN, a, -1, &s), 0);
+			assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, b, s, &r), 0);
+			break;
+		}
+		case 6:
+			assert_int_equal(strata_graph_layernorm(test_graph, a, wv, graph_random_next(2) ? wv : STRATA_GRAPH_NONE,
+								1e-5f, &r),
+					 0);
+			break;
+		default: /* the same call twice: something for CSE */
+			assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, a, &r), 0);
+			assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, a, &r), 0);
+			break;
+		}
+		vals[n++] = r;
+	}
+	*nouts = 0;
+	outs[(*nouts)++] = vals[n - 1];
+	outs[(*nouts)++] = vals[1 + graph_random_next(n - 1)];
+	for (i = 0; i < *nouts; i++)
+		assert_int_equal(strata_graph_output(test_graph, outs[i]), 0);
+}

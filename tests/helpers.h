@@ -64,6 +64,17 @@ extern struct strata_graph *test_graph;
 int graph_setup(void **state);
 int graph_teardown(void **state);
 
+/* Random graphs on test_graph over values [seq, GRAPH_RANDOM_W]:
+ * element-wise ops (with broadcast rows), bounded unary ops, matmuls with
+ * a weight as is and transposed, norms, softmax, reductions that come back
+ * through a broadcast multiply, and repeats of earlier calls.  *x is the
+ * input; two nodes are marked as outputs.  The weights are made from the
+ * seed by graph_random_seed(). */
+#define GRAPH_RANDOM_W 8
+void graph_random_seed(uint64_t seed);
+unsigned graph_random_next(unsigned n);
+void graph_random(uint32_t *x, uint32_t *outs, unsigned *nouts);
+
 /* Absolute path of a fixture under tests/ (static buffer). */
 const char *fixture(const char *rel);
 

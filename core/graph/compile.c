@@ -82,15 +82,15 @@ static int kernel_dir(struct strata_program *p, const struct strata_compile_opts
 		*private_dir = true;
 	}
 	if (!*private_dir) {
-		/* The runtime's folder may not exist yet: make both levels. */
-		char parent[4096];
+		/* The runtime's folder may not exist yet: make every level. */
+		char part[4096];
 		char *slash;
 
-		st_fmt(parent, sizeof(parent), "%s", dir);
-		slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
+		st_fmt(part, sizeof(part), "%s", dir);
+		for (slash = strchr(part + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
-			mkdir(parent, 0700);
+			mkdir(part, 0700);
+			*slash = '/';
 		}
 		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 			return 0;
@@ -142,9 +142,9 @@ static int build_missing(struct strata_program *p, const struct st_toolchain *tc
 			int e = st_kcache_build_finish(&o->build);
 
 			if (e && !err)
-				err = st_program_fail(p, e, "kernel %016llx did not compile with %s (%s); its source is in "
-							    "strata_program_dump()",
-						      (unsigned long long)o->key, tc->cc, strerror(-e));
+				err = st_program_fail(p, e, "kernel %016llx did not compile with %s (%s); its source is "
+							    "kept at %s",
+						      (unsigned long long)o->key, tc->cc, strerror(-e), o->build.src);
 			if (!e) {
 				st_fmt(o->path, sizeof(o->path), "%s", o->build.path);
 				o->ready = true;

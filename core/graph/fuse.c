@@ -114,7 +114,7 @@ static uint64_t kernel_bytes(const struct fuser *fz, const struct st_kernel *k)
 		const struct st_node *a = &g->nodes[k->args[i]];
 		uint64_t b = value_bytes(g, a);
 
-		if (k->kind == ST_KERNEL_ROWS && k->core != k->args[i]) {
+		if (k->kind == ST_KERNEL_ROWS) {
 			const struct st_node *c = &g->nodes[k->core];
 			const struct st_node *x = &g->nodes[c->src[0]];
 			int64_t row = x->shape.dim[x->shape.ndim - 1];
@@ -195,9 +195,10 @@ static bool absorbable(const struct fuser *fz, uint32_t s)
 	return kid != ST_NO_KERNEL && f->k[kid].root == s && fz->uses[s] == 1;
 }
 
-/* Try moving node @id into kernel @kid (whose root is one of its sources),
- * as @kind; keep the change only when it moves fewer bytes. */
-static bool try_join(struct fuser *fz, uint32_t id, uint32_t kid, enum st_kernel_kind kind)
+/* Try moving node @id into kernel @kid (whose root is one of its sources):
+ * as its new core, making it a rows kernel (@as_core), or else at the end
+ * of its chain.  Keep the change only when it moves fewer bytes. */
+static bool try_join(struct fuser *fz, uint32_t id, uint32_t kid, bool as_core)
 {
 	struct st_fusion *f = fz->f;
 	struct st_kernel *k = &f->k[kid], saved = *k, alone;
@@ -206,7 +207,7 @@ static bool try_join(struct fuser *fz, uint32_t id, uint32_t kid, enum st_kernel
 
 	/* The cost of @n in a kernel of its own. */
 	memset(&alone, 0, sizeof(alone));
-	alone.kind = kind;
+	alone.kind = as_core ? ST_KERNEL_ROWS : ST_KERNEL_ELEMWISE;
 	alone.root = alone.core = id;
 	for (unsigned i = 0; i < n->nsrc; i++)
 		if (!has_arg(&alone, n->src[i]))
@@ -215,7 +216,7 @@ static bool try_join(struct fuser *fz, uint32_t id, uint32_t kid, enum st_kernel
 
 	f->kernel_of[id] = kid;
 	drop_arg(k, k->root);
-	if (kind == ST_KERNEL_ROWS) {
+	if (as_core) {
 		k->kind = ST_KERNEL_ROWS;
 		k->core = id;
 	}
@@ -245,7 +246,7 @@ static int place(struct fuser *fz, uint32_t id)
 			if (!absorbable(fz, s) || !st_shape_equal(&g->nodes[s].shape, &n->shape))
 				continue;
 			kid = f->kernel_of[s];
-			if (f->k[kid].kind != ST_KERNEL_SINGLE && try_join(fz, id, kid, f->k[kid].kind))
+			if (f->k[kid].kind != ST_KERNEL_SINGLE && try_join(fz, id, kid, false))
 				return 0;
 		}
 		return new_kernel(fz, id, ST_KERNEL_ELEMWISE);
@@ -254,7 +255,7 @@ static int place(struct fuser *fz, uint32_t id)
 		uint32_t s = n->src[0];
 
 		if (absorbable(fz, s) && f->k[f->kernel_of[s]].kind == ST_KERNEL_ELEMWISE &&
-		    try_join(fz, id, f->kernel_of[s], ST_KERNEL_ROWS))
+		    try_join(fz, id, f->kernel_of[s], true))
 			return 0;
 		return new_kernel(fz, id, ST_KERNEL_ROWS);
 	}

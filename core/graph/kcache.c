@@ -202,11 +202,19 @@ int st_kcache_build_finish(struct st_kbuild *b)
 		return -ECHILD;
 	rc = st_cc_wait(b->pid);
 	b->pid = -1;
-	unlink(b->src);
 	if (rc != 0) {
+		/* Keep the source that failed, for the bug report. */
+		char kept[sizeof(b->src)];
+
+		st_fmt(kept, sizeof(kept), "%.*s.failed.c", (int)(strlen(b->path) - 3), b->path);
+		if (rename(b->src, kept) == 0)
+			st_fmt(b->src, sizeof(b->src), "%s", kept);
+		else
+			unlink(b->src);
 		unlink(b->tmp);
 		return rc > 0 ? -ENOEXEC : rc;
 	}
+	unlink(b->src);
 	err = seal(b->tmp, b->key);
 	if (!err && rename(b->tmp, b->path) < 0)
 		err = -errno;

@@ -37,7 +37,8 @@ struct st_kbuild {
 int st_kcache_build_start(const struct st_toolchain *tc, const char *dir, uint64_t key, const char *source,
 			  struct st_kbuild *b);
 /* Wait for it; seal the object and rename it into place as b->path.
- * Return: 0; -ENOEXEC when the compiler failed; a negative errno. */
+ * Return: 0; -ENOEXEC when the compiler failed (the source is kept, its
+ * path in b->src); a negative errno. */
 int st_kcache_build_finish(struct st_kbuild *b);
 
 /* Remove the least recently used entries until @dir holds at most

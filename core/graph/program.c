@@ -71,18 +71,54 @@ static int call_kernel(void *arg, int64_t lo, int64_t hi)
 	return c->fn(c->t, c->seq, lo, hi);
 }
 
-/* The kernel that writes the memory @node is read from, or ST_NO_KERNEL. */
-static uint32_t producer(const struct strata_program *p, uint32_t node)
+/* The arena bytes node @node is read from or written to: [*lo, *hi), or
+ * false when it is not in the arena. */
+static bool arena_range(const struct strata_program *p, uint32_t node, uint64_t *lo, uint64_t *hi)
 {
 	const struct st_value *v = &p->plan.v[node];
-	uint32_t base = v->home == ST_HOME_VIEW ? v->base : node;
+	const struct st_value *b = v->home == ST_HOME_VIEW ? &p->plan.v[v->base] : v;
 
-	return p->f.kernel_of[base];
+	if (b->home != ST_HOME_ARENA)
+		return false;
+	*lo = b->offset;
+	*hi = b->offset + b->bytes;
+	return true;
+}
+
+static bool overlaps(const struct strata_program *p, uint32_t node, uint64_t lo, uint64_t hi)
+{
+	uint64_t a, b;
+
+	return arena_range(p, node, &a, &b) && a < hi && lo < b;
+}
+
+/* Whether kernel @k must wait for the earlier kernel @j: it reads what j
+ * writes, or writes memory j reads or writes (the plan reuses memory in
+ * kernel order; workers must not run ahead of that). */
+static bool must_follow(const struct strata_program *p, uint32_t j, uint32_t k)
+{
+	const struct st_kernel *kj = &p->f.k[j], *kk = &p->f.k[k];
+	uint64_t lo, hi;
+	unsigned i;
+
+	for (i = 0; i < kk->nargs; i++)
+		if (p->f.kernel_of[p->plan.v[kk->args[i]].home == ST_HOME_VIEW ? p->plan.v[kk->args[i]].base
+										 : kk->args[i]] == j)
+			return true;
+	if (!arena_range(p, kk->root, &lo, &hi))
+		return false;
+	if (overlaps(p, kj->root, lo, hi))
+		return true;
+	for (i = 0; i < kj->nargs; i++)
+		if (overlaps(p, kj->args[i], lo, hi))
+			return true;
+	return false;
 }
 
 int st_program_tasks(struct strata_program *p)
 {
-	uint32_t nk = p->f.nk, k, i, total = 0, *fill;
+	uint32_t nk = p->f.nk, k, j, total = 0, *fill;
+	size_t at = 0;
 
 	p->tasks = st_calloc(nk ? nk : 1, sizeof(*p->tasks));
 	p->calls = st_calloc(nk ? nk : 1, sizeof(*p->calls));
@@ -91,45 +127,27 @@ int st_program_tasks(struct strata_program *p)
 		st_free(fill);
 		return -ENOMEM;
 	}
-	/* Count each distinct producer once per consumer. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (k = 0; k < nk; k++) {
-			const struct st_kernel *ker = &p->f.k[k];
-
-			for (i = 0; i < ker->nargs; i++) {
-				uint32_t from = producer(p, ker->args[i]), j;
-				bool seen = false;
-
-				for (j = 0; j < i; j++)
-					seen = seen || producer(p, ker->args[j]) == from;
-				if (from == ST_NO_KERNEL || seen)
-					continue;
-				if (pass == 0) {
-					p->tasks[from].nsucc++;
-					p->tasks[k].ndeps++;
-					total++;
-				} else {
-					p->succ[(uintptr_t)p->tasks[from].succ + fill[from]++] = k;
-				}
+	for (k = 0; k < nk; k++)
+		for (j = 0; j < k; j++)
+			if (must_follow(p, j, k)) {
+				p->tasks[j].nsucc++;
+				p->tasks[k].ndeps++;
+				total++;
 			}
-		}
-		if (pass == 0) {
-			uintptr_t at = 0;
-
-			p->succ = st_calloc(total ? total : 1, sizeof(*p->succ));
-			if (!p->succ) {
-				st_free(fill);
-				return -ENOMEM;
-			}
-			/* Offsets first; pointers once every list is filled. */
-			for (k = 0; k < nk; k++) {
-				p->tasks[k].succ = (const uint32_t *)at;
-				at += p->tasks[k].nsucc;
-			}
-		}
+	p->succ = st_calloc(total ? total : 1, sizeof(*p->succ));
+	if (!p->succ) {
+		st_free(fill);
+		return -ENOMEM;
 	}
 	for (k = 0; k < nk; k++) {
-		p->tasks[k].succ = p->succ + (uintptr_t)p->tasks[k].succ;
+		p->tasks[k].succ = p->succ + at;
+		at += p->tasks[k].nsucc;
+	}
+	for (k = 0; k < nk; k++)
+		for (j = 0; j < k; j++)
+			if (must_follow(p, j, k))
+				p->succ[(size_t)(p->tasks[j].succ - p->succ) + fill[j]++] = k;
+	for (k = 0; k < nk; k++) {
 		p->tasks[k].fn = call_kernel;
 		p->tasks[k].arg = &p->calls[k];
 		p->calls[k].fn = p->f.k[k].fn;

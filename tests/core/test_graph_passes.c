@@ -72,79 +72,10 @@ static void drops_what_is_dead(void **state)
 	strata_graph_destroy(h);
 }
 
-/* --- random graphs ------------------------------------------------------ */
-
-static uint64_t rng = 0x5eed;
-
-static unsigned next(unsigned n)
-{
-	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (unsigned)(rng >> 33) % n;
-}
-
-#define W 8
-static float w88[W * W], w8[W];
-
-/* A random graph over [seq, 8] values: element-wise ops (with broadcast
- * rows), bounded unary ops, matmuls, norms, softmax, reductions that come
- * back through a broadcast multiply, and repeats of earlier calls. */
-static void random_graph(uint32_t *x, uint32_t *outs, unsigned *nouts)
-{
-	static const enum strata_op bin[] = {STRATA_OP_ADD, STRATA_OP_SUB, STRATA_OP_MUL, STRATA_OP_MAX};
-	static const enum strata_op un[] = {STRATA_OP_TANH, STRATA_OP_SIGMOID, STRATA_OP_SILU, STRATA_OP_NEG};
-	const int64_t xs[] = {STRATA_DIM_SEQ, W}, s88[] = {W, W}, s8[] = {W};
-	uint32_t vals[64], n = 0, wm, wv, r;
-	unsigned i, steps = 8 + next(24);
-
-	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 2, xs, x), 0);
-	assert_int_equal(strata_graph_weight(test_graph, "w88", STRATA_DTYPE_F32, 2, s88, w88, &wm), 0);
-	assert_int_equal(strata_graph_weight(test_graph, "w8", STRATA_DTYPE_F32, 1, s8, w8, &wv), 0);
-	vals[n++] = *x;
-	for (i = 0; i < steps; i++) {
-		uint32_t a = vals[next(n)], b = vals[next(n)];
-
-		switch (next(7)) {
-		case 0:
-			assert_int_equal(strata_graph_binary(test_graph, bin[next(4)], a, next(3) ? b : wv, &r), 0);
-			break;
-		case 1:
-			assert_int_equal(strata_graph_unary(test_graph, un[next(4)], a, &r), 0);
-			break;
-		case 2:
-			assert_int_equal(
-			    strata_graph_matmul(test_graph, a, wm, next(2) ? STRATA_MATMUL_TRANS_B : 0, &r), 0);
-			break;
-		case 3:
-			assert_int_equal(strata_graph_rmsnorm(test_graph, a, wv, 1e-5f, &r), 0);
-			break;
-		case 4:
-			assert_int_equal(strata_graph_softmax(test_graph, a, &r), 0);
-			break;
-		case 5: {
-			uint32_t s;
-
-			assert_int_equal(strata_graph_reduce(test_graph, STRATA_OP_MEAN, a, -1, &s), 0);
-			assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, b, s, &r), 0);
-			break;
-		}
-		default: /* the same call twice: something for CSE */
-			assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, a, &r), 0);
-			assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, a, &r), 0);
-			break;
-		}
-		vals[n++] = r;
-	}
-	*nouts = 0;
-	outs[(*nouts)++] = vals[n - 1];
-	outs[(*nouts)++] = vals[1 + next(n - 1)];
-	for (i = 0; i < *nouts; i++)
-		assert_int_equal(strata_graph_output(test_graph, outs[i]), 0);
-}
-
 static void run(struct strata_graph *h, uint32_t x, const float *xd, uint32_t seq, uint32_t node, float *out)
 {
-	struct strata_graph_tensor in = {x, (void *)(uintptr_t)xd, seq * W * sizeof(float)};
-	struct strata_graph_tensor o = {node, out, seq * W * sizeof(float)};
+	struct strata_graph_tensor in = {x, (void *)(uintptr_t)xd, seq * GRAPH_RANDOM_W * sizeof(float)};
+	struct strata_graph_tensor o = {node, out, seq * GRAPH_RANDOM_W * sizeof(float)};
 
 	if (strata_graph_eval_reference(h, seq, &in, 1, &o, 1))
 		fail_msg("run: %s", strata_graph_error(h));
@@ -152,24 +83,21 @@ static void run(struct strata_graph *h, uint32_t x, const float *xd, uint32_t se
 
 static void random_graphs_keep_their_values(void **state)
 {
-	float xd[5 * W], before[5 * W], after[5 * W];
+	float xd[5 * GRAPH_RANDOM_W], before[5 * GRAPH_RANDOM_W], after[5 * GRAPH_RANDOM_W];
 	unsigned trial, i, merged = 0, dropped = 0;
 
 	(void)state;
-	for (i = 0; i < W * W; i++)
-		w88[i] = (float)next(2000) / 1000.0f - 1.0f;
-	for (i = 0; i < W; i++)
-		w8[i] = (float)next(2000) / 1000.0f;
-	for (i = 0; i < 5 * W; i++)
-		xd[i] = (float)next(2000) / 1000.0f - 1.0f;
+	graph_random_seed(0x5eed);
+	for (i = 0; i < 5 * GRAPH_RANDOM_W; i++)
+		xd[i] = (float)graph_random_next(2000) / 1000.0f - 1.0f;
 	for (trial = 0; trial < 300; trial++) {
 		uint32_t x, outs[2], map1[128], map2[128];
 		struct strata_graph *c, *d;
 		unsigned nouts, k;
-		uint32_t seq = 1 + next(5);
+		uint32_t seq = 1 + graph_random_next(5);
 
 		assert_int_equal(strata_graph_create(test_rt, NULL, &test_graph), 0);
-		random_graph(&x, outs, &nouts);
+		graph_random(&x, outs, &nouts);
 		assert_true(test_graph->n <= 128);
 		assert_int_equal(st_graph_cse(test_graph, &c, map1), 0);
 		assert_int_equal(st_graph_dce(c, &d, map2), 0);
@@ -181,12 +109,12 @@ static void random_graphs_keep_their_values(void **state)
 			uint32_t now = map2[map1[outs[k]]];
 
 			assert_int_equal(strata_graph_shape(test_graph, outs[k], &nd, shape), 0);
-			if (shape[nd - 1] != W)
+			if (shape[nd - 1] != GRAPH_RANDOM_W)
 				continue; /* a [seq, 1] result: the runner reads [seq, 8] */
 			assert_true(now != ST_GRAPH_GONE);
 			run(test_graph, x, xd, seq, outs[k], before);
 			run(d, map2[map1[x]], xd, seq, now, after);
-			if (memcmp(before, after, seq * W * sizeof(float)))
+			if (memcmp(before, after, seq * GRAPH_RANDOM_W * sizeof(float)))
 				fail_msg("trial %u: output %u changed after the passes", trial, outs[k]);
 		}
 		strata_graph_destroy(c);
