@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +42,35 @@ struct trailer {
 
 static const char *const cflags[] = { "-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-w" };
 
+/* Finding the compiler builds and loads a probe object (tens of ms): the
+ * answer is kept for the process, as long as $STRATA_CC and $PATH, which
+ * decide it, stay the same. */
+static pthread_mutex_t found_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t found_for;
+static struct st_toolchain found;
+
+static uint64_t environment_hash(void)
+{
+	const char *cc = getenv("STRATA_CC"), *path = getenv("PATH");
+	uint64_t h = st_fnv1a(cc ? cc : "-", cc ? strlen(cc) + 1 : 1, ST_FNV_SEED);
+
+	return st_fnv1a(path ? path : "-", path ? strlen(path) + 1 : 1, h) | 1;
+}
+
 int st_kcache_toolchain(struct st_toolchain *tc)
 {
 	char brand[128];
-	uint64_t features = st_cpu_features_detect(), version = STRATA_VERSION_NUMBER;
+	uint64_t features = st_cpu_features_detect(), version = STRATA_VERSION_NUMBER, env = environment_hash();
 	unsigned i;
 	int err;
 
+	pthread_mutex_lock(&found_lock);
+	if (found_for == env) {
+		*tc = found;
+		pthread_mutex_unlock(&found_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&found_lock);
 	memset(tc, 0, sizeof(*tc));
 	err = st_cc_find(tc->cc, sizeof(tc->cc), tc->version, sizeof(tc->version));
 	if (err)
@@ -60,6 +83,10 @@ int st_kcache_toolchain(struct st_toolchain *tc)
 	tc->id = st_fnv1a(brand, strlen(brand), tc->id);
 	tc->id = st_fnv1a(&features, sizeof(features), tc->id);
 	tc->id = st_fnv1a(&version, sizeof(version), tc->id);
+	pthread_mutex_lock(&found_lock);
+	found = *tc;
+	found_for = env;
+	pthread_mutex_unlock(&found_lock);
 	return 0;
 }
 
