@@ -298,7 +298,7 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	} else {
 		st_fmt(p->info.compiler, sizeof(p->info.compiler), "%s", tc.version);
 	}
-	err = st_graph_fuse(st_program_graph(p), &p->f);
+	err = st_graph_fuse(st_program_graph(p), !(ST_OPT(opts, flags, 0) & STRATA_COMPILE_NO_FUSION), &p->f);
 	if (!err)
 		err = st_graph_plan(st_program_graph(p), &p->f, &p->plan);
 	if (err)

@@ -90,8 +90,9 @@ struct st_plan {
  * Return: 0; -ENOMEM; an interpreter error. */
 int st_graph_fold(struct strata_graph *g, struct strata_graph **out, void ***owned, unsigned *nowned);
 
-/* fuse.c: group @g's nodes into kernels (free with st_fusion_free()). */
-int st_graph_fuse(const struct strata_graph *g, struct st_fusion *f);
+/* fuse.c: group @g's nodes into kernels (free with st_fusion_free());
+ * with @fuse false, every op is a kernel of its own. */
+int st_graph_fuse(const struct strata_graph *g, bool fuse, struct st_fusion *f);
 void st_fusion_free(struct st_fusion *f);
 /* Whether @op is element-wise (one or two operands, broadcast). */
 bool st_op_elementwise(enum strata_op op);

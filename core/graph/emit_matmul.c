@@ -34,33 +34,107 @@ static const char *row_bytes(enum strata_dtype t, const char *k, char *buf, size
 	return buf;
 }
 
-/* st_unpack(): row @p of b, K elements, widened into @w. */
+/*
+ * st_qdot(): one row of a against one row of b in a block format, without
+ * unpacking it to memory: per block, d·Σ q·a (+ m·Σ a for Q4_1).  Used when
+ * a has few rows (decode), where unpacking a row of b would be read once.
+ */
+static void emit_block_dot(struct emitter *e, enum strata_dtype t)
+{
+	int bs = t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18;
+
+	st_text_add(&e->t, "#ifdef ST_SIMD\n"
+			   "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
+			   "\t__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();\n"
+			   "\tfor (int64_t b = 0; b < K / 32; b++, p += %d, a += 32) {\n"
+			   "\t\tconst __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),\n"
+			   "\t\t\t     a3 = _mm256_loadu_ps(a + 24);\n"
+			   "\t\t__m256 q0, q1, q2, q3;\n",
+		    bs);
+	if (t == STRATA_DTYPE_Q8_0)
+		st_text_add(&e->t, "\t\tq0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2))));\n"
+				   "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 10))));\n"
+				   "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 18))));\n"
+				   "\t\tq3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 26))));\n");
+	else
+		st_text_add(&e->t,
+			    "\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(p + %d)), low = _mm_set1_epi8(0x0f);\n"
+			    "\t\tconst __m128i lo = _mm_and_si128(bytes, low), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low);\n"
+			    "\t\tq0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));\n"
+			    "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));\n"
+			    "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));\n"
+			    "\t\tq3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));\n",
+			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
+	st_text_add(&e->t, "\t\tconst __m256 dot = _mm256_fmadd_ps(q3, a3, _mm256_fmadd_ps(q2, a2, _mm256_fmadd_ps(q1, a1, _mm256_mul_ps(q0, a0))));\n"
+			   "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n");
+	if (t != STRATA_DTYPE_Q8_0)
+		st_text_add(&e->t, "\t\taccm = _mm256_fmadd_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),\n"
+				   "\t\t\t\t       _mm256_set1_ps(%s), accm);\n",
+			    t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * st_half_at(p)");
+	st_text_add(&e->t, "\t}\n\tacc = _mm256_add_ps(acc, accm);\n"
+			   "\tfloat s[8];\n\t_mm256_storeu_ps(s, acc);\n"
+			   "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n#endif\n\n");
+}
+
+/*
+ * st_unpack(): row @p of b, K elements, widened into @w.  With AVX2 (and
+ * F16C for f16) the unpacking is written with intrinsics, eight elements
+ * at a time: compilers do not vectorize half-precision conversion or the
+ * nibble shuffles of the block formats on their own.  The plain C after
+ * #else is the reference layout (ggml's) and the fallback.
+ */
 static void emit_unpack(struct emitter *e, enum strata_dtype t)
 {
-	st_text_add(&e->t, "static inline void st_unpack(const uint8_t *p, float *w, int64_t K)\n{\n");
+	st_text_add(&e->t, "#if defined(__AVX2__) && defined(__F16C__)\n#include <immintrin.h>\n#define ST_SIMD 1\n#endif\n"
+			   "static inline void st_unpack(const uint8_t *p, float *w, int64_t K)\n{\n");
 	switch (t) {
 	case STRATA_DTYPE_F16:
+		st_text_add(&e->t, "\tint64_t k = 0;\n"
+				   "#ifdef ST_SIMD\n"
+				   "\tfor (; k + 8 <= K; k += 8)\n"
+				   "\t\t_mm256_storeu_ps(w + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * k))));\n"
+				   "#endif\n"
+				   "\tfor (; k < K; k++)\n\t\tw[k] = st_half_at(p + 2 * k);\n");
+		break;
 	case STRATA_DTYPE_BF16:
 		st_text_add(&e->t, "\tfor (int64_t k = 0; k < K; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
-				   "\t\tw[k] = %s(h);\n\t}\n",
-			    t == STRATA_DTYPE_F16 ? "st_half" : "st_bf16");
+				   "\t\tw[k] = st_bf16(h);\n\t}\n");
 		break;
 	case STRATA_DTYPE_Q8_0:
 		st_text_add(&e->t, "\tfor (int64_t b = 0; b < K / 32; b++, p += 34, w += 32) {\n"
 				   "\t\tconst float d = st_half_at(p);\n"
-				   "\t\tfor (int j = 0; j < 32; j++)\n\t\t\tw[j] = (float)(int8_t)p[2 + j] * d;\n\t}\n");
+				   "#ifdef ST_SIMD\n"
+				   "\t\tconst __m256 dv = _mm256_set1_ps(d);\n"
+				   "\t\tfor (int j = 0; j < 32; j += 8)\n"
+				   "\t\t\t_mm256_storeu_ps(w + j, _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(\n"
+				   "\t\t\t\t_mm_loadl_epi64((const __m128i *)(p + 2 + j))))));\n"
+				   "#else\n"
+				   "\t\tfor (int j = 0; j < 32; j++)\n\t\t\tw[j] = (float)(int8_t)p[2 + j] * d;\n"
+				   "#endif\n\t}\n");
 		break;
 	default: /* Q4_0, Q4_1 */
 		st_text_add(&e->t,
 			    "\tfor (int64_t b = 0; b < K / 32; b++, p += %d, w += 32) {\n"
 			    "\t\tconst float d = st_half_at(p), m = %s;\n\t\tconst uint8_t *q = p + %d;\n"
+			    "#ifdef ST_SIMD\n"
+			    "\t\tconst __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);\n"
+			    "\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)q), low = _mm_set1_epi8(0x0f);\n"
+			    "\t\tconst __m128i lo = _mm_and_si128(bytes, low), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low);\n"
+			    "\t\t_mm256_storeu_ps(w, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), dv, mv));\n"
+			    "\t\t_mm256_storeu_ps(w + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), dv, mv));\n"
+			    "\t\t_mm256_storeu_ps(w + 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), dv, mv));\n"
+			    "\t\t_mm256_storeu_ps(w + 24, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), dv, mv));\n"
+			    "#else\n"
 			    "\t\tfor (int j = 0; j < 16; j++) {\n"
 			    "\t\t\tw[j] = (float)(q[j] & 0x0f) * d + m;\n\t\t\tw[j + 16] = (float)(q[j] >> 4) * d + m;\n"
-			    "\t\t}\n\t}\n",
+			    "\t\t}\n"
+			    "#endif\n\t}\n",
 			    t == STRATA_DTYPE_Q4_1 ? 20 : 18, t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * d",
 			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
 	}
 	st_text_add(&e->t, "}\n\n");
+	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1 || t == STRATA_DTYPE_Q8_0)
+		emit_block_dot(e, t);
 }
 
 /* st_store(): element (row r, column j) of the result gets @acc through
@@ -96,12 +170,67 @@ static void emit_store(struct emitter *e)
 	st_text_add(&e->t, "\t\t\t*dst = v%u;\n\t\t}\n\t}\n}\n\n", k->nmembers - 1);
 }
 
-/* b transposed: dot products, four columns at a time. */
+/*
+ * Dot-product micro-kernels on GCC/Clang vector types (64-byte vectors
+ * where AVX-512 is there, else 32: the compiler picks the instructions of
+ * the CPU it builds for).  st_dot4x4 keeps sixteen vector accumulators: four
+ * rows of a against four rows of b, each load used four times.
+ */
+static void emit_dot_kernels(struct emitter *e)
+{
+	st_text_add(&e->t,
+		    "#if defined(__AVX512F__)\n#define VB 64\n#else\n#define VB 32\n#endif\n"
+		    "typedef float vf __attribute__((vector_size(VB), aligned(4)));\n"
+		    "#define VL (VB / 4)\n"
+		    "static inline vf st_load(const float *p) { return *(const vf *)p; }\n"
+		    "static inline float st_hsum(vf v)\n{\n\tfloat s = 0;\n"
+		    "\tfor (int l = 0; l < VL; l++)\n\t\ts += v[l];\n\treturn s;\n}\n"
+		    "static inline void st_dot4x4(const float *a, int64_t lda, const float *w0, const float *w1,\n"
+		    "\t\t\t     const float *w2, const float *w3, int64_t K, float d[4][4])\n{\n"
+		    "\tvf s[4][4];\n\tint64_t k = 0;\n"
+		    "\tmemset(s, 0, sizeof(s));\n"
+		    "\tfor (; k + VL <= K; k += VL) {\n"
+		    "\t\tconst vf b0 = st_load(w0 + k), b1 = st_load(w1 + k), b2 = st_load(w2 + k), b3 = st_load(w3 + k);\n"
+		    "\t\tfor (int i = 0; i < 4; i++) {\n"
+		    "\t\t\tconst vf av = st_load(a + i * lda + k);\n"
+		    "\t\t\ts[i][0] += av * b0;\n\t\t\ts[i][1] += av * b1;\n"
+		    "\t\t\ts[i][2] += av * b2;\n\t\t\ts[i][3] += av * b3;\n\t\t}\n\t}\n"
+		    "\tfor (int i = 0; i < 4; i++)\n\t\tfor (int j = 0; j < 4; j++)\n\t\t\td[i][j] = st_hsum(s[i][j]);\n"
+		    "\tfor (; k < K; k++)\n\t\tfor (int i = 0; i < 4; i++) {\n"
+		    "\t\t\td[i][0] += a[i * lda + k] * w0[k];\n\t\t\td[i][1] += a[i * lda + k] * w1[k];\n"
+		    "\t\t\td[i][2] += a[i * lda + k] * w2[k];\n\t\t\td[i][3] += a[i * lda + k] * w3[k];\n\t\t}\n}\n"
+		    "static inline void st_dot1x4(const float *a, const float *w0, const float *w1, const float *w2,\n"
+		    "\t\t\t     const float *w3, int64_t K, float d[4])\n{\n"
+		    "\tvf s0, s1, s2, s3;\n\tint64_t k = 0;\n"
+		    "\tmemset(&s0, 0, sizeof(s0)), s1 = s2 = s3 = s0;\n"
+		    "\tfor (; k + VL <= K; k += VL) {\n"
+		    "\t\tconst vf av = st_load(a + k);\n"
+		    "\t\ts0 += av * st_load(w0 + k);\n\t\ts1 += av * st_load(w1 + k);\n"
+		    "\t\ts2 += av * st_load(w2 + k);\n\t\ts3 += av * st_load(w3 + k);\n\t}\n"
+		    "\td[0] = st_hsum(s0), d[1] = st_hsum(s1), d[2] = st_hsum(s2), d[3] = st_hsum(s3);\n"
+		    "\tfor (; k < K; k++) {\n"
+		    "\t\td[0] += a[k] * w0[k];\n\t\td[1] += a[k] * w1[k];\n"
+		    "\t\td[2] += a[k] * w2[k];\n\t\td[3] += a[k] * w3[k];\n\t}\n}\n"
+		    "static inline float st_dot(const float *a, const float *w, int64_t K)\n{\n"
+		    "\tvf s;\n\tint64_t k = 0;\n\tfloat d;\n"
+		    "\tmemset(&s, 0, sizeof(s));\n"
+		    "\tfor (; k + VL <= K; k += VL)\n\t\ts += st_load(a + k) * st_load(w + k);\n"
+		    "\td = st_hsum(s);\n\tfor (; k < K; k++)\n\t\td += a[k] * w[k];\n\treturn d;\n}\n\n");
+}
+
+/* b transposed: four columns at a time, against four rows of a at a time. */
 static void emit_trans(struct emitter *e, enum strata_dtype bt)
 {
 	bool f32 = bt == STRATA_DTYPE_F32;
 
 	st_text_add(&e->t, "\t\tint64_t n = n0;\n");
+	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1 || bt == STRATA_DTYPE_Q8_0)
+		st_text_add(&e->t, "#ifdef ST_SIMD\n"
+				   "\t\tif (M < 4) {\n"
+				   "\t\t\tfor (; n < n1; n++)\n"
+				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot(B + n * RB, A + m * K, K), C + m * N + n);\n"
+				   "\t\t\tcontinue;\n\t\t}\n#endif\n");
 	if (!f32)
 		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
@@ -114,24 +243,17 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 				    q, q, q, q);
 	}
 	st_text_add(&e->t,
-		    "\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
-		    "\t\t\t\tconst float *a = A + m * K;\n"
-		    "\t\t\t\tfloat s0[8] = { 0 }, s1[8] = { 0 }, s2[8] = { 0 }, s3[8] = { 0 };\n"
-		    "\t\t\t\tint64_t k = 0;\n"
-		    "\t\t\t\tfor (; k + 8 <= K; k += 8)\n"
-		    "\t\t\t\t\tfor (int l = 0; l < 8; l++) {\n"
-		    "\t\t\t\t\t\tconst float av = a[k + l];\n"
-		    "\t\t\t\t\t\ts0[l] += av * w0[k + l];\n\t\t\t\t\t\ts1[l] += av * w1[k + l];\n"
-		    "\t\t\t\t\t\ts2[l] += av * w2[k + l];\n\t\t\t\t\t\ts3[l] += av * w3[k + l];\n"
-		    "\t\t\t\t\t}\n"
-		    "\t\t\t\tfloat d[4] = { 0, 0, 0, 0 };\n"
-		    "\t\t\t\tfor (int l = 0; l < 8; l++) {\n"
-		    "\t\t\t\t\td[0] += s0[l];\n\t\t\t\t\td[1] += s1[l];\n\t\t\t\t\td[2] += s2[l];\n\t\t\t\t\td[3] += s3[l];\n"
-		    "\t\t\t\t}\n"
-		    "\t\t\t\tfor (; k < K; k++) {\n"
-		    "\t\t\t\t\td[0] += a[k] * w0[k];\n\t\t\t\t\td[1] += a[k] * w1[k];\n"
-		    "\t\t\t\t\td[2] += a[k] * w2[k];\n\t\t\t\t\td[3] += a[k] * w3[k];\n"
-		    "\t\t\t\t}\n"
+		    "\t\t\tint64_t m = 0;\n"
+		    "\t\t\tfor (; m + 4 <= M; m += 4) {\n"
+		    "\t\t\t\tfloat d[4][4];\n"
+		    "\t\t\t\tst_dot4x4(A + m * K, K, w0, w1, w2, w3, K, d);\n"
+		    "\t\t\t\tfor (int i = 0; i < 4; i++)\n"
+		    "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
+		    "\t\t\t\t\t\tst_store(t, seq, bi * M + m + i, n + q, d[i][q], C + (m + i) * N + n + q);\n"
+		    "\t\t\t}\n"
+		    "\t\t\tfor (; m < M; m++) {\n"
+		    "\t\t\t\tfloat d[4];\n"
+		    "\t\t\t\tst_dot1x4(A + m * K, w0, w1, w2, w3, K, d);\n"
 		    "\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 		    "\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
 		    "\t\t\t}\n\t\t}\n"
@@ -141,16 +263,9 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 	else
 		st_text_add(&e->t, "\t\t\tst_unpack(B + n * RB, wbuf[0], K);\n\t\t\tconst float *w0 = wbuf[0];\n");
 	st_text_add(&e->t,
-		    "\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
-		    "\t\t\t\tconst float *a = A + m * K;\n"
-		    "\t\t\t\tfloat s0[8] = { 0 }, d = 0;\n"
-		    "\t\t\t\tint64_t k = 0;\n"
-		    "\t\t\t\tfor (; k + 8 <= K; k += 8)\n"
-		    "\t\t\t\t\tfor (int l = 0; l < 8; l++)\n\t\t\t\t\t\ts0[l] += a[k + l] * w0[k + l];\n"
-		    "\t\t\t\tfor (int l = 0; l < 8; l++)\n\t\t\t\t\td += s0[l];\n"
-		    "\t\t\t\tfor (; k < K; k++)\n\t\t\t\t\td += a[k] * w0[k];\n"
-		    "\t\t\t\tst_store(t, seq, bi * M + m, n, d, C + m * N + n);\n"
-		    "\t\t\t}\n\t\t}\n");
+		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\tst_store(t, seq, bi * M + m, n, st_dot(A + m * K, w0, K), C + m * N + n);\n"
+		    "\t\t}\n");
 }
 
 /* b as is: each row of a scales the rows of b's column block. */
@@ -179,10 +294,11 @@ int st_emit_matmul(struct emitter *e)
 	struct pad4 pa = st_emit_pad(&a->shape), pb = st_emit_pad(&b->shape);
 	char batch[48], m[48], kk[48], n[48], rb[64];
 
-	if (!trans)
-		; /* b as is: f32 (fold.c widens any other storage) */
-	else if (b->dtype != STRATA_DTYPE_F32)
+	/* b as is is f32 (fold.c widens any other storage). */
+	if (trans && b->dtype != STRATA_DTYPE_F32)
 		emit_unpack(e, b->dtype);
+	if (trans)
+		emit_dot_kernels(e);
 	emit_store(e);
 	st_emit_product(pa.d, 2, batch);
 	st_emit_product(&pa.d[2], 1, m);

@@ -97,6 +97,7 @@ static uint64_t value_bytes(const struct strata_graph *g, const struct st_node *
 
 struct fuser {
 	const struct strata_graph *g;
+	bool fuse; /* false: every op alone */
 	struct st_fusion *f;
 	uint32_t *uses; /* per node: reads by other nodes, plus one for a result */
 	uint32_t cap;
@@ -240,7 +241,7 @@ static int place(struct fuser *fz, uint32_t id)
 	if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || st_node_is_view(g, n))
 		return 0;
 	if (st_op_elementwise(n->op)) {
-		for (i = 0; i < n->nsrc; i++) {
+		for (i = 0; fz->fuse && i < n->nsrc; i++) {
 			uint32_t s = n->src[i], kid;
 
 			if (!absorbable(fz, s) || !st_shape_equal(&g->nodes[s].shape, &n->shape))
@@ -254,7 +255,7 @@ static int place(struct fuser *fz, uint32_t id)
 	if (rows_op(n)) {
 		uint32_t s = n->src[0];
 
-		if (absorbable(fz, s) && f->k[f->kernel_of[s]].kind == ST_KERNEL_ELEMWISE &&
+		if (fz->fuse && absorbable(fz, s) && f->k[f->kernel_of[s]].kind == ST_KERNEL_ELEMWISE &&
 		    try_join(fz, id, f->kernel_of[s], true))
 			return 0;
 		return new_kernel(fz, id, ST_KERNEL_ROWS);
@@ -321,9 +322,9 @@ static void order_by_root(const struct strata_graph *g, struct st_fusion *f)
 	}
 }
 
-int st_graph_fuse(const struct strata_graph *g, struct st_fusion *f)
+int st_graph_fuse(const struct strata_graph *g, bool fuse, struct st_fusion *f)
 {
-	struct fuser fz = { .g = g, .f = f };
+	struct fuser fz = { .g = g, .f = f, .fuse = fuse };
 	uint32_t id;
 	unsigned i;
 	int err = 0;

@@ -253,6 +253,7 @@ STRATA_API int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq,
 struct strata_program;
 
 #define STRATA_COMPILE_INTERPRET (1u << 0) /* no code generation: run the reference interpreter */
+#define STRATA_COMPILE_NO_FUSION (1u << 1) /* every op a kernel of its own (to measure what fusion saves) */
 
 struct strata_compile_opts {
 	size_t sz;
