@@ -147,6 +147,17 @@ out:
 	return rc;
 }
 
+int st_cc_first(char *path, size_t path_len)
+{
+	const char *names[] = { getenv("STRATA_CC"), "cc", "gcc", "clang" };
+	unsigned i;
+
+	for (i = 0; i < ST_ARRAY_SIZE(names); i++)
+		if (names[i] && *names[i] && which(names[i], path, path_len) == 0)
+			return 0;
+	return -ENOENT;
+}
+
 int st_cc_find(char *path, size_t path_len, char *version, size_t version_len)
 {
 	const char *names[] = { getenv("STRATA_CC"), "cc", "gcc", "clang" };

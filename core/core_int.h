@@ -99,6 +99,8 @@ int st_probe_init(struct strata_rt *rt, enum strata_probe_mode mode);
 /* Find a working C compiler: $STRATA_CC, then cc, gcc, clang on $PATH, and
  * prove it by building a shared object.  Writes its path and version line. */
 int st_cc_find(char *path, size_t path_len, char *version, size_t version_len);
+/* The compiler st_cc_find() tries first, resolved on $PATH but not run. */
+int st_cc_first(char *path, size_t path_len);
 /* Start @argv (a compiler) with stdin and stderr on /dev/null and stdout on
  * @out_fd (-1: /dev/null); st_cc_wait() returns its exit status or a
  * negative errno. */

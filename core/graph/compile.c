@@ -176,19 +176,16 @@ static int load(struct strata_program *p, const struct st_toolchain *tc, const c
 
 /* Emit every kernel, find or build its object, load it. */
 static int build_kernels(struct strata_program *p, const struct strata_compile_opts *opts,
-			 const struct st_toolchain *tc)
+			 const struct st_toolchain *tc, const char *dir, bool private_dir)
 {
 	struct strata_graph *g = st_program_graph(p);
 	struct st_fusion *f = &p->f;
 	struct object *obj = st_calloc(f->nk ? f->nk : 1, sizeof(*obj));
-	char dir[4096];
-	bool private_dir;
 	unsigned n = 0, i, k, removed;
-	int err;
+	int err = 0;
 
 	if (!obj)
 		return -ENOMEM;
-	err = kernel_dir(p, opts, dir, sizeof(dir), &private_dir);
 	for (k = 0; k < f->nk && !err; k++) {
 		err = st_kernel_emit(g, &f->k[k]);
 		if (err)
@@ -227,7 +224,6 @@ static int build_kernels(struct strata_program *p, const struct strata_compile_o
 		for (i = 0; i < n; i++)
 			if (obj[i].ready)
 				unlink(obj[i].path);
-		rmdir(dir);
 	} else if (p->info.compiled) {
 		st_kcache_trim(dir, ST_OPT(opts, cache_max_bytes, 0) ? ST_OPT(opts, cache_max_bytes, 0)
 								      : DEFAULT_CACHE_BYTES,
@@ -266,7 +262,9 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 {
 	struct strata_program *p;
 	struct st_toolchain tc;
-	double t0 = now_ms();
+	double t0 = now_ms(), t[4];
+	char dir[4096];
+	bool private_dir = false, have_dir = false;
 	int err;
 
 	if (!g || !out || (opts && !st_opts_valid(opts, sizeof(*opts))))
@@ -289,7 +287,9 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	if (ST_OPT(opts, flags, 0) & STRATA_COMPILE_INTERPRET) {
 		p->info.backend = STRATA_BACKEND_INTERPRETER;
 		st_fmt(p->info.reason, sizeof(p->info.reason), "asked for (STRATA_COMPILE_INTERPRET)");
-	} else if (st_kcache_toolchain(&tc)) {
+	} else if ((err = kernel_dir(p, opts, dir, sizeof(dir), &private_dir)) != 0) {
+		goto fail;
+	} else if ((have_dir = true, st_kcache_toolchain(private_dir ? NULL : dir, &tc))) {
 		p->info.backend = STRATA_BACKEND_INTERPRETER;
 		st_fmt(p->info.reason, sizeof(p->info.reason),
 		       "no working C compiler ($STRATA_CC, cc, gcc or clang on PATH): the reference interpreter runs "
@@ -298,14 +298,18 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	} else {
 		st_fmt(p->info.compiler, sizeof(p->info.compiler), "%s", tc.version);
 	}
+	t[0] = now_ms();
 	err = st_graph_fuse(st_program_graph(p), !(ST_OPT(opts, flags, 0) & STRATA_COMPILE_NO_FUSION), &p->f);
+	t[1] = now_ms();
 	if (!err)
 		err = st_graph_plan(st_program_graph(p), &p->f, &p->plan);
+	t[2] = t[3] = now_ms();
 	if (err)
 		goto fail;
 	summarize(p);
 	if (p->info.backend == STRATA_BACKEND_C) {
-		err = build_kernels(p, opts, &tc);
+		err = build_kernels(p, opts, &tc, dir, private_dir);
+		t[3] = now_ms();
 		if (!err && p->plan.arena_bytes) {
 			p->arena_raw = st_malloc(p->plan.arena_bytes + 63);
 			p->arena = (void *)(((uintptr_t)p->arena_raw + 63) & ~(uintptr_t)63);
@@ -325,9 +329,17 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 		p->info.threads = 1;
 	}
 	p->info.compile_ms = now_ms() - t0;
+	if (have_dir && private_dir)
+		rmdir(dir);
+	st_debug("graph: compiled %u nodes into %u kernels in %.1f ms (passes %.1f, fuse %.1f, plan %.1f, build %.1f, "
+		 "tasks %.1f)",
+		 p->info.nodes, p->info.kernels, p->info.compile_ms, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2],
+		 now_ms() - t[3]);
 	*out = p;
 	return 0;
 fail:
+	if (have_dir && private_dir)
+		rmdir(dir); /* the source of a failed kernel stays, and the folder with it */
 	strata_program_destroy(p);
 	return err;
 }

@@ -57,7 +57,66 @@ static uint64_t environment_hash(void)
 	return st_fnv1a(path ? path : "-", path ? strlen(path) + 1 : 1, h) | 1;
 }
 
-int st_kcache_toolchain(struct st_toolchain *tc)
+/* What identifies the compiler's binary: a new package changes these. */
+static int binary_stamp(const char *path, char *out, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	st_fmt(out, len, "%llu %llu %lld %lld.%09ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	       (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	return 0;
+}
+
+/*
+ * A fresh process would spend tens of milliseconds proving the compiler
+ * again; the cache folder remembers the last proof in "toolchain": the
+ * environment hash, the compiler's path and stamp, its version line.
+ * Only an exact match is believed.
+ */
+static bool remembered(const char *dir, uint64_t env, struct st_toolchain *tc)
+{
+	char path[4200], line[4600], want[160], stamp[160];
+	unsigned long long e;
+	bool ok = false;
+	FILE *f;
+
+	if (!dir || st_cc_first(tc->cc, sizeof(tc->cc)) || binary_stamp(tc->cc, want, sizeof(want)))
+		return false;
+	st_fmt(path, sizeof(path), "%s/toolchain", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f) && sscanf(line, "%llx", &e) == 1 && e == env && fgets(line, sizeof(line), f) &&
+	    strcspn(line, "\n") == strlen(tc->cc) && !strncmp(line, tc->cc, strlen(tc->cc)) &&
+	    fgets(stamp, sizeof(stamp), f) && (stamp[strcspn(stamp, "\n")] = '\0', !strcmp(stamp, want)) &&
+	    fgets(tc->version, sizeof(tc->version), f)) {
+		tc->version[strcspn(tc->version, "\n")] = '\0';
+		ok = true;
+	}
+	fclose(f);
+	return ok;
+}
+
+static void remember(const char *dir, uint64_t env, const struct st_toolchain *tc)
+{
+	char path[4200], tmp[4300], stamp[160];
+	FILE *f;
+
+	if (!dir || binary_stamp(tc->cc, stamp, sizeof(stamp)))
+		return;
+	st_fmt(path, sizeof(path), "%s/toolchain", dir);
+	st_fmt(tmp, sizeof(tmp), "%s/.toolchain.%d", dir, (int)getpid());
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%llx\n%s\n%s\n%s\n", (unsigned long long)env, tc->cc, stamp, tc->version);
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
+}
+
+int st_kcache_toolchain(const char *dir, struct st_toolchain *tc)
 {
 	char brand[128];
 	uint64_t features = st_cpu_features_detect(), version = STRATA_VERSION_NUMBER, env = environment_hash();
@@ -72,9 +131,12 @@ int st_kcache_toolchain(struct st_toolchain *tc)
 	}
 	pthread_mutex_unlock(&found_lock);
 	memset(tc, 0, sizeof(*tc));
-	err = st_cc_find(tc->cc, sizeof(tc->cc), tc->version, sizeof(tc->version));
-	if (err)
-		return err;
+	if (!remembered(dir, env, tc)) {
+		err = st_cc_find(tc->cc, sizeof(tc->cc), tc->version, sizeof(tc->version));
+		if (err)
+			return err;
+		remember(dir, env, tc);
+	}
 	st_cpu_brand(brand, sizeof(brand));
 	tc->id = st_fnv1a(tc->cc, strlen(tc->cc), ST_FNV_SEED);
 	tc->id = st_fnv1a(tc->version, strlen(tc->version), tc->id);

@@ -15,9 +15,10 @@ struct st_toolchain {
 	uint64_t id; /* compiler, version, flags, CPU, strata version */
 };
 
-/* Find the compiler (core/cc.c) and hash what identifies its output.
+/* Find the compiler (core/cc.c) and hash what identifies its output; the
+ * proof that it works is kept in the process and in @dir (NULL: none).
  * Return: 0; -ENOENT when no working C compiler is found. */
-int st_kcache_toolchain(struct st_toolchain *tc);
+int st_kcache_toolchain(const char *dir, struct st_toolchain *tc);
 
 /* The cache key of @source built by @tc. */
 uint64_t st_kcache_key(const struct st_toolchain *tc, const char *source);

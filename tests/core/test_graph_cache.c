@@ -88,7 +88,7 @@ static unsigned entries(uint64_t *bytes)
 		char path[8192];
 		struct stat st;
 
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "toolchain"))
 			continue;
 		assert_non_null(strstr(e->d_name, ".so")); /* nothing else is left behind */
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
@@ -179,7 +179,7 @@ static void damaged_entries_are_rebuilt(void **state)
 	while ((e = readdir(d))) {
 		char path[8192];
 
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "toolchain"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		damage(path, n++ % 2);
@@ -260,6 +260,50 @@ static void two_processes_fill_one_cache(void **state)
 	assert_int_equal(info_of(p).compiled, 0);
 	assert_int_equal(entries(&bytes), info_of(p).objects); /* whole entries, no temporary files */
 	strata_program_destroy(p);
+}
+
+/* A fresh process trusts the folder's record of the compiler only when it
+ * matches; a stale or damaged one is proved again and rewritten. */
+static void stale_toolchain_record_is_proved_again(void **state)
+{
+	char path[8192], line[4200];
+	uint32_t x, out = build(0, &x);
+	FILE *f;
+	pid_t kid;
+	int status;
+
+	(void)state;
+	strata_program_destroy(compile_in(dir, 0));
+	snprintf(path, sizeof(path), "%s/toolchain", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0\n/usr/bin/not-a-compiler\n1 2 3 4.5\nfake 1.0\n", f);
+	fclose(f);
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		/* As a new process would: what this one remembered in memory
+		 * is for another $PATH. */
+		STRATA_COMPILE_OPTS(opts, .cache_dir = dir);
+		struct strata_program *p;
+		struct strata_program_info info = { .sz = sizeof(info) };
+		char env[8192];
+
+		snprintf(env, sizeof(env), "%s:/nonexistent", getenv("PATH"));
+		setenv("PATH", env, 1);
+		if (strata_graph_compile(test_graph, &opts, &p) || strata_program_info(p, &info))
+			_exit(1);
+		_exit(info.backend == STRATA_BACKEND_C && info.compiled == 0 ? 0 : 2);
+	}
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_null(strstr(line, "not-a-compiler"));
+	(void)out;
 }
 
 /* No compiler: the interpreter runs, and says why. */
@@ -364,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(damaged_entries_are_rebuilt, fresh_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(bounded_least_recently_used, fresh_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(two_processes_fill_one_cache, fresh_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(stale_toolchain_record_is_proved_again, fresh_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(missing_compiler_falls_back, fresh_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(bad_runs_are_refused, fresh_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(compile_refuses_a_graph_without_outputs, fresh_dir, remove_dir),
