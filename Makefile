@@ -17,7 +17,7 @@ LIB_SRCS := \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
 	core/graph/shape.c core/graph/build.c core/graph/interp.c core/graph/passes.c core/graph/fold.c \
 	core/graph/fuse.c core/graph/plan.c core/graph/emit.c core/graph/emit_matmul.c core/graph/emit_single.c \
-	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/sched.c \
+	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/sched.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
 	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
@@ -33,7 +33,7 @@ SHLIB   := $(O)/libstrata.so.$(VERSION)
 STLIB   := $(O)/libstrata.a
 
 CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c tools/strata/cmd_observe.c \
-	tools/strata/cmd_top.c tools/strata/cmd_trace.c tools/strata/cmd_telemetry.c
+	tools/strata/cmd_top.c tools/strata/cmd_trace.c tools/strata/cmd_telemetry.c tools/strata/cmd_compile.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI      := $(O)/strata
 

@@ -47,6 +47,9 @@ void strata_graph_destroy(struct strata_graph *g)
 {
 	if (!g)
 		return;
+	for (unsigned i = 0; i < g->nowned; i++)
+		st_free(g->owned[i]);
+	st_free(g->owned);
 	st_free(g->nodes);
 	st_free(g);
 }
@@ -581,5 +584,26 @@ int strata_graph_shape(const struct strata_graph *g, uint32_t node, unsigned *nd
 		return -EINVAL;
 	*ndim = g->nodes[node].shape.ndim;
 	memcpy(shape, g->nodes[node].shape.dim, sizeof(int64_t) * ST_MAX_DIMS);
+	return 0;
+}
+
+uint32_t strata_graph_nodes(const struct strata_graph *g)
+{
+	return g ? g->n : 0;
+}
+
+int strata_graph_node_info(const struct strata_graph *g, uint32_t node, enum strata_op *op, enum strata_dtype *dtype,
+			   int *is_output, const char **name)
+{
+	if (!g || node >= g->n)
+		return -EINVAL;
+	if (op)
+		*op = g->nodes[node].op;
+	if (dtype)
+		*dtype = g->nodes[node].dtype;
+	if (is_output)
+		*is_output = g->nodes[node].output;
+	if (name)
+		*name = g->nodes[node].name;
 	return 0;
 }

@@ -33,7 +33,7 @@ static void params(struct st_text *t, const struct st_node *n)
 	case STRATA_OP_MEAN:
 	case STRATA_OP_CONCAT: st_text_add(t, " axis=%d", n->p.axis); break;
 	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM: st_text_add(t, " eps=%g", (double)n->p.eps); break;
+	case STRATA_OP_LAYERNORM: st_text_add(t, " eps=%.9g", (double)n->p.eps); break;
 	case STRATA_OP_MATMUL:
 		if (n->p.flags & STRATA_MATMUL_TRANS_B)
 			st_text_add(t, " trans_b");
@@ -44,34 +44,45 @@ static void params(struct st_text *t, const struct st_node *n)
 			st_text_add(t, "%s%u", i ? "," : "", n->p.perm[i]);
 		break;
 	case STRATA_OP_ROPE:
-		st_text_add(t, " theta=%g %s", (double)n->p.rope.theta,
+		st_text_add(t, " theta=%.9g %s", (double)n->p.rope.theta,
 			    n->p.rope.layout == STRATA_ROPE_ADJACENT ? "adjacent" : "half");
 		break;
-	case STRATA_OP_SLICE: st_text_add(t, " axis=%d start=%lld", n->p.slice.axis, (long long)n->p.slice.start); break;
+	case STRATA_OP_SLICE:
+		st_text_add(t, " axis=%d start=%lld len=%lld", n->p.slice.axis, (long long)n->p.slice.start,
+			    (long long)n->shape.dim[n->p.slice.axis]);
+		break;
 	default: break;
 	}
 }
 
+/* One node as text.c reads it; computed nodes end with their type and
+ * shape as a comment. */
 static void graph_text(struct st_text *t, const char *title, const struct strata_graph *g)
 {
 	uint32_t id;
 	unsigned i;
 
-	st_text_add(t, "# %s: %u nodes\n", title, g->n);
+	st_text_add(t, "# %s: %u nodes\nmax_seq %u\n", title, g->n, g->max_seq);
 	for (id = 0; id < g->n; id++) {
 		const struct st_node *n = &g->nodes[id];
 		char s[64];
 
 		st_shape_format(&n->shape, s, sizeof(s));
+		if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT) {
+			st_text_add(t, "%%%u = %s \"%s\" %s %s\n", id, st_op_name(n->op), n->name, dtype_short(n->dtype), s);
+			continue;
+		}
 		st_text_add(t, "%%%u = %s", id, st_op_name(n->op));
 		for (i = 0; i < n->nsrc; i++)
 			st_text_add(t, " %%%u", n->src[i]);
-		st_text_add(t, " %s %s", dtype_short(n->dtype), s);
+		if (n->op == STRATA_OP_RESHAPE)
+			st_text_add(t, " %s", s);
 		params(t, n);
-		if (n->name[0])
-			st_text_add(t, " \"%s\"", n->name);
-		st_text_add(t, "%s\n", n->output ? " output" : "");
+		st_text_add(t, "  # %s %s\n", dtype_short(n->dtype), s);
 	}
+	for (id = 0; id < g->n; id++)
+		if (g->nodes[id].output)
+			st_text_add(t, "output %%%u\n", id);
 	st_text_add(t, "\n");
 }
 

@@ -88,6 +88,8 @@ static struct strata_graph *copy_graph(const struct strata_graph *g)
 		return NULL;
 	}
 	memcpy(h->nodes, g->nodes, g->n * sizeof(*h->nodes));
+	h->owned = NULL; /* the data stays the caller's graph's */
+	h->nowned = 0;
 	h->error[0] = '\0';
 	return h;
 }

@@ -56,6 +56,8 @@ struct strata_graph {
 	uint32_t max_seq;
 	struct st_node *nodes;
 	uint32_t n, cap;
+	void **owned; /* weight data the graph made itself (text.c); freed with it */
+	unsigned nowned;
 	char error[ST_GRAPH_ERROR];
 };
 

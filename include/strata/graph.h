@@ -209,6 +209,25 @@ STRATA_API int strata_graph_embedding(struct strata_graph *g, uint32_t table, ui
 STRATA_API int strata_graph_output(struct strata_graph *g, uint32_t node);
 
 /*
+ * strata_graph_parse() - a graph from its text form (the notation
+ * strata_program_dump() writes; core/graph/text.c documents it).  Weights
+ * are filled with seeded values, zeros or ones, and belong to the graph.
+ * @error: where to write why the text is refused ("line 3: ..."), or NULL.
+ * Return: 0 and *@out (free with strata_graph_destroy()); -EINVAL; -ENOMEM.
+ */
+STRATA_API int strata_graph_parse(struct strata_rt *rt, const char *text, struct strata_graph **out, char *error,
+				  size_t error_len);
+
+/* strata_graph_nodes() - how many nodes @g has (0 for NULL). */
+STRATA_API uint32_t strata_graph_nodes(const struct strata_graph *g);
+
+/* strata_graph_node_info() - what the CLI and tests need to feed a graph:
+ * node @node's op, type, whether it is an output, and its name ("" if none).
+ * Return: 0; -EINVAL. */
+STRATA_API int strata_graph_node_info(const struct strata_graph *g, uint32_t node, enum strata_op *op,
+				      enum strata_dtype *dtype, int *is_output, const char **name);
+
+/*
  * strata_graph_shape() - the shape of @node.
  * @ndim:  set to its number of dimensions.
  * @shape: STRATA_GRAPH_MAX_DIMS entries, filled (STRATA_DIM_SEQ where symbolic).

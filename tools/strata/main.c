@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "trace", cmd_trace, "record a process's events for ui.perfetto.dev  PID [-d SECONDS] [-o FILE]" },
 	{ "metrics", cmd_metrics, "a process's metrics in Prometheus text  PID" },
 	{ "telemetry", cmd_telemetry, "the machine's I/O, pressure, reclaim and faults, live  [--json] [-i MS] [-n N]" },
+	{ "compile", cmd_compile, "compile a graph (text notation); show passes, kernels, plan  [--dump] [--run SEQ] GRAPH" },
 	{ "load", cmd_load, "stream a model's tensors into memory; GB/s and checksums  [--verify] PATH..." },
 };
 
