@@ -111,6 +111,12 @@ struct st_call {
 	st_kernel_fn fn;
 	void *t[1 + ST_KERNEL_MAX_ARGS];
 	int64_t seq;
+	uint32_t kernel; /* its number, for trace events */
+	int trace_id; /* the span name of its kind */
+	uint64_t start_ns, end_ns; /* this run: first chunk began, last ended */
+	uint64_t bytes; /* this run: bytes its arguments and result take at seq */
+	/* totals over runs */
+	uint64_t runs, ns, total_bytes;
 };
 
 struct st_sched;
@@ -131,6 +137,7 @@ struct strata_program {
 	struct st_task *tasks; /* one per kernel */
 	uint32_t *succ; /* storage of the tasks' successor lists */
 	struct st_call *calls;
+	int trace_run; /* span name of a whole run */
 	struct strata_program_info info;
 	char error[ST_GRAPH_ERROR];
 	char *dump;
@@ -141,6 +148,12 @@ static inline struct strata_graph *st_program_graph(const struct strata_program 
 {
 	return p->stage[2];
 }
+
+/* observe.c: trace names and metrics of kernels; record one finished run
+ * (per-kernel totals, and the Prometheus series by kernel kind). */
+void st_graph_obs_init(struct strata_program *p);
+void st_graph_obs_run(struct strata_program *p, uint64_t run_ns);
+const char *st_kernel_kind_name(enum st_kernel_kind k);
 
 /* program.c: the work items of kernel @k at @seq. */
 int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq);

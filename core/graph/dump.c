@@ -86,16 +86,6 @@ static void graph_text(struct st_text *t, const char *title, const struct strata
 	st_text_add(t, "\n");
 }
 
-static const char *kind_name(enum st_kernel_kind k)
-{
-	switch (k) {
-	case ST_KERNEL_ELEMWISE: return "elementwise";
-	case ST_KERNEL_ROWS: return "rows";
-	case ST_KERNEL_MATMUL: return "matmul";
-	default: return "single";
-	}
-}
-
 static void kernels_text(struct st_text *t, const struct strata_program *p)
 {
 	uint32_t k;
@@ -105,7 +95,7 @@ static void kernels_text(struct st_text *t, const struct strata_program *p)
 	for (k = 0; k < p->f.nk; k++) {
 		const struct st_kernel *ker = &p->f.k[k];
 
-		st_text_add(t, "kernel %u: %s, writes %%%u; computes", k, kind_name(ker->kind), ker->root);
+		st_text_add(t, "kernel %u: %s, writes %%%u; computes", k, st_kernel_kind_name(ker->kind), ker->root);
 		for (i = 0; i < ker->nmembers; i++)
 			st_text_add(t, " %%%u", ker->members[i]);
 		st_text_add(t, "; reads");

@@ -10,10 +10,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
 #include "core/sched.h"
+#include <strata/trace.h>
 
 /* Rows of @s (every dimension but the last) at @seq. */
 static int64_t rows(const struct st_shape *s, uint32_t seq)
@@ -64,11 +66,49 @@ int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k,
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One chunk of a kernel: a trace span (arg0 the kernel, arg1 its items),
+ * and the kernel's first start and last end for its wall time. */
 static int call_kernel(void *arg, int64_t lo, int64_t hi)
 {
-	const struct st_call *c = arg;
+	struct st_call *c = arg;
+	uint64_t t0 = now_ns(), seen = __atomic_load_n(&c->start_ns, __ATOMIC_RELAXED), t1;
+	int err;
 
-	return c->fn(c->t, c->seq, lo, hi);
+	while ((seen == 0 || t0 < seen) &&
+	       !__atomic_compare_exchange_n(&c->start_ns, &seen, t0, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	strata_trace_begin(c->trace_id, c->kernel, (uint64_t)(hi - lo));
+	err = c->fn(c->t, c->seq, lo, hi);
+	strata_trace_end(c->trace_id);
+	t1 = now_ns();
+	seen = __atomic_load_n(&c->end_ns, __ATOMIC_RELAXED);
+	while (t1 > seen && !__atomic_compare_exchange_n(&c->end_ns, &seen, t1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return err;
+}
+
+/* Bytes node @id takes at @seq, in its storage type. */
+static uint64_t bytes_at(const struct strata_graph *g, uint32_t id, uint32_t seq)
+{
+	const struct st_node *n = &g->nodes[id];
+	uint64_t e = st_shape_elems(&n->shape, seq);
+
+	switch (n->dtype) {
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16: return e * 2;
+	case STRATA_DTYPE_Q8_0: return e / 32 * 34;
+	case STRATA_DTYPE_Q4_0: return e / 32 * 18;
+	case STRATA_DTYPE_Q4_1: return e / 32 * 20;
+	default: return e * 4;
+	}
 }
 
 /* The arena bytes node @node is read from or written to: [*lo, *hi), or
@@ -151,8 +191,10 @@ int st_program_tasks(struct strata_program *p)
 		p->tasks[k].fn = call_kernel;
 		p->tasks[k].arg = &p->calls[k];
 		p->calls[k].fn = p->f.k[k].fn;
+		p->calls[k].kernel = k;
 	}
 	st_free(fill);
+	st_graph_obs_init(p);
 	return 0;
 }
 
@@ -243,8 +285,12 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 
 		c->seq = seq;
 		c->t[0] = ptr[ker->root];
-		for (i = 0; i < ker->nargs; i++)
+		c->start_ns = c->end_ns = 0;
+		c->bytes = bytes_at(g, ker->root, seq);
+		for (i = 0; i < ker->nargs; i++) {
 			c->t[1 + i] = ptr[ker->args[i]];
+			c->bytes += bytes_at(g, ker->args[i], seq);
+		}
 		p->tasks[k].items = items;
 		/* Four chunks a worker, unless the whole kernel is small. */
 		p->tasks[k].chunk = items / (int64_t)(threads * 4) > 1 ? items / (int64_t)(threads * 4) : 1;
@@ -252,7 +298,13 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			p->tasks[k].chunk = items ? items : 1;
 	}
 	if (!err) {
+		uint64_t t0 = now_ns();
+
+		strata_trace_begin(p->trace_run, p->f.nk, seq);
 		err = st_sched_run(p->sched, p->tasks, p->f.nk);
+		strata_trace_end(p->trace_run);
+		if (!err)
+			st_graph_obs_run(p, now_ns() - t0);
 		if (err == -EINVAL)
 			st_program_fail(p, err, "run: an embedding id is outside its table");
 		else if (err)

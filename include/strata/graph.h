@@ -339,6 +339,24 @@ struct strata_program_info {
 /* strata_program_info() - describe @p.  Return: 0; -EINVAL. */
 STRATA_API int strata_program_info(const struct strata_program *p, struct strata_program_info *out);
 
+/* What one kernel of a program has done over its runs (compiled programs;
+ * each of its chunks is also a "graph.kernel.<kind>" trace span). */
+struct strata_kernel_stats {
+	size_t sz;
+	const char *kind; /* "elementwise", "rows", "matmul", "single" */
+	const char *op; /* its central op ("softmax", "matmul", or the chain's first) */
+	unsigned nodes; /* graph nodes it computes */
+	uint64_t runs;
+	double seconds; /* wall time, first chunk's start to last chunk's end, summed */
+	uint64_t bytes; /* its arguments and result, at each run's sequence length, summed */
+	double gbps; /* bytes / seconds / 1e9 */
+};
+
+/* strata_program_kernel_stats() - kernel @kernel (0 … kernels - 1) of @p.
+ * Return: 0; -EINVAL (no such kernel, or the interpreter runs @p). */
+STRATA_API int strata_program_kernel_stats(const struct strata_program *p, unsigned kernel,
+					   struct strata_kernel_stats *out);
+
 /*
  * strata_program_dump() - the graph after each pass, the kernels with
  * their sources, and the memory plan, as text.  The text belongs to @p.

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "core/graph/compile_int.h"
@@ -561,6 +562,79 @@ static void elementwise_chain_is_one_kernel(void **state)
 		free(d[i]);
 }
 
+struct spans {
+	unsigned begins, ends, runs, matmuls;
+};
+
+static void count_spans(void *user, const struct strata_trace_event *e)
+{
+	struct spans *s = user;
+
+	if (!strncmp(e->name, "graph.kernel.", 13)) {
+		s->begins += e->type == STRATA_TRACE_BEGIN;
+		s->ends += e->type == STRATA_TRACE_END;
+		s->matmuls += e->type == STRATA_TRACE_BEGIN && !strcmp(e->name, "graph.kernel.matmul");
+	}
+	s->runs += !strcmp(e->name, "graph.run") && e->type == STRATA_TRACE_BEGIN;
+}
+
+/* Every kernel chunk is a trace span, every kernel keeps time and bytes,
+ * and the metrics registry sums them by kind. */
+static void kernels_are_observed(void **state)
+{
+	const int64_t as[] = { STRATA_DIM_SEQ, 64 }, ws[] = { 48, 64 };
+	float *ad = random_floats(8 * 64, -1, 1), *w = random_floats(48 * 64, -1, 1), out[8 * 48];
+	struct strata_trace_session *session;
+	struct strata_program *p;
+	struct strata_kernel_stats ks = { .sz = sizeof(ks) };
+	struct spans spans = { 0 };
+	uint32_t a, wn, y;
+	char *text;
+	size_t len;
+	unsigned k, runs;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w", STRATA_DTYPE_F32, 2, ws, w, &wn), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &y), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_GELU, y, &y), 0);
+	assert_int_equal(strata_graph_softmax(test_graph, y, &y), 0);
+	mark(&y, 1);
+	assert_int_equal(strata_graph_compile(test_graph, NULL, &p), 0);
+	assert_int_equal(strata_trace_attach(getpid(), &session), 0);
+	strata_trace_read(session, count_spans, &spans, 0);
+	memset(&spans, 0, sizeof(spans));
+	for (runs = 0; runs < 3; runs++) {
+		struct strata_graph_tensor in = { a, ad, 8 * 64 * 4 }, o = { y, out, sizeof(out) };
+
+		assert_int_equal(strata_program_run(p, 8, &in, 1, &o, 1), 0);
+	}
+	while (strata_trace_read(session, count_spans, &spans, 0) > 0)
+		;
+	strata_trace_detach(session);
+	assert_int_equal(spans.runs, 3);
+	assert_true(spans.begins >= 3 * 2); /* two kernels, at least a chunk each */
+	assert_int_equal(spans.begins, spans.ends);
+	assert_true(spans.matmuls >= 3);
+	for (k = 0; strata_program_kernel_stats(p, k, &ks) == 0; k++) {
+		assert_int_equal(ks.runs, 3);
+		assert_true(ks.seconds > 0 && ks.bytes > 0 && ks.gbps > 0);
+	}
+	assert_int_equal(k, 2);
+	assert_int_equal(strata_program_kernel_stats(p, 0, &ks), 0);
+	assert_string_equal(ks.kind, "matmul");
+	/* a [8, 64], w [48, 64] and the result [8, 48], three times */
+	assert_int_equal(ks.bytes, 3 * (8 * 64 + 48 * 64 + 8 * 48) * 4);
+	assert_int_equal(strata_metrics_render(&text, &len), 0);
+	assert_non_null(strstr(text, "strata_graph_kernel_seconds_total{kind=\"matmul\"}"));
+	assert_non_null(strstr(text, "strata_graph_kernel_bytes_total{kind=\"rows\"}"));
+	assert_non_null(strstr(text, "strata_graph_runs_total"));
+	strata_metrics_free(text);
+	strata_program_destroy(p);
+	free(ad);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,6 +648,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(transformer_block, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(elementwise_chain_is_one_kernel, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),
 		cmocka_unit_test(random_graphs),
 	};
 

@@ -140,10 +140,26 @@ static int run_and_check(struct strata_graph *g, struct strata_program *p, uint3
 			worst = e > worst || e != e ? e : worst;
 		}
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		struct strata_kernel_stats ks = { .sz = sizeof(ks) }, top[5];
+		unsigned k, ntop = 0, j;
+
 		printf("run at seq %u: %.3f ms (best of 5); outputs differ from the reference by at most %.3g "
 		       "(relative, |a-b|/(1+|b|))\n",
 		       seq, best_time * 1e3, worst);
+		/* The kernels that took longest over the five runs. */
+		for (k = 0; strata_program_kernel_stats(p, k, &ks) == 0; k++) {
+			for (j = ntop; j > 0 && top[j - 1].seconds < ks.seconds; j--)
+				if (j < 5)
+					top[j] = top[j - 1];
+			if (j < 5)
+				top[j] = ks;
+			ntop += ntop < 5;
+		}
+		for (j = 0; j < ntop; j++)
+			printf("  %-12s %-10s %2u nodes  %8.3f ms  %7.2f GB/s\n", top[j].kind, top[j].op, top[j].nodes,
+			       top[j].seconds / (double)top[j].runs * 1e3, top[j].gbps);
+	}
 	for (i = 0; i < nin; i++)
 		free(in[i].data);
 	for (i = 0; i < nout; i++) {
