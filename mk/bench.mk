@@ -78,7 +78,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
 
-FUZZERS := pool gguf safetensors trace_reader
+FUZZERS := pool gguf safetensors trace_reader graph
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS) $(CONFIG_HDR)
 	@mkdir -p $(@D)
@@ -104,5 +104,7 @@ fuzz: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%) fuzz-seeds
 		$(FUZZ_DIR)/corpus-safetensors $(FUZZ_DIR)/seeds/safetensors
 	@mkdir -p $(FUZZ_DIR)/corpus-trace-reader
 	$(FUZZ_DIR)/fuzz_trace_reader -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-trace-reader
+	@mkdir -p $(FUZZ_DIR)/corpus-graph
+	$(FUZZ_DIR)/fuzz_graph -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus-graph
 
 .PHONY: fuzz fuzz-seeds
