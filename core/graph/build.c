@@ -567,6 +567,107 @@ int strata_graph_embedding(struct strata_graph *g, uint32_t table, uint32_t ids,
 	return append(g, &n, out);
 }
 
+int strata_graph_state(struct strata_graph *g, const char *name, unsigned ndim, const int64_t *shape, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_STATE, .dtype = STRATA_DTYPE_F32 };
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	err = shape_arg(g, n.op, ndim, shape, false, &n.shape);
+	if (err)
+		return err;
+	set_name(&n, name);
+	return append(g, &n, out);
+}
+
+/* An i32 [seq] positions operand as long as @rows of @op's first operand. */
+static const struct st_node *positions(struct strata_graph *g, enum strata_op op, uint32_t pos, int64_t rows)
+{
+	const struct st_node *p = operand(g, op, "pos", pos);
+	char sp[64];
+
+	if (!p)
+		return NULL;
+	st_shape_format(&p->shape, sp, sizeof(sp));
+	if (p->dtype != STRATA_DTYPE_I32 || p->shape.ndim != 1 || p->shape.dim[0] != rows) {
+		st_graph_fail(g, -EINVAL, "%s: pos is %s %s; it must be i32 with one entry per row (%lld%s)", st_op_name(op),
+			      dtype_name(p->dtype), sp, (long long)(rows == ST_DIM_SEQ ? 0 : rows),
+			      rows == ST_DIM_SEQ ? ", i.e. [seq]" : "");
+		return NULL;
+	}
+	return p;
+}
+
+int strata_graph_write_rows(struct strata_graph *g, uint32_t state, uint32_t value, uint32_t pos, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_WRITE_ROWS, .dtype = STRATA_DTYPE_F32, .src = { state, value, pos }, .nsrc = 3 };
+	const struct st_node *s, *v;
+	char ss[64], sv[64];
+	unsigned i;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	s = operand(g, n.op, "state", state);
+	v = s ? float_operand(g, n.op, "value", value) : NULL;
+	if (!v)
+		return -EINVAL;
+	if (s->op != STRATA_OP_STATE)
+		return st_graph_fail(g, -EINVAL, "write_rows: state (node %u) is %s, not a state", state, st_op_name(s->op));
+	for (i = 0; i < g->n; i++)
+		if (g->nodes[i].op == STRATA_OP_WRITE_ROWS && g->nodes[i].src[0] == state)
+			return st_graph_fail(g, -EINVAL, "write_rows: state %s (node %u) is written already (node %u); one write "
+							 "per state and run",
+					     s->name, state, i);
+	st_shape_format(&s->shape, ss, sizeof(ss));
+	st_shape_format(&v->shape, sv, sizeof(sv));
+	if (v->shape.ndim != s->shape.ndim)
+		return st_graph_fail(g, -EINVAL, "write_rows: state is %s and value %s: the ranks differ", ss, sv);
+	for (i = 1; i < s->shape.ndim; i++)
+		if (v->shape.dim[i] != s->shape.dim[i])
+			return st_graph_fail(g, -EINVAL, "write_rows: state is %s and value %s: rows differ in dimension %u",
+					     ss, sv, i);
+	if (!positions(g, n.op, pos, v->shape.dim[0]))
+		return -EINVAL;
+	n.shape = s->shape;
+	return append(g, &n, out);
+}
+
+int strata_graph_attention(struct strata_graph *g, uint32_t q, uint32_t k, uint32_t v, uint32_t pos, float scale,
+			   uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_ATTENTION, .dtype = STRATA_DTYPE_F32, .src = { q, k, v, pos }, .nsrc = 4 };
+	const struct st_node *qn, *kn, *vn;
+	char sq[64], sk[64], sv[64];
+
+	if (!begin(g, out))
+		return -EINVAL;
+	qn = float_operand(g, n.op, "q", q);
+	kn = qn ? operand(g, n.op, "k", k) : NULL;
+	vn = kn ? operand(g, n.op, "v", v) : NULL;
+	if (!vn)
+		return -EINVAL;
+	st_shape_format(&qn->shape, sq, sizeof(sq));
+	st_shape_format(&kn->shape, sk, sizeof(sk));
+	st_shape_format(&vn->shape, sv, sizeof(sv));
+	if (kn->op != STRATA_OP_WRITE_ROWS || vn->op != STRATA_OP_WRITE_ROWS)
+		return st_graph_fail(g, -EINVAL, "attention: k and v are %s and %s; both must be written caches (write_rows)",
+				     st_op_name(kn->op), st_op_name(vn->op));
+	if (qn->shape.ndim != 3 || kn->shape.ndim != 3 || !st_shape_equal(&kn->shape, &vn->shape) ||
+	    qn->shape.dim[2] != kn->shape.dim[2] || qn->shape.dim[1] % kn->shape.dim[1])
+		return st_graph_fail(g, -EINVAL,
+				     "attention: q is %s, k %s, v %s; q is [seq, H, D] and k, v [C, KVH, D] with the same "
+				     "D and H a multiple of KVH",
+				     sq, sk, sv);
+	if (!(scale > 0))
+		return st_graph_fail(g, -EINVAL, "attention: scale %g is not > 0", (double)scale);
+	if (!positions(g, n.op, pos, qn->shape.dim[0]))
+		return -EINVAL;
+	n.p.scale = scale;
+	n.shape = qn->shape;
+	return append(g, &n, out);
+}
+
 int strata_graph_output(struct strata_graph *g, uint32_t node)
 {
 	if (!g)

@@ -248,6 +248,24 @@ static void summarize(struct strata_program *p)
 		p->info.bytes_moved += p->f.k[k].bytes;
 }
 
+/* Zeroed buffers for the states, per node of the graph that runs. */
+static int make_states(struct strata_program *p)
+{
+	const struct strata_graph *g = st_program_state_graph(p);
+	uint32_t id;
+
+	for (id = 0; id < g->n; id++) {
+		if (g->nodes[id].op != STRATA_OP_STATE)
+			continue;
+		if (!p->state && !(p->state = st_calloc(g->n, sizeof(*p->state))))
+			return -ENOMEM;
+		p->state[id] = st_calloc(st_shape_elems(&g->nodes[id].shape, 1), sizeof(float));
+		if (!p->state[id])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static bool has_output(const struct strata_graph *g)
 {
 	uint32_t id;
@@ -307,6 +325,9 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	if (err)
 		goto fail;
 	summarize(p);
+	err = make_states(p);
+	if (err)
+		goto fail;
 	if (p->info.backend == STRATA_BACKEND_C) {
 		err = build_kernels(p, opts, &tc, dir, private_dir);
 		t[3] = now_ms();

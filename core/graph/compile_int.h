@@ -59,6 +59,7 @@ enum st_home {
 	ST_HOME_WEIGHT, /* node data */
 	ST_HOME_ARENA, /* offset in the arena */
 	ST_HOME_VIEW, /* another node's home plus a byte offset */
+	ST_HOME_STATE, /* the program's buffer for state @base (a write's result is its state) */
 };
 
 struct st_value {
@@ -131,6 +132,7 @@ struct strata_program {
 	struct st_fusion f;
 	struct st_plan plan;
 	void *arena, *arena_raw;
+	void **state; /* per node of the final graph: the buffer of a state, else NULL */
 	void **objects; /* dlopen handles */
 	unsigned nobjects;
 	struct st_sched *sched;
@@ -147,6 +149,13 @@ struct strata_program {
 static inline struct strata_graph *st_program_graph(const struct strata_program *p)
 {
 	return p->stage[2];
+}
+
+/* The graph whose node numbers index p->state: the final one for compiled
+ * code, the caller's for the interpreter. */
+static inline struct strata_graph *st_program_state_graph(const struct strata_program *p)
+{
+	return p->info.backend == STRATA_BACKEND_C ? p->stage[2] : p->src;
 }
 
 /* observe.c: trace names and metrics of kernels; record one finished run

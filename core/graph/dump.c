@@ -47,6 +47,7 @@ static void params(struct st_text *t, const struct st_node *n)
 		st_text_add(t, " theta=%.9g %s", (double)n->p.rope.theta,
 			    n->p.rope.layout == STRATA_ROPE_ADJACENT ? "adjacent" : "half");
 		break;
+	case STRATA_OP_ATTENTION: st_text_add(t, " scale=%.9g", (double)n->p.scale); break;
 	case STRATA_OP_SLICE:
 		st_text_add(t, " axis=%d start=%lld len=%lld", n->p.slice.axis, (long long)n->p.slice.start,
 			    (long long)n->shape.dim[n->p.slice.axis]);
@@ -68,7 +69,7 @@ static void graph_text(struct st_text *t, const char *title, const struct strata
 		char s[64];
 
 		st_shape_format(&n->shape, s, sizeof(s));
-		if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT) {
+		if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || n->op == STRATA_OP_STATE) {
 			st_text_add(t, "%%%u = %s \"%s\" %s %s\n", id, st_op_name(n->op), n->name, dtype_short(n->dtype), s);
 			continue;
 		}

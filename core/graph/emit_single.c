@@ -208,6 +208,68 @@ static void emit_reduce(struct emitter *e, const struct st_node *n)
 		    n->op == STRATA_OP_MEAN ? "\t\tfor (int64_t i = 0; i < inner; i++)\n\t\t\tdst[i] /= (float)len;\n" : "");
 }
 
+/* Value row i goes to state row pos[i]; -ERANGE (-34) outside the state. */
+static void emit_write_rows(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *st = &e->g->nodes[n->src[0]];
+	int64_t rows = st->shape.dim[0], width = (int64_t)st_shape_elems(&st->shape, 1) / rows;
+
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst float *v = t[%d];\n\tconst int32_t *pos = t[%d];\n\tfloat *dst = t[0];\n"
+		    "\tfor (int64_t i = lo; i < hi; i++) {\n"
+		    "\t\tif (pos[i] < 0 || pos[i] >= %lld)\n\t\t\treturn -34; /* -ERANGE */\n"
+		    "\t\tmemcpy(dst + (int64_t)pos[i] * %lld, v + i * %lld, %lld * sizeof(float));\n"
+		    "\t}\n\treturn 0;\n}\n",
+		    st_emit_arg_index(e->k, n->src[1]) + 1, st_emit_arg_index(e->k, n->src[2]) + 1, (long long)rows,
+		    (long long)width, (long long)width, (long long)width);
+}
+
+/*
+ * Causal attention with a running softmax (one pass over the cache rows
+ * 0 … pos[s], no score matrix): the running maximum m, the sum l of
+ * exp(score - m), and the weighted sum of v rows, rescaled whenever m
+ * grows.  One item is one (query row, head).
+ */
+static void emit_attention(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *k = &e->g->nodes[n->src[1]];
+	int64_t heads = n->shape.dim[1], dim = n->shape.dim[2], cache = k->shape.dim[0], kvh = k->shape.dim[1];
+
+	head(e);
+	st_text_add(&e->t,
+		    "\tconst float *q = t[%d], *k = t[%d], *v = t[%d];\n\tconst int32_t *pos = t[%d];\n"
+		    "\tenum { H = %lld, D = %lld, C = %lld, KVH = %lld, GROUP = %lld };\n"
+		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
+		    "\t\tconst int64_t s = it / H, kh = (it %% H) / GROUP;\n"
+		    "\t\tconst int32_t last = pos[s];\n"
+		    "\t\tconst float *qr = q + it * D;\n"
+		    "\t\tfloat acc[D], m = -INFINITY, l = 0;\n"
+		    "\t\tif (last < 0 || last >= C)\n\t\t\treturn -34; /* -ERANGE */\n"
+		    "\t\tfor (int d = 0; d < D; d++)\n\t\t\tacc[d] = 0;\n"
+		    "\t\tfor (int64_t j = 0; j <= last; j++) {\n"
+		    "\t\t\tconst float *kr = k + (j * KVH + kh) * D, *vr = v + (j * KVH + kh) * D;\n"
+		    "\t\t\tfloat part[8] = { 0 }, dot = 0, p;\n"
+		    "\t\t\tint d = 0;\n"
+		    "\t\t\tfor (; d + 8 <= D; d += 8)\n\t\t\t\tfor (int u = 0; u < 8; u++)\n"
+		    "\t\t\t\t\tpart[u] += qr[d + u] * kr[d + u];\n"
+		    "\t\t\tfor (; d < D; d++)\n\t\t\t\tpart[0] += qr[d] * kr[d];\n"
+		    "\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\tdot += part[u];\n"
+		    "\t\t\tdot *= %.9gf;\n"
+		    "\t\t\tif (dot > m) {\n"
+		    "\t\t\t\tconst float c = st_exp(m - dot);\n"
+		    "\t\t\t\tl *= c;\n\t\t\t\tfor (d = 0; d < D; d++)\n\t\t\t\t\tacc[d] *= c;\n"
+		    "\t\t\t\tm = dot;\n\t\t\t}\n"
+		    "\t\t\tp = st_exp(dot - m);\n\t\t\tl += p;\n"
+		    "\t\t\tfor (d = 0; d < D; d++)\n\t\t\t\tacc[d] += p * vr[d];\n"
+		    "\t\t}\n"
+		    "\t\tfor (int d = 0; d < D; d++)\n\t\t\t((float *)t[0])[it * D + d] = acc[d] / l;\n"
+		    "\t}\n\treturn 0;\n}\n",
+		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1,
+		    st_emit_arg_index(e->k, n->src[2]) + 1, st_emit_arg_index(e->k, n->src[3]) + 1, (long long)heads,
+		    (long long)dim, (long long)cache, (long long)kvh, (long long)(heads / kvh), (double)n->p.scale);
+}
+
 int st_emit_single(struct emitter *e)
 {
 	const struct st_node *n = &e->g->nodes[e->k->core];
@@ -219,6 +281,8 @@ int st_emit_single(struct emitter *e)
 	case STRATA_OP_EMBEDDING: emit_embedding(e, n); return 0;
 	case STRATA_OP_ROPE: emit_rope(e, n); return 0;
 	case STRATA_OP_ARGMAX: emit_argmax(e, n); return 0;
+	case STRATA_OP_WRITE_ROWS: emit_write_rows(e, n); return 0;
+	case STRATA_OP_ATTENTION: emit_attention(e, n); return 0;
 	case STRATA_OP_SUM:
 	case STRATA_OP_REDUCE_MAX:
 	case STRATA_OP_MEAN: emit_reduce(e, n); return 0;

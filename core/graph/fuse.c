@@ -181,7 +181,7 @@ static int new_kernel(struct fuser *fz, uint32_t id, enum st_kernel_kind kind)
 	k->root = k->core = id;
 	f->kernel_of[id] = f->nk;
 	if (!add_args(f, k, f->nk, &fz->g->nodes[id]))
-		return -E2BIG; /* no op has more than three sources */
+		return -E2BIG; /* no op has more than four sources */
 	k->bytes = kernel_bytes(fz, k);
 	f->nk++;
 	return 0;
@@ -238,7 +238,7 @@ static int place(struct fuser *fz, uint32_t id)
 	struct st_fusion *f = fz->f;
 	unsigned i;
 
-	if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || st_node_is_view(g, n))
+	if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || n->op == STRATA_OP_STATE || st_node_is_view(g, n))
 		return 0;
 	if (st_op_elementwise(n->op)) {
 		for (i = 0; fz->fuse && i < n->nsrc; i++) {
@@ -340,10 +340,14 @@ int st_graph_fuse(const struct strata_graph *g, bool fuse, struct st_fusion *f)
 	for (id = 0; id < g->n; id++) {
 		f->kernel_of[id] = ST_NO_KERNEL;
 		/* A consumer counts once, however many of its operands it is. */
-		for (i = 0; i < g->nodes[id].nsrc; i++)
-			if (i == 0 || g->nodes[id].src[i] != g->nodes[id].src[i - 1]) /* sources number ≤ 3 */
-				if (i < 2 || g->nodes[id].src[2] != g->nodes[id].src[0])
-					fz.uses[g->nodes[id].src[i]]++;
+		for (i = 0; i < g->nodes[id].nsrc; i++) {
+			unsigned j;
+
+			for (j = 0; j < i && g->nodes[id].src[j] != g->nodes[id].src[i]; j++)
+				;
+			if (j == i)
+				fz.uses[g->nodes[id].src[i]]++;
+		}
 		if (g->nodes[id].output)
 			fz.uses[id]++;
 	}

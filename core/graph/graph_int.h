@@ -30,7 +30,7 @@ struct st_node {
 	enum strata_op op;
 	enum strata_dtype dtype; /* of the values the node produces */
 	struct st_shape shape;
-	uint32_t src[3];
+	uint32_t src[4];
 	unsigned nsrc;
 	union {
 		int axis; /* reductions, concat */
@@ -45,6 +45,7 @@ struct st_node {
 			int axis;
 			int64_t start;
 		} slice;
+		float scale; /* attention */
 	} p;
 	const void *data; /* weights: the caller's */
 	bool output;
@@ -84,6 +85,14 @@ const char *st_op_name(enum strata_op op);
 #define ST_GRAPH_GONE UINT32_MAX
 int st_graph_cse(const struct strata_graph *g, struct strata_graph **out, uint32_t *map);
 int st_graph_dce(const struct strata_graph *g, struct strata_graph **out, uint32_t *map);
+
+/* core/graph/interp.c: strata_graph_eval_reference() with states kept in
+ * @state (per node: a state's buffer, read at the start and written back
+ * by its write; NULL: states start from zeros and nothing is kept).  With
+ * @state, every write runs, needed by the outputs or not. */
+struct strata_graph_tensor;
+int st_graph_eval(struct strata_graph *g, uint32_t seq, const struct strata_graph_tensor *inputs, unsigned n_inputs,
+		  const struct strata_graph_tensor *outputs, unsigned n_outputs, void **state);
 
 /* core/graph/build.c: record why the current call fails (and log it). */
 int st_graph_fail(struct strata_graph *g, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

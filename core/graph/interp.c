@@ -27,6 +27,7 @@ struct run {
 	uint32_t seq;
 	void **val; /* per node, elements of 4 bytes */
 	bool *needed; /* the nodes the requested outputs depend on */
+	void **state; /* kept states, or NULL */
 };
 
 static struct dims4 bind(const struct st_shape *s, uint32_t seq)
@@ -414,6 +415,71 @@ static int eval_embedding(struct run *r, const struct st_node *n, float *out)
 	return 0;
 }
 
+static int eval_write_rows(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *s = &r->g->nodes[n->src[0]], *v = &r->g->nodes[n->src[1]];
+	const int32_t *pos = r->val[n->src[2]];
+	int64_t rows = s->shape.dim[0], width = (int64_t)st_shape_elems(&s->shape, 1) / rows, i;
+	int64_t count = (int64_t)st_shape_elems(&v->shape, r->seq) / width;
+
+	memcpy(out, r->val[n->src[0]], (size_t)(rows * width) * sizeof(float));
+	for (i = 0; i < count; i++) {
+		if (pos[i] < 0 || pos[i] >= rows)
+			return st_graph_fail(r->g, -EINVAL, "write_rows: position %d (row %lld) is outside the state's %lld rows",
+					     pos[i], (long long)i, (long long)rows);
+		memcpy(out + pos[i] * width, (const float *)r->val[n->src[1]] + i * width, (size_t)width * sizeof(float));
+	}
+	if (r->state && r->state[n->src[0]])
+		memcpy(r->state[n->src[0]], out, (size_t)(rows * width) * sizeof(float));
+	return 0;
+}
+
+/* Query row s, head h attends to cache rows 0 … pos[s] of head h / group. */
+static int eval_attention(struct run *r, const struct st_node *n, float *out)
+{
+	const struct st_node *kn = &r->g->nodes[n->src[1]];
+	const float *q = r->val[n->src[0]], *k = r->val[n->src[1]], *v = r->val[n->src[2]];
+	const int32_t *pos = r->val[n->src[3]];
+	int64_t rows = bind(&n->shape, r->seq).d[1], heads = n->shape.dim[1], dim = n->shape.dim[2];
+	int64_t cache = kn->shape.dim[0], kvh = kn->shape.dim[1], group = heads / kvh, s, h, j, d;
+	double *score = st_malloc((size_t)cache * sizeof(double));
+
+	if (!score)
+		return -ENOMEM;
+	for (s = 0; s < rows; s++) {
+		if (pos[s] < 0 || pos[s] >= cache) {
+			st_free(score);
+			return st_graph_fail(r->g, -EINVAL, "attention: position %d (row %lld) is outside the cache's %lld rows",
+					     pos[s], (long long)s, (long long)cache);
+		}
+		for (h = 0; h < heads; h++) {
+			const float *qr = q + (s * heads + h) * dim;
+			double m = -INFINITY, sum = 0;
+
+			for (j = 0; j <= pos[s]; j++) {
+				const float *kr = k + (j * kvh + h / group) * dim;
+				double dot = 0;
+
+				for (d = 0; d < dim; d++)
+					dot += (double)qr[d] * kr[d];
+				score[j] = dot * n->p.scale;
+				m = score[j] > m ? score[j] : m;
+			}
+			for (j = 0; j <= pos[s]; j++)
+				sum += exp(score[j] - m);
+			for (d = 0; d < dim; d++) {
+				double acc = 0;
+
+				for (j = 0; j <= pos[s]; j++)
+					acc += exp(score[j] - m) / sum * v[(j * kvh + h / group) * dim + d];
+				out[(s * heads + h) * dim + d] = (float)acc;
+			}
+		}
+	}
+	st_free(score);
+	return 0;
+}
+
 static int eval_node(struct run *r, uint32_t id)
 {
 	const struct st_node *n = &r->g->nodes[id];
@@ -422,6 +488,14 @@ static int eval_node(struct run *r, uint32_t id)
 
 	switch (n->op) {
 	case STRATA_OP_INPUT: break; /* bound before the run */
+	case STRATA_OP_STATE: /* kept by a program, else zeros */
+		if (r->state && r->state[id])
+			memcpy(out, r->state[id], count * 4);
+		else
+			memset(out, 0, count * 4);
+		break;
+	case STRATA_OP_WRITE_ROWS: return eval_write_rows(r, n, out);
+	case STRATA_OP_ATTENTION: return eval_attention(r, n, out);
 	case STRATA_OP_WEIGHT: widen(n, out, count); break;
 	case STRATA_OP_ADD:
 	case STRATA_OP_SUB:
@@ -515,7 +589,13 @@ static int prepare(struct run *r, const struct strata_graph_tensor *inputs, unsi
 int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq, const struct strata_graph_tensor *inputs,
 				unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs)
 {
-	struct run r = { .g = g, .seq = seq };
+	return st_graph_eval(g, seq, inputs, n_inputs, outputs, n_outputs, NULL);
+}
+
+int st_graph_eval(struct strata_graph *g, uint32_t seq, const struct strata_graph_tensor *inputs, unsigned n_inputs,
+		  const struct strata_graph_tensor *outputs, unsigned n_outputs, void **state)
+{
+	struct run r = { .g = g, .seq = seq, .state = state };
 	bool symbolic = false;
 	uint32_t id;
 	unsigned i;
@@ -545,6 +625,9 @@ int strata_graph_eval_reference(struct strata_graph *g, uint32_t seq, const stru
 	 * back from them; sources always have smaller numbers. */
 	for (i = 0; i < n_outputs; i++)
 		r.needed[outputs[i].node] = true;
+	for (id = 0; state && id < g->n; id++)
+		if (g->nodes[id].op == STRATA_OP_WRITE_ROWS)
+			r.needed[id] = true;
 	for (id = g->n; id-- > 0;)
 		for (i = 0; r.needed[id] && i < g->nodes[id].nsrc; i++)
 			r.needed[g->nodes[id].src[i]] = true;

@@ -7,7 +7,8 @@
  *        sources) is replaced by it.  Inputs are never merged (each is a
  *        separate argument); weights with the same data, type and shape are.
  *   dce  dead code: nodes no output depends on are dropped; inputs stay,
- *        since callers pass them.
+ *        since callers pass them, and so do writes into a state, which
+ *        the next run reads.
  *
  * Each pass builds a new graph and a map from the old node numbers to the
  * new (ST_GRAPH_GONE for a dropped node), so the caller's numbers keep
@@ -58,6 +59,8 @@ static bool params_equal(const struct st_node *a, const struct st_node *b)
 		return a->p.slice.axis == b->p.slice.axis && a->p.slice.start == b->p.slice.start;
 	case STRATA_OP_WEIGHT:
 		return a->data == b->data;
+	case STRATA_OP_ATTENTION:
+		return a->p.scale == b->p.scale;
 	default:
 		return true; /* no parameters beyond op, type, shape and sources */
 	}
@@ -89,6 +92,13 @@ static uint64_t node_hash(const struct st_node *n)
 	return h ^ (h >> 29);
 }
 
+/* Inputs are separate arguments, states separate memory, and every write
+ * happens: none of them is ever merged. */
+static bool mergeable(const struct st_node *n)
+{
+	return n->op != STRATA_OP_INPUT && n->op != STRATA_OP_STATE && n->op != STRATA_OP_WRITE_ROWS;
+}
+
 int st_graph_cse(const struct strata_graph *g, struct strata_graph **out, uint32_t *map)
 {
 	uint32_t slots = 16, i, *table;
@@ -110,19 +120,19 @@ int st_graph_cse(const struct strata_graph *g, struct strata_graph **out, uint32
 
 		for (k = 0; k < n.nsrc; k++)
 			n.src[k] = map[n.src[k]];
-		/* Linear probing; an input is always new. */
-		for (s = (uint32_t)node_hash(&n) & (slots - 1); n.op != STRATA_OP_INPUT && table[s] != ST_GRAPH_GONE;
+		/* Linear probing; an input, a state and a write are always new. */
+		for (s = (uint32_t)node_hash(&n) & (slots - 1); mergeable(&n) && table[s] != ST_GRAPH_GONE;
 		     s = (s + 1) & (slots - 1))
 			if (same_node(&h->nodes[table[s]], &n))
 				break;
-		if (n.op != STRATA_OP_INPUT && table[s] != ST_GRAPH_GONE) {
+		if (mergeable(&n) && table[s] != ST_GRAPH_GONE) {
 			map[i] = table[s];
 			h->nodes[table[s]].output |= n.output;
 			continue;
 		}
 		map[i] = h->n;
 		h->nodes[h->n++] = n;
-		if (n.op != STRATA_OP_INPUT)
+		if (mergeable(&n))
 			table[s] = map[i];
 	}
 	st_free(table);
@@ -145,7 +155,8 @@ int st_graph_dce(const struct strata_graph *g, struct strata_graph **out, uint32
 	for (i = g->n; i-- > 0;) {
 		const struct st_node *n = &g->nodes[i];
 
-		live[i] = live[i] || n->output || n->op == STRATA_OP_INPUT;
+		/* Writes to a state live on in the next run. */
+		live[i] = live[i] || n->output || n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WRITE_ROWS;
 		for (k = 0; live[i] && k < n->nsrc; k++)
 			live[n->src[k]] = true;
 	}

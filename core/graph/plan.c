@@ -129,6 +129,10 @@ int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struc
 			v->home = ST_HOME_INPUT;
 		} else if (n->op == STRATA_OP_WEIGHT) {
 			v->home = ST_HOME_WEIGHT;
+		} else if (n->op == STRATA_OP_STATE || n->op == STRATA_OP_WRITE_ROWS) {
+			/* Written in place: a write's result is its state's memory. */
+			v->home = ST_HOME_STATE;
+			v->base = n->op == STRATA_OP_STATE ? id : p->v[n->src[0]].base;
 		} else if (st_node_is_view(g, n)) {
 			const struct st_value *s = &p->v[n->src[0]];
 
@@ -163,6 +167,8 @@ int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struc
 		struct st_value *r = &p->v[ker->root];
 		uint32_t b = UINT32_MAX;
 
+		if (r->home != ST_HOME_ARENA)
+			continue; /* a write into a state */
 		for (i = 0; i < ker->nargs && b == UINT32_MAX; i++) {
 			uint32_t a = ker->args[i];
 

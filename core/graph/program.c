@@ -61,6 +61,7 @@ int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k,
 	case STRATA_OP_REDUCE_MAX:
 	case STRATA_OP_MEAN: return leading(&x->shape, (unsigned)c->p.axis, seq);
 	case STRATA_OP_EMBEDDING: return (int64_t)st_shape_elems(&g->nodes[c->src[1]].shape, seq);
+	case STRATA_OP_WRITE_ROWS: return leading(&g->nodes[c->src[1]].shape, 1, seq); /* the value's rows */
 	case STRATA_OP_ARGMAX: return rows(&x->shape, seq);
 	default: return rows(&c->shape, seq); /* permute, rope */
 	}
@@ -226,8 +227,12 @@ static int check_tensor(struct strata_program *p, const char *what, const struct
 			       s, seq, t->bytes, t->data ? "" : " and no data", (unsigned long long)want);
 }
 
-/* Every value's address for this run (inputs already set in @ptr). */
-static int bind(struct strata_program *p, void **ptr)
+/* Every value's address for this run (inputs already set in @ptr).  A
+ * result the caller asked for is written straight into the caller's
+ * buffer (@direct[i] set), not into the arena and copied: a copy would be
+ * two more passes over it. */
+static int bind(struct strata_program *p, void **ptr, const struct strata_graph_tensor *outputs, unsigned n_outputs,
+		bool *direct)
 {
 	const struct strata_graph *g = st_program_graph(p);
 	uint32_t id, k;
@@ -240,6 +245,15 @@ static int bind(struct strata_program *p, void **ptr)
 			ptr[id] = (void *)(uintptr_t)g->nodes[id].data; /* kernels only read it */
 		else if (v->home == ST_HOME_ARENA)
 			ptr[id] = (char *)p->arena + v->offset;
+		else if (v->home == ST_HOME_STATE)
+			ptr[id] = p->state[v->base];
+	}
+	for (i = 0; i < n_outputs; i++) {
+		uint32_t to = p->map[outputs[i].node];
+
+		direct[i] = p->plan.v[to].home == ST_HOME_ARENA && ptr[to] == (char *)p->arena + p->plan.v[to].offset;
+		if (direct[i])
+			ptr[to] = outputs[i].data;
 	}
 	for (id = 0; id < g->n; id++) {
 		const struct st_value *v = &p->plan.v[id];
@@ -265,18 +279,22 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 	const struct strata_graph *g = st_program_graph(p);
 	unsigned threads = st_sched_threads(p->sched), i;
 	void **ptr = st_calloc(g->n ? g->n : 1, sizeof(*ptr));
+	bool *direct = st_calloc(n_outputs ? n_outputs : 1, sizeof(*direct));
 	uint32_t k;
 	int err = 0;
 
-	if (!ptr)
+	if (!ptr || !direct) {
+		st_free(ptr);
+		st_free(direct);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n_inputs; i++) {
 		uint32_t to = p->map[inputs[i].node];
 
 		if (to != ST_GRAPH_GONE && g->nodes[to].op == STRATA_OP_INPUT)
 			ptr[to] = inputs[i].data;
 	}
-	err = bind(p, ptr);
+	err = bind(p, ptr, outputs, n_outputs, direct);
 	for (k = 0; k < p->f.nk && !err; k++) {
 		const struct st_kernel *ker = &p->f.k[k];
 		struct st_call *c = &p->calls[k];
@@ -307,15 +325,19 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			st_graph_obs_run(p, now_ns() - t0);
 		if (err == -EINVAL)
 			st_program_fail(p, err, "run: an embedding id is outside its table");
+		else if (err == -ERANGE)
+			err = st_program_fail(p, -EINVAL, "run: a position is outside its cache (write_rows or attention)");
 		else if (err)
 			st_program_fail(p, err, "run: a kernel failed: %s", strerror(-err));
 	}
 	for (i = 0; i < n_outputs && !err; i++) {
 		uint32_t to = p->map[outputs[i].node];
 
-		memcpy(outputs[i].data, ptr[to], outputs[i].bytes);
+		if (!direct[i] && ptr[to] != outputs[i].data)
+			memcpy(outputs[i].data, ptr[to], outputs[i].bytes);
 	}
 	st_free(ptr);
+	st_free(direct);
 	return err;
 }
 
@@ -349,10 +371,23 @@ int strata_program_run(struct strata_program *p, uint32_t seq, const struct stra
 	}
 	if (p->info.backend == STRATA_BACKEND_C)
 		return run_compiled(p, seq, inputs, n_inputs, outputs, n_outputs);
-	err = strata_graph_eval_reference(p->src, seq, inputs, n_inputs, outputs, n_outputs);
+	err = st_graph_eval(p->src, seq, inputs, n_inputs, outputs, n_outputs, p->state);
 	if (err)
 		st_program_fail(p, err, "%s", strata_graph_error(p->src));
 	return err;
+}
+
+void strata_program_reset(struct strata_program *p)
+{
+	const struct strata_graph *g;
+	uint32_t id;
+
+	if (!p || !p->state)
+		return;
+	g = st_program_state_graph(p);
+	for (id = 0; id < g->n; id++)
+		if (p->state[id])
+			memset(p->state[id], 0, st_shape_elems(&g->nodes[id].shape, 1) * 4);
 }
 
 const char *strata_program_error(const struct strata_program *p)
@@ -381,6 +416,9 @@ void strata_program_destroy(struct strata_program *p)
 	st_free(p->succ);
 	st_free(p->calls);
 	st_free(p->arena_raw);
+	for (i = 0; p->state && i < st_program_state_graph(p)->n; i++)
+		st_free(p->state[i]);
+	st_free(p->state);
 	st_plan_free(&p->plan);
 	st_fusion_free(&p->f);
 	for (i = 0; i < 3; i++)

@@ -114,6 +114,9 @@ const char *st_op_name(enum strata_op op)
 	case STRATA_OP_SLICE: return "slice";
 	case STRATA_OP_CONCAT: return "concat";
 	case STRATA_OP_ARGMAX: return "argmax";
+	case STRATA_OP_STATE: return "state";
+	case STRATA_OP_WRITE_ROWS: return "write_rows";
+	case STRATA_OP_ATTENTION: return "attention";
 	}
 	return "unknown op";
 }

@@ -24,7 +24,10 @@
  *   matmul %a %b [trans_b]              reshape %a [shape]
  *   permute %a perm=1,0,2               slice %a axis=N start=S len=L
  *   concat %a %b axis=N                 embedding %table %ids
- *   argmax %a
+ *   argmax %a                           write_rows %state %value %pos
+ *   attention %q %k %v %pos scale=S     (k, v: results of write_rows)
+ *
+ *   %c = state "k_cache" f32 [256, 4, 16]   a KV cache, kept between runs
  *
  * This is the same notation strata_program_dump() writes, so a dumped
  * graph (its first section) reads back.
@@ -238,7 +241,7 @@ static const struct {
 	{ "rmsnorm", STRATA_OP_RMSNORM }, { "layernorm", STRATA_OP_LAYERNORM }, { "rope", STRATA_OP_ROPE },
 	{ "matmul", STRATA_OP_MATMUL }, { "reshape", STRATA_OP_RESHAPE }, { "permute", STRATA_OP_PERMUTE },
 	{ "slice", STRATA_OP_SLICE },	{ "concat", STRATA_OP_CONCAT }, { "embedding", STRATA_OP_EMBEDDING },
-	{ "argmax", STRATA_OP_ARGMAX },
+	{ "argmax", STRATA_OP_ARGMAX }, { "write_rows", STRATA_OP_WRITE_ROWS }, { "attention", STRATA_OP_ATTENTION },
 };
 
 /* Operands %a %b ... from tok[3]: how many were found (up to @max). */
@@ -257,7 +260,7 @@ static int operands(struct parser *ps, char **tok, int n, uint32_t *id, int want
 static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32_t *out)
 {
 	struct strata_graph *g = ps->g;
-	uint32_t a[3];
+	uint32_t a[4];
 	double v, v2, v3;
 	int k, err;
 
@@ -333,6 +336,12 @@ static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32
 		return strata_graph_concat(g, a[0], a[1], (int)v, out);
 	case STRATA_OP_EMBEDDING:
 		return (k = operands(ps, tok, n, a, 2, 2)) < 0 ? k : strata_graph_embedding(g, a[0], a[1], out);
+	case STRATA_OP_WRITE_ROWS:
+		return (k = operands(ps, tok, n, a, 3, 3)) < 0 ? k : strata_graph_write_rows(g, a[0], a[1], a[2], out);
+	case STRATA_OP_ATTENTION:
+		if ((k = operands(ps, tok, n, a, 4, 4)) < 0 || (err = number(ps, param(tok, 7, n, "scale"), "scale", &v)))
+			return k < 0 ? k : err;
+		return strata_graph_attention(g, a[0], a[1], a[2], a[3], (float)v, out);
 	default: return fail(ps, "%s is not an op", tok[2]);
 	}
 }
@@ -362,6 +371,15 @@ static int define(struct parser *ps, char **tok, int n)
 		err = strata_graph_input(ps->g, tok[3], t, nd, dims, &id);
 	} else if (!strcmp(tok[2], "weight")) {
 		err = make_weight(ps, tok, n, &id);
+	} else if (!strcmp(tok[2], "state")) {
+		int64_t dims[STRATA_GRAPH_MAX_DIMS];
+		unsigned nd;
+
+		if (n < 6)
+			return fail(ps, "%s", "state needs a name, a type and a shape");
+		if ((err = parse_shape(ps, tok[5], &nd, dims)))
+			return err;
+		err = strata_graph_state(ps->g, tok[3], nd, dims, &id);
 	} else {
 		for (i = 0; i < ST_ARRAY_SIZE(ops) && strcmp(ops[i].name, tok[2]); i++)
 			;

@@ -46,6 +46,7 @@ struct strata_graph;
 enum strata_op {
 	STRATA_OP_INPUT = 1, /* data given at each run */
 	STRATA_OP_WEIGHT = 2, /* data given when the graph is built */
+	STRATA_OP_STATE = 3, /* kept by the program from one run to the next (a KV cache) */
 	/* element-wise, two operands, broadcast from the trailing dimension
 	 * (a dimension of 1 stretches to the other operand's) */
 	STRATA_OP_ADD = 10,
@@ -72,6 +73,7 @@ enum strata_op {
 	STRATA_OP_RMSNORM = 51, /* x / sqrt(mean(x^2) + eps) * weight */
 	STRATA_OP_LAYERNORM = 52, /* (x - mean) / sqrt(var + eps) * weight + bias */
 	STRATA_OP_ROPE = 53, /* rotary position embedding */
+	STRATA_OP_ATTENTION = 54, /* causal attention over cached keys and values */
 	STRATA_OP_MATMUL = 60,
 	STRATA_OP_RESHAPE = 70,
 	STRATA_OP_PERMUTE = 71,
@@ -79,6 +81,7 @@ enum strata_op {
 	STRATA_OP_CONCAT = 73,
 	STRATA_OP_EMBEDDING = 80, /* rows of a table picked by i32 ids */
 	STRATA_OP_ARGMAX = 81, /* i32 index of the largest value over the last axis */
+	STRATA_OP_WRITE_ROWS = 82, /* rows written into a state at given positions */
 };
 
 struct strata_graph_opts {
@@ -205,6 +208,39 @@ STRATA_API int strata_graph_argmax(struct strata_graph *g, uint32_t a, uint32_t 
  * [...]: the result is [..., D].  An id outside 0 … V-1 fails the run. */
 STRATA_API int strata_graph_embedding(struct strata_graph *g, uint32_t table, uint32_t ids, uint32_t *out);
 
+/*
+ * KV caches.  A state is a tensor the compiled program keeps from one run
+ * to the next, zeroed when the program is made (strata_program_reset()
+ * zeroes it again); the reference interpreter, which keeps nothing, starts
+ * every run from zeros.
+ *
+ * strata_graph_state() - a state of fixed @shape (no symbolic dimension), f32.
+ */
+STRATA_API int strata_graph_state(struct strata_graph *g, const char *name, unsigned ndim, const int64_t *shape,
+				  uint32_t *out);
+
+/*
+ * strata_graph_write_rows() - the state after writing row s of @value into
+ * row @pos[s] of @state: @value is [seq, ...] with the state's trailing
+ * dimensions, @pos i32 [seq] (the positions rope takes).  The result (the
+ * whole state, written in place) is what attention reads; a position
+ * outside the state fails the run.  Every write runs, used or not.
+ */
+STRATA_API int strata_graph_write_rows(struct strata_graph *g, uint32_t state, uint32_t value, uint32_t pos,
+				       uint32_t *out);
+
+/*
+ * strata_graph_attention() - causal attention: query row s of @q [seq, H, D]
+ * attends to rows 0 … @pos[s] of the cached @k and @v [C, KVH, D] (results
+ * of strata_graph_write_rows()), head h using cache head h / (H / KVH)
+ * (grouped-query attention: H a multiple of KVH), scores scaled by @scale
+ * (1/sqrt(D) usually), softmax over them, weights times v.  The result is
+ * [seq, H, D].  Computed in one pass with a running softmax: no [seq, C]
+ * score matrix is made.
+ */
+STRATA_API int strata_graph_attention(struct strata_graph *g, uint32_t q, uint32_t k, uint32_t v, uint32_t pos,
+				      float scale, uint32_t *out);
+
 /* strata_graph_output() - mark @node as a result of the graph. */
 STRATA_API int strata_graph_output(struct strata_graph *g, uint32_t node);
 
@@ -306,6 +342,9 @@ STRATA_API int strata_graph_compile(struct strata_graph *g, const struct strata_
  */
 STRATA_API int strata_program_run(struct strata_program *p, uint32_t seq, const struct strata_graph_tensor *inputs,
 				  unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs);
+
+/* strata_program_reset() - zero every state of @p (a new conversation). */
+STRATA_API void strata_program_reset(struct strata_program *p);
 
 /* strata_program_error() - why the last call on @p failed ("" if it did not). */
 STRATA_API const char *strata_program_error(const struct strata_program *p);
