@@ -12,9 +12,10 @@
  * it reads each element of that argument only at the index it writes (an
  * element-wise operand of the same shape): the two then share a block.
  *
- * Blocks get offsets by the greedy-by-size rule: largest first, each at
- * the best-fitting gap among the blocks already placed whose lifetimes
- * overlap its own.  The plan reports its peak against the lower bound,
+ * Blocks get offsets greedily, each at the best-fitting gap among the
+ * blocks already placed whose lifetimes overlap its own, in three orders
+ * (largest first, longest-lived first, largest size × lifetime first);
+ * the order that gives the smallest arena wins.  The plan reports its peak against the lower bound,
  * the most bytes alive at any one kernel.
  */
 #include <errno.h>
@@ -71,6 +72,24 @@ static int cmp_size_desc(const void *x, const void *y)
 	const struct block *a = *(struct block *const *)x, *b = *(struct block *const *)y;
 
 	return a->size < b->size ? 1 : a->size > b->size ? -1 : (a->def > b->def) - (a->def < b->def);
+}
+
+/* Longest lifetime first, then largest. */
+static int cmp_life_desc(const void *x, const void *y)
+{
+	const struct block *a = *(struct block *const *)x, *b = *(struct block *const *)y;
+	uint32_t la = a->last - a->def, lb = b->last - b->def;
+
+	return la < lb ? 1 : la > lb ? -1 : cmp_size_desc(x, y);
+}
+
+/* Largest area (size × lifetime) first. */
+static int cmp_area_desc(const void *x, const void *y)
+{
+	const struct block *a = *(struct block *const *)x, *b = *(struct block *const *)y;
+	double ea = (double)a->size * (a->last - a->def + 1), eb = (double)b->size * (b->last - b->def + 1);
+
+	return ea < eb ? 1 : ea > eb ? -1 : cmp_size_desc(x, y);
 }
 
 static int cmp_offset(const void *x, const void *y)
@@ -196,13 +215,37 @@ int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struc
 		if (live > p->lower_bound)
 			p->lower_bound = live;
 	}
-	for (i = 0; i < nb; i++)
-		sorted[i] = &blocks[i];
-	qsort(sorted, nb, sizeof(*sorted), cmp_size_desc);
-	for (i = 0; i < nb; i++) {
-		best_fit(sorted[i], sorted, nb, tmp);
-		if (sorted[i]->offset + sorted[i]->size > p->arena_bytes)
-			p->arena_bytes = sorted[i]->offset + sorted[i]->size;
+	/* Three orders of placement; the smallest arena wins. */
+	{
+		int (*const orders[])(const void *, const void *) = { cmp_size_desc, cmp_life_desc, cmp_area_desc };
+		uint64_t *best = st_malloc((nb ? nb : 1) * sizeof(*best)), top = UINT64_MAX;
+		unsigned o;
+
+		if (!best)
+			goto out;
+		for (o = 0; o < ST_ARRAY_SIZE(orders); o++) {
+			uint64_t peak = 0;
+
+			for (i = 0; i < nb; i++) {
+				sorted[i] = &blocks[i];
+				blocks[i].placed = false;
+			}
+			qsort(sorted, nb, sizeof(*sorted), orders[o]);
+			for (i = 0; i < nb; i++) {
+				best_fit(sorted[i], sorted, nb, tmp);
+				if (sorted[i]->offset + sorted[i]->size > peak)
+					peak = sorted[i]->offset + sorted[i]->size;
+			}
+			if (peak < top) {
+				top = peak;
+				for (i = 0; i < nb; i++)
+					best[i] = blocks[i].offset;
+			}
+		}
+		for (i = 0; i < nb; i++)
+			blocks[i].offset = best[i];
+		p->arena_bytes = nb ? top : 0;
+		st_free(best);
 	}
 	for (id = 0; id < g->n; id++)
 		if (block_of[id] != UINT32_MAX)
