@@ -41,17 +41,62 @@ static const char *row_bytes(enum strata_dtype t, const char *k, char *buf, size
  */
 static void emit_block_dot(struct emitter *e, enum strata_dtype t)
 {
-	int bs = t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18;
+	int bs = t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18, qoff = t == STRATA_DTYPE_Q4_1 ? 4 : 2;
+	bool q8 = t == STRATA_DTYPE_Q8_0;
 
-	st_text_add(&e->t, "#ifdef ST_SIMD\n"
+	/* AVX-512: a block is two 16-lane vectors.  st_qblock() adds one block
+	 * to an accumulator; the loop takes blocks in pairs, with separate
+	 * accumulators, so the FMA chains do not bound it. */
+	st_text_add(&e->t, "#if defined(ST_SIMD) && defined(__AVX512F__)\n"
+			   "static inline __m512 st_qblock(const uint8_t *p, const float *a, __m512 acc)\n{\n"
+			   "\tconst __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);\n"
+			   "\t__m512 q0, q1;\n");
+	if (q8)
+		st_text_add(&e->t, "\tq0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));\n"
+				   "\tq1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));\n");
+	else
+		st_text_add(&e->t,
+			    "\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(p + %d)), low = _mm_set1_epi8(0x0f);\n"
+			    "\tq0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, low)));\n"
+			    "\tq1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), low)));\n",
+			    qoff);
+	st_text_add(&e->t, "\tacc = _mm512_fmadd_ps(_mm512_fmadd_ps(q1, a1, _mm512_mul_ps(q0, a0)), _mm512_set1_ps(st_half_at(p)), acc);\n");
+	if (!q8)
+		st_text_add(&e->t, "\tacc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(%s), acc);\n",
+			    t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * st_half_at(p)");
+	st_text_add(&e->t, "\treturn acc;\n}\n"
 			   "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
+			   "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();\n"
+			   "\tint64_t b = 0;\n"
+			   "\tfor (; b + 2 <= K / 32; b += 2) {\n"
+			   "\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
+			   "\t\tacc1 = st_qblock(p + (b + 1) * %d, a + (b + 1) * 32, acc1);\n"
+			   "\t}\n"
+			   "\tif (b < K / 32)\n\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
+			   "\treturn _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));\n"
+			   "}\n"
+			   "/* Four rows of b at once: four streams from memory in flight. */\n"
+			   "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
+			   "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;\n"
+			   "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+			   "\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
+			   "\t\tacc1 = st_qblock(p + rb + b * %d, a + b * 32, acc1);\n"
+			   "\t\tacc2 = st_qblock(p + 2 * rb + b * %d, a + b * 32, acc2);\n"
+			   "\t\tacc3 = st_qblock(p + 3 * rb + b * %d, a + b * 32, acc3);\n"
+			   "\t}\n"
+			   "\td[0] = _mm512_reduce_add_ps(acc0), d[1] = _mm512_reduce_add_ps(acc1);\n"
+			   "\td[2] = _mm512_reduce_add_ps(acc2), d[3] = _mm512_reduce_add_ps(acc3);\n"
+			   "}\n#elif defined(ST_SIMD)\n",
+		    bs, bs, bs, bs, bs, bs, bs);
+	/* AVX2: four 8-lane vectors a block. */
+	st_text_add(&e->t, "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
 			   "\t__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();\n"
 			   "\tfor (int64_t b = 0; b < K / 32; b++, p += %d, a += 32) {\n"
 			   "\t\tconst __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),\n"
 			   "\t\t\t     a3 = _mm256_loadu_ps(a + 24);\n"
 			   "\t\t__m256 q0, q1, q2, q3;\n",
 		    bs);
-	if (t == STRATA_DTYPE_Q8_0)
+	if (q8)
 		st_text_add(&e->t, "\t\tq0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2))));\n"
 				   "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 10))));\n"
 				   "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 18))));\n"
@@ -64,16 +109,18 @@ static void emit_block_dot(struct emitter *e, enum strata_dtype t)
 			    "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));\n"
 			    "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));\n"
 			    "\t\tq3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));\n",
-			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
+			    qoff);
 	st_text_add(&e->t, "\t\tconst __m256 dot = _mm256_fmadd_ps(q3, a3, _mm256_fmadd_ps(q2, a2, _mm256_fmadd_ps(q1, a1, _mm256_mul_ps(q0, a0))));\n"
 			   "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n");
-	if (t != STRATA_DTYPE_Q8_0)
+	if (!q8)
 		st_text_add(&e->t, "\t\taccm = _mm256_fmadd_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),\n"
 				   "\t\t\t\t       _mm256_set1_ps(%s), accm);\n",
 			    t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * st_half_at(p)");
 	st_text_add(&e->t, "\t}\n\tacc = _mm256_add_ps(acc, accm);\n"
 			   "\tfloat s[8];\n\t_mm256_storeu_ps(s, acc);\n"
-			   "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n#endif\n\n");
+			   "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
+			   "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
+			   "\tfor (int q = 0; q < 4; q++)\n\t\td[q] = st_qdot(p + q * rb, a, K);\n}\n#endif\n\n");
 }
 
 /*
@@ -227,6 +274,13 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1 || bt == STRATA_DTYPE_Q8_0)
 		st_text_add(&e->t, "#ifdef ST_SIMD\n"
 				   "\t\tif (M < 4) {\n"
+				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
+				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
+				   "\t\t\t\t\tfloat d[4];\n"
+				   "\t\t\t\t\tst_qdot4(B + n * RB, RB, A + m * K, K, d);\n"
+				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
+				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
+				   "\t\t\t\t}\n"
 				   "\t\t\tfor (; n < n1; n++)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot(B + n * RB, A + m * K, K), C + m * N + n);\n"
