@@ -668,6 +668,24 @@ int strata_graph_attention(struct strata_graph *g, uint32_t q, uint32_t k, uint3
 	return append(g, &n, out);
 }
 
+int strata_graph_cast(struct strata_graph *g, uint32_t a, enum strata_dtype dtype, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_CAST, .dtype = dtype, .src = { a }, .nsrc = 1 };
+	const struct st_node *x;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	x = operand(g, n.op, "a", a);
+	if (!x)
+		return -EINVAL;
+	if ((dtype != STRATA_DTYPE_F32 && dtype != STRATA_DTYPE_I32) ||
+	    (x->dtype != STRATA_DTYPE_I32 && !is_float(x->dtype)))
+		return st_graph_fail(g, -EINVAL, "cast: from %s to %s; casts go between f32 and i32",
+				     dtype_name(x->dtype), dtype_name(dtype));
+	n.shape = x->shape;
+	return append(g, &n, out);
+}
+
 int strata_graph_output(struct strata_graph *g, uint32_t node)
 {
 	if (!g)

@@ -48,6 +48,7 @@ static void params(struct st_text *t, const struct st_node *n)
 			    n->p.rope.layout == STRATA_ROPE_ADJACENT ? "adjacent" : "half");
 		break;
 	case STRATA_OP_ATTENTION: st_text_add(t, " scale=%.9g", (double)n->p.scale); break;
+	case STRATA_OP_CAST: st_text_add(t, " %s", dtype_short(n->dtype)); break;
 	case STRATA_OP_SLICE:
 		st_text_add(t, " axis=%d start=%lld len=%lld", n->p.slice.axis, (long long)n->p.slice.start,
 			    (long long)n->shape.dim[n->p.slice.axis]);

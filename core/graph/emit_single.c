@@ -270,6 +270,25 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 		    (long long)dim, (long long)cache, (long long)kvh, (long long)(heads / kvh), (double)n->p.scale);
 }
 
+/* Casts between f32 and i32, as the reference does them. */
+static void emit_cast(struct emitter *e, const struct st_node *n)
+{
+	const struct st_node *a = &e->g->nodes[n->src[0]];
+	const char *body;
+
+	if (n->dtype == STRATA_DTYPE_F32 && a->dtype == STRATA_DTYPE_I32)
+		body = "((float *)t[0])[i] = (float)((const int32_t *)t[1])[i];";
+	else if (n->dtype == STRATA_DTYPE_I32 && a->dtype != STRATA_DTYPE_I32)
+		body = "{\n\t\t\tconst float f = ((const float *)t[1])[i];\n"
+		       "\t\t\t((int32_t *)t[0])[i] = f != f ? 0 : f >= 2147483648.0f ? INT32_MAX : f <= -2147483648.0f ? "
+		       "INT32_MIN : (int32_t)f;\n\t\t}";
+	else
+		body = "((uint32_t *)t[0])[i] = ((const uint32_t *)t[1])[i];";
+	head(e);
+	st_text_add(&e->t, "\tfor (int64_t i = lo * %lld; i < hi * %lld; i++)\n\t\t%s\n\treturn 0;\n}\n",
+		    (long long)n->shape.dim[n->shape.ndim - 1], (long long)n->shape.dim[n->shape.ndim - 1], body);
+}
+
 int st_emit_single(struct emitter *e)
 {
 	const struct st_node *n = &e->g->nodes[e->k->core];
@@ -283,6 +302,7 @@ int st_emit_single(struct emitter *e)
 	case STRATA_OP_ARGMAX: emit_argmax(e, n); return 0;
 	case STRATA_OP_WRITE_ROWS: emit_write_rows(e, n); return 0;
 	case STRATA_OP_ATTENTION: emit_attention(e, n); return 0;
+	case STRATA_OP_CAST: emit_cast(e, n); return 0;
 	case STRATA_OP_SUM:
 	case STRATA_OP_REDUCE_MAX:
 	case STRATA_OP_MEAN: emit_reduce(e, n); return 0;

@@ -480,6 +480,25 @@ static int eval_attention(struct run *r, const struct st_node *n, float *out)
 	return 0;
 }
 
+static void eval_cast(struct run *r, const struct st_node *n, void *out, uint64_t count)
+{
+	const struct st_node *a = &r->g->nodes[n->src[0]];
+	uint64_t i;
+
+	for (i = 0; i < count; i++) {
+		if (n->dtype == STRATA_DTYPE_F32 && a->dtype == STRATA_DTYPE_I32) {
+			((float *)out)[i] = (float)((const int32_t *)r->val[n->src[0]])[i];
+		} else if (n->dtype == STRATA_DTYPE_I32 && a->dtype != STRATA_DTYPE_I32) {
+			float f = ((const float *)r->val[n->src[0]])[i];
+
+			((int32_t *)out)[i] = f != f ? 0 : f >= 2147483648.0f ? INT32_MAX : f <= -2147483648.0f ? INT32_MIN
+												   : (int32_t)f;
+		} else {
+			((uint32_t *)out)[i] = ((const uint32_t *)r->val[n->src[0]])[i];
+		}
+	}
+}
+
 static int eval_node(struct run *r, uint32_t id)
 {
 	const struct st_node *n = &r->g->nodes[id];
@@ -496,6 +515,7 @@ static int eval_node(struct run *r, uint32_t id)
 		break;
 	case STRATA_OP_WRITE_ROWS: return eval_write_rows(r, n, out);
 	case STRATA_OP_ATTENTION: return eval_attention(r, n, out);
+	case STRATA_OP_CAST: eval_cast(r, n, out, count); break;
 	case STRATA_OP_WEIGHT: widen(n, out, count); break;
 	case STRATA_OP_ADD:
 	case STRATA_OP_SUB:

@@ -117,6 +117,7 @@ const char *st_op_name(enum strata_op op)
 	case STRATA_OP_STATE: return "state";
 	case STRATA_OP_WRITE_ROWS: return "write_rows";
 	case STRATA_OP_ATTENTION: return "attention";
+	case STRATA_OP_CAST: return "cast";
 	}
 	return "unknown op";
 }

@@ -26,6 +26,7 @@
  *   concat %a %b axis=N                 embedding %table %ids
  *   argmax %a                           write_rows %state %value %pos
  *   attention %q %k %v %pos scale=S     (k, v: results of write_rows)
+ *   cast %a f32|i32
  *
  *   %c = state "k_cache" f32 [256, 4, 16]   a KV cache, kept between runs
  *
@@ -242,6 +243,7 @@ static const struct {
 	{ "matmul", STRATA_OP_MATMUL }, { "reshape", STRATA_OP_RESHAPE }, { "permute", STRATA_OP_PERMUTE },
 	{ "slice", STRATA_OP_SLICE },	{ "concat", STRATA_OP_CONCAT }, { "embedding", STRATA_OP_EMBEDDING },
 	{ "argmax", STRATA_OP_ARGMAX }, { "write_rows", STRATA_OP_WRITE_ROWS }, { "attention", STRATA_OP_ATTENTION },
+	{ "cast", STRATA_OP_CAST },
 };
 
 /* Operands %a %b ... from tok[3]: how many were found (up to @max). */
@@ -336,6 +338,15 @@ static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32
 		return strata_graph_concat(g, a[0], a[1], (int)v, out);
 	case STRATA_OP_EMBEDDING:
 		return (k = operands(ps, tok, n, a, 2, 2)) < 0 ? k : strata_graph_embedding(g, a[0], a[1], out);
+	case STRATA_OP_CAST: {
+		enum strata_dtype t = STRATA_DTYPE_F32;
+
+		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
+			return k;
+		if (n < 5 || (err = parse_dtype(ps, tok[4], &t)))
+			return n < 5 ? fail(ps, "%s", "cast needs a type (f32 or i32)") : err;
+		return strata_graph_cast(g, a[0], t, out);
+	}
 	case STRATA_OP_WRITE_ROWS:
 		return (k = operands(ps, tok, n, a, 3, 3)) < 0 ? k : strata_graph_write_rows(g, a[0], a[1], a[2], out);
 	case STRATA_OP_ATTENTION:

@@ -82,6 +82,7 @@ enum strata_op {
 	STRATA_OP_EMBEDDING = 80, /* rows of a table picked by i32 ids */
 	STRATA_OP_ARGMAX = 81, /* i32 index of the largest value over the last axis */
 	STRATA_OP_WRITE_ROWS = 82, /* rows written into a state at given positions */
+	STRATA_OP_CAST = 83, /* f32 <-> i32 */
 };
 
 struct strata_graph_opts {
@@ -240,6 +241,11 @@ STRATA_API int strata_graph_write_rows(struct strata_graph *g, uint32_t state, u
  */
 STRATA_API int strata_graph_attention(struct strata_graph *g, uint32_t q, uint32_t k, uint32_t v, uint32_t pos,
 				      float scale, uint32_t *out);
+
+/* strata_graph_cast() - @a as @dtype: f32 to i32 rounds toward zero
+ * (NaN gives 0, values beyond the range the nearest end of it); i32 to f32
+ * rounds to nearest. */
+STRATA_API int strata_graph_cast(struct strata_graph *g, uint32_t a, enum strata_dtype dtype, uint32_t *out);
 
 /* strata_graph_output() - mark @node as a result of the graph. */
 STRATA_API int strata_graph_output(struct strata_graph *g, uint32_t node);

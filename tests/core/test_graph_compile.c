@@ -11,6 +11,7 @@
  * are unpacked from f16 or blocks (the same values, summed in another
  * order over longer rows).  Indices (argmax) must be equal.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,29 @@ static void data_movement(void **state)
 	free(yd);
 }
 
+/* Casts both ways, with the values C leaves undefined. */
+static void casts(void **state)
+{
+	const int64_t s[] = { STRATA_DIM_SEQ, 6 };
+	float fd[12] = { 1.9f, -1.9f, 0.0f, NAN, INFINITY, -INFINITY, 3e9f, -3e9f, 2147483520.0f, -0.5f, 7.0f, 1e-30f };
+	int32_t id[12] = { 0, 1, -1, INT32_MAX, INT32_MIN, 16777217, 5, 6, 7, 8, 9, 10 };
+	uint32_t f, i, outs[3], t;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "f", STRATA_DTYPE_F32, 2, s, &f), 0);
+	assert_int_equal(strata_graph_input(test_graph, "i", STRATA_DTYPE_I32, 2, s, &i), 0);
+	assert_int_equal(strata_graph_cast(test_graph, f, STRATA_DTYPE_I32, &outs[0]), 0);
+	assert_int_equal(strata_graph_cast(test_graph, i, STRATA_DTYPE_F32, &outs[1]), 0);
+	/* argmax to a float, through a cast */
+	assert_int_equal(strata_graph_argmax(test_graph, f, &t), 0);
+	assert_int_equal(strata_graph_cast(test_graph, t, STRATA_DTYPE_F32, &outs[2]), 0);
+	assert_int_equal(strata_graph_cast(test_graph, i, STRATA_DTYPE_Q4_0, &t), -EINVAL);
+	assert_non_null(strstr(strata_graph_error(test_graph), "casts go between f32 and i32"));
+	mark(outs, 3);
+	struct strata_graph_tensor in[2] = { { f, fd, sizeof(fd) }, { i, id, sizeof(id) } };
+	compare_at(2, in, 2, outs, 3, 0, false, NULL);
+}
+
 /* A Llama-style block: attention with rotary embeddings, SwiGLU MLP,
  * residuals.  D = 48, 4 heads of 12, hidden 96. */
 static void transformer_block(void **state)
@@ -646,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(matmul_f32, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(casts, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(transformer_block, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(elementwise_chain_is_one_kernel, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),

@@ -49,6 +49,33 @@ static void every_op_reads_and_runs(void **state)
 	strata_graph_destroy(g);
 }
 
+/* States, cache writes, attention and casts read, and dump back. */
+static void cache_ops_read(void **state)
+{
+	static const char text[] = "max_seq 8\n"
+				   "%x = input \"x\" f32 [seq, 2, 4]\n%pos = input \"pos\" i32 [seq]\n"
+				   "%kc = state \"k_cache\" f32 [16, 2, 4]\n%vc = state \"v_cache\" f32 [16, 2, 4]\n"
+				   "%k = write_rows %kc %x %pos\n%v = write_rows %vc %x %pos\n"
+				   "%o = attention %x %k %v %pos scale=0.5\n%p = cast %pos f32\n"
+				   "output %o\noutput %p\n";
+	struct strata_graph *g;
+	struct strata_program *p;
+	const char *dump;
+	char err[256];
+
+	(void)state;
+	if (strata_graph_parse(test_rt, text, &g, err, sizeof(err)))
+		fail_msg("parse: %s", err);
+	assert_int_equal(strata_graph_nodes(g), 8);
+	assert_int_equal(strata_graph_compile(g, NULL, &p), 0);
+	assert_int_equal(strata_program_dump(p, &dump), 0);
+	assert_non_null(strstr(dump, "%2 = state \"k_cache\""));
+	assert_non_null(strstr(dump, "%6 = attention %0 %4 %5 %1 scale=0.5"));
+	assert_non_null(strstr(dump, "%7 = cast %1 F32"));
+	strata_program_destroy(p);
+	strata_graph_destroy(g);
+}
+
 /* The dump's first section is the graph again: same nodes, same dump. */
 static void dump_reads_back(void **state)
 {
@@ -124,6 +151,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_op_reads_and_runs),
 		cmocka_unit_test(dump_reads_back),
+		cmocka_unit_test(cache_ops_read),
 		cmocka_unit_test(bad_lines_are_refused),
 	};
 
