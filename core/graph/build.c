@@ -233,6 +233,49 @@ int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dt
 	return append(g, &n, out);
 }
 
+int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *model, size_t tensor, uint32_t *out)
+{
+	struct st_node n = { .op = STRATA_OP_WEIGHT };
+	struct strata_tensor_info info;
+	int64_t dims[STRATA_GRAPH_MAX_DIMS];
+	unsigned i;
+	int err;
+
+	if (!begin(g, out))
+		return -EINVAL;
+	if (!model)
+		return st_graph_fail(g, -EINVAL, "weight: no model");
+	err = strata_model_tensor(model, tensor, &info);
+	if (err)
+		return st_graph_fail(g, err == -ENOMEM ? err : -ENOENT, "weight: the model has no tensor %zu", tensor);
+	if (!is_float(info.dtype))
+		return st_graph_fail(g, -EINVAL, "weight: %s is %s; weights are f32, f16, bf16, Q8_0, Q4_0 or Q4_1",
+				     info.name, dtype_name(info.dtype));
+	if (info.ndim < 1 || info.ndim > STRATA_GRAPH_MAX_DIMS || tensor >= UINT32_MAX)
+		return st_graph_fail(g, -EINVAL, "weight: %s has %u dimensions (1 to 4 are graph shapes)", info.name,
+				     info.ndim);
+	for (i = 0; i < info.ndim; i++)
+		dims[i] = (int64_t)info.shape[i];
+	err = shape_arg(g, n.op, info.ndim, dims, false, &n.shape);
+	if (err)
+		return err;
+	if (is_block(info.dtype) && n.shape.dim[info.ndim - 1] % 32)
+		return st_graph_fail(g, -EINVAL, "weight: %s is %s with rows of %lld; rows are whole blocks of 32", info.name,
+				     dtype_name(info.dtype), (long long)n.shape.dim[info.ndim - 1]);
+	n.dtype = info.dtype;
+	n.stream = (uint32_t)tensor + 1;
+	set_name(&n, info.name);
+	return append(g, &n, out);
+}
+
+int strata_graph_bind_load(struct strata_graph *g, struct strata_load *load)
+{
+	if (!g || !load)
+		return -EINVAL;
+	g->load = load;
+	return 0;
+}
+
 int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t b, uint32_t *out)
 {
 	struct st_node n = { .op = op, .dtype = STRATA_DTYPE_F32, .src = { a, b }, .nsrc = 2 };

@@ -297,7 +297,7 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	p->info.sz = sizeof(p->info);
 	err = run_passes(p);
 	if (err) {
-		if (err != -ENOMEM)
+		if (err != -ENOMEM && strncmp(g->error, "weight ", 7))
 			st_graph_fail(g, err, "compile: folding constants failed: %s", g->error);
 		goto fail;
 	}

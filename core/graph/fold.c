@@ -112,7 +112,7 @@ int st_graph_fold(struct strata_graph *g, struct strata_graph **out, void ***own
 	for (id = 0; id < g->n; id++) {
 		const struct st_node *n = &g->nodes[id];
 
-		is_const[id] = n->op == STRATA_OP_WEIGHT;
+		is_const[id] = n->op == STRATA_OP_WEIGHT && !n->stream; /* a streamed one is not there yet */
 		if (n->op != STRATA_OP_INPUT && n->nsrc > 0) {
 			is_const[id] = true;
 			for (i = 0; i < n->nsrc; i++)
@@ -156,7 +156,14 @@ int st_graph_fold(struct strata_graph *g, struct strata_graph **out, void ***own
 			for (i = 0; i < user->nsrc && !widen; i++)
 				widen = user->src[i] == id && !reads_natively(user, id, n);
 		}
-		if (widen)
+		if (widen && n->stream)
+			err = st_graph_fail(g, -EINVAL,
+					    "weight %s is streamed as %s, and a reader other than a transposed matmul or an "
+					    "embedding needs it widened, which a streamed weight cannot be",
+					    n->name, n->dtype == STRATA_DTYPE_F16	 ? "f16"
+						     : n->dtype == STRATA_DTYPE_BF16 ? "bf16"
+										     : "GGUF blocks");
+		else if (widen)
 			err = evaluate(&fo, id);
 	}
 	if (err)

@@ -47,7 +47,8 @@ struct st_node {
 		} slice;
 		float scale; /* attention */
 	} p;
-	const void *data; /* weights: the caller's */
+	const void *data; /* weights: the caller's (NULL for a streamed one) */
+	uint32_t stream; /* a streamed weight: its model tensor + 1; else 0 */
 	bool output;
 	char name[ST_GRAPH_NAME];
 };
@@ -58,6 +59,7 @@ struct strata_graph {
 	struct st_node *nodes;
 	uint32_t n, cap;
 	void **owned; /* weight data the graph made itself (text.c); freed with it */
+	struct strata_load *load; /* where streamed weights' bytes come from */
 	unsigned nowned;
 	char error[ST_GRAPH_ERROR];
 };

@@ -106,13 +106,13 @@ static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, u
 	}
 }
 
-static void widen(const struct st_node *n, float *out, uint64_t count)
+static void widen(const struct st_node *n, const void *data, float *out, uint64_t count)
 {
-	const uint16_t *h = n->data;
+	const uint16_t *h = data;
 	uint64_t i;
 
 	if (n->dtype == STRATA_DTYPE_F32)
-		memcpy(out, n->data, count * sizeof(float));
+		memcpy(out, data, count * sizeof(float));
 	else if (n->dtype == STRATA_DTYPE_F16)
 		for (i = 0; i < count; i++)
 			out[i] = half_to_float(h[i]);
@@ -120,7 +120,28 @@ static void widen(const struct st_node *n, float *out, uint64_t count)
 		for (i = 0; i < count; i++)
 			out[i] = bf16_to_float(h[i]);
 	else
-		unpack_blocks(n->dtype, n->data, out, count);
+		unpack_blocks(n->dtype, data, out, count);
+}
+
+/* A weight's bytes: its data, or, streamed, the bound load's once loaded. */
+static int weight_data(struct run *r, const struct st_node *n, const void **data)
+{
+	void *p;
+	int err;
+
+	*data = n->data;
+	if (!n->stream)
+		return 0;
+	if (!r->g->load)
+		return st_graph_fail(r->g, -EINVAL, "weight %s is streamed, and no load is bound (strata_graph_bind_load)",
+				     n->name);
+	err = strata_load_wait_tensor(r->g->load, n->stream - 1, -1);
+	if (!err)
+		err = strata_load_tensor_data(r->g->load, n->stream - 1, &p);
+	if (err)
+		return st_graph_fail(r->g, err, "weight %s did not load: %s", n->name, strata_strerror(err));
+	*data = p;
+	return 0;
 }
 
 static float unary(enum strata_op op, float x)
@@ -516,7 +537,15 @@ static int eval_node(struct run *r, uint32_t id)
 	case STRATA_OP_WRITE_ROWS: return eval_write_rows(r, n, out);
 	case STRATA_OP_ATTENTION: return eval_attention(r, n, out);
 	case STRATA_OP_CAST: eval_cast(r, n, out, count); break;
-	case STRATA_OP_WEIGHT: widen(n, out, count); break;
+	case STRATA_OP_WEIGHT: {
+		const void *data;
+		int err = weight_data(r, n, &data);
+
+		if (err)
+			return err;
+		widen(n, data, out, count);
+		break;
+	}
 	case STRATA_OP_ADD:
 	case STRATA_OP_SUB:
 	case STRATA_OP_MUL:

@@ -58,7 +58,7 @@ static bool params_equal(const struct st_node *a, const struct st_node *b)
 	case STRATA_OP_SLICE:
 		return a->p.slice.axis == b->p.slice.axis && a->p.slice.start == b->p.slice.start;
 	case STRATA_OP_WEIGHT:
-		return a->data == b->data;
+		return a->data == b->data && a->stream == b->stream;
 	case STRATA_OP_ATTENTION:
 		return a->p.scale == b->p.scale;
 	default:
@@ -88,7 +88,7 @@ static uint64_t node_hash(const struct st_node *n)
 	for (i = 0; i < n->shape.ndim; i++)
 		h = (h ^ (uint64_t)n->shape.dim[i]) * 0x100000001b3ULL;
 	if (n->op == STRATA_OP_WEIGHT)
-		h = (h ^ (uint64_t)(uintptr_t)n->data) * 0x100000001b3ULL;
+		h = ((h ^ (uint64_t)(uintptr_t)n->data) * 0x100000001b3ULL ^ n->stream) * 0x100000001b3ULL;
 	return h ^ (h >> 29);
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
+#include "core/graph/stream.h"
 #include "core/sched.h"
 #include <strata/trace.h>
 
@@ -232,7 +233,7 @@ static int check_tensor(struct strata_program *p, const char *what, const struct
  * buffer (@direct[i] set), not into the arena and copied: a copy would be
  * two more passes over it. */
 static int bind(struct strata_program *p, void **ptr, const struct strata_graph_tensor *outputs, unsigned n_outputs,
-		bool *direct)
+		bool *direct, const struct st_stream_run *sr)
 {
 	const struct strata_graph *g = st_program_graph(p);
 	uint32_t id, k;
@@ -241,7 +242,7 @@ static int bind(struct strata_program *p, void **ptr, const struct strata_graph_
 	for (id = 0; id < g->n; id++) {
 		const struct st_value *v = &p->plan.v[id];
 
-		if (v->home == ST_HOME_WEIGHT)
+		if (v->home == ST_HOME_WEIGHT && !g->nodes[id].stream)
 			ptr[id] = (void *)(uintptr_t)g->nodes[id].data; /* kernels only read it */
 		else if (v->home == ST_HOME_ARENA)
 			ptr[id] = (char *)p->arena + v->offset;
@@ -265,7 +266,7 @@ static int bind(struct strata_program *p, void **ptr, const struct strata_graph_
 		for (i = 0; i < p->f.k[k].nargs; i++) {
 			uint32_t a = p->f.k[k].args[i];
 
-			if (!ptr[a])
+			if (!ptr[a] && !st_stream_pending(sr, p->plan.v[a].home == ST_HOME_VIEW ? p->plan.v[a].base : a))
 				return st_program_fail(p, -EINVAL, "input %s was not given",
 						       g->nodes[p->plan.v[a].home == ST_HOME_VIEW ? p->plan.v[a].base : a]
 							       .name);
@@ -280,6 +281,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 	unsigned threads = st_sched_threads(p->sched), i;
 	void **ptr = st_calloc(g->n ? g->n : 1, sizeof(*ptr));
 	bool *direct = st_calloc(n_outputs ? n_outputs : 1, sizeof(*direct));
+	struct st_stream_run sr = { 0 };
 	uint32_t k;
 	int err = 0;
 
@@ -294,7 +296,9 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		if (to != ST_GRAPH_GONE && g->nodes[to].op == STRATA_OP_INPUT)
 			ptr[to] = inputs[i].data;
 	}
-	err = bind(p, ptr, outputs, n_outputs, direct);
+	err = st_stream_bind(p, ptr, &sr);
+	if (!err)
+		err = bind(p, ptr, outputs, n_outputs, direct, &sr);
 	for (k = 0; k < p->f.nk && !err; k++) {
 		const struct st_kernel *ker = &p->f.k[k];
 		struct st_call *c = &p->calls[k];
@@ -319,7 +323,15 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		uint64_t t0 = now_ns();
 
 		strata_trace_begin(p->trace_run, p->f.nk, seq);
-		err = st_sched_run(p->sched, p->tasks, p->f.nk);
+		if (sr.n == 0) {
+			err = st_sched_run(p->sched, p->tasks, p->f.nk);
+		} else {
+			/* Some weights are still on their way: the run waits for each
+			 * where it is needed. */
+			err = st_stream_tasks(p, &sr);
+			if (!err)
+				err = st_sched_run(p->sched, sr.tasks, p->f.nk + sr.n);
+		}
 		strata_trace_end(p->trace_run);
 		if (!err)
 			st_graph_obs_run(p, now_ns() - t0);
@@ -328,8 +340,11 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		else if (err == -ERANGE)
 			err = st_program_fail(p, -EINVAL, "run: a position is outside its cache (write_rows or attention)");
 		else if (err)
-			st_program_fail(p, err, "run: a kernel failed: %s", strerror(-err));
+			st_program_fail(p, err, "run: a kernel (or a streamed weight) failed: %s", strata_strerror(err));
 	}
+	/* A result that is a streamed weight itself: its bytes, now. */
+	for (i = 0; i < sr.n && !err; i++)
+		ptr[sr.nodes[i]] = sr.waits ? sr.waits[i].data : NULL;
 	for (i = 0; i < n_outputs && !err; i++) {
 		uint32_t to = p->map[outputs[i].node];
 
@@ -338,6 +353,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 	}
 	st_free(ptr);
 	st_free(direct);
+	st_stream_done(&sr);
 	return err;
 }
 

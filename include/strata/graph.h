@@ -136,6 +136,22 @@ STRATA_API int strata_graph_input(struct strata_graph *g, const char *name, enum
 STRATA_API int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dtype dtype, unsigned ndim,
 				   const int64_t *shape, const void *data, uint32_t *out);
 
+/*
+ * strata_graph_weight_streamed() - a weight whose bytes a load brings in:
+ * its name, type and shape are tensor @tensor of @model (f32, f16, bf16,
+ * Q8_0, Q4_0 or Q4_1; rows of whole blocks), its data comes from the load
+ * bound with strata_graph_bind_load().  Compiled programs start running
+ * before the load is done: a kernel that reads a weight not yet in memory
+ * waits for it while kernels that do not, run.
+ * Return: as strata_graph_input(); -ENOENT (no such tensor).
+ */
+STRATA_API int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *model, size_t tensor,
+					    uint32_t *out);
+
+/* strata_graph_bind_load() - streamed weights come from @load (which must
+ * load their tensors and outlive the runs).  Return: 0; -EINVAL. */
+STRATA_API int strata_graph_bind_load(struct strata_graph *g, struct strata_load *load);
+
 /* Element-wise ops.  @op is one of ADD … MAX for binary, EXP … GELU for
  * unary.  Return: 0 and the node in *@out; -EINVAL; -ENOMEM. */
 STRATA_API int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t b, uint32_t *out);
@@ -377,6 +393,7 @@ struct strata_program_info {
 	uint64_t arena_bytes; /* planned peak of intermediate values, at max_seq */
 	uint64_t live_bound; /* the most bytes alive at once: no plan needs less */
 	unsigned in_place; /* kernels writing over a dying argument */
+	uint64_t stream_waits; /* runs' waits for a streamed weight not yet loaded */
 	uint64_t bytes_moved; /* estimated bytes all kernels move at max_seq */
 	double compile_ms;
 };

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/stream.c — running while the weights still stream in.
+ *
+ * A streamed weight's bytes come from the load bound to the graph.  When a
+ * run starts, each one already loaded gets its address; for each one not
+ * yet loaded the run adds a wait task, which blocks in
+ * strata_load_wait_tensor() and then gives the kernels that read the
+ * weight its address before they start (they depend on the wait task, so
+ * nothing reads the address early).  The wait tasks are chained in model
+ * order, so at most one worker waits at a time and the others run every
+ * kernel whose weights are there.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/core_int.h"
+#include "core/graph/compile_int.h"
+#include "core/graph/stream.h"
+#include "core/sched.h"
+
+/* The node whose memory argument @a of a kernel is (a view's base). */
+static uint32_t base_of(const struct strata_program *p, uint32_t a)
+{
+	return p->plan.v[a].home == ST_HOME_VIEW ? p->plan.v[a].base : a;
+}
+
+int st_stream_bind(struct strata_program *p, void **ptr, struct st_stream_run *sr)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	uint32_t id;
+
+	memset(sr, 0, sizeof(*sr));
+	for (id = 0; id < g->n; id++) {
+		const struct st_node *n = &g->nodes[id];
+		void *data;
+		int err;
+
+		if (n->op != STRATA_OP_WEIGHT || !n->stream)
+			continue;
+		if (!p->src->load)
+			return st_program_fail(p, -EINVAL, "weight %s is streamed, and no load is bound (strata_graph_bind_load)",
+					       n->name);
+		err = strata_load_tensor_data(p->src->load, n->stream - 1, &data);
+		if (err == 0) {
+			ptr[id] = data;
+			continue;
+		}
+		if (err != -EAGAIN)
+			return st_program_fail(p, err, "weight %s did not load: %s", n->name, strata_strerror(err));
+		if (!sr->nodes && !(sr->nodes = st_calloc(g->n, sizeof(*sr->nodes))))
+			return -ENOMEM;
+		sr->nodes[sr->n++] = id;
+	}
+	return 0;
+}
+
+bool st_stream_pending(const struct st_stream_run *sr, uint32_t node)
+{
+	for (unsigned i = 0; i < sr->n; i++)
+		if (sr->nodes[i] == node)
+			return true;
+	return false;
+}
+
+/* Wait task: block until the weight is loaded, then hand its address to
+ * the kernels that read it. */
+static int wait_weight(void *arg, int64_t lo, int64_t hi)
+{
+	struct st_stream_wait *w = arg;
+	struct strata_program *p = w->p;
+	const struct st_node *n = &st_program_graph(p)->nodes[w->node];
+	void *data;
+	uint32_t k;
+	unsigned i;
+	int err;
+
+	(void)lo, (void)hi;
+	err = strata_load_wait_tensor(p->src->load, n->stream - 1, -1);
+	if (!err)
+		err = strata_load_tensor_data(p->src->load, n->stream - 1, &data);
+	if (err)
+		return err;
+	__atomic_fetch_add(&p->info.stream_waits, 1, __ATOMIC_RELAXED);
+	for (k = 0; k < p->f.nk; k++)
+		for (i = 0; i < p->f.k[k].nargs; i++) {
+			uint32_t a = p->f.k[k].args[i];
+
+			if (base_of(p, a) == w->node)
+				p->calls[k].t[1 + i] = (char *)data + (a == w->node ? 0 : p->plan.v[a].offset);
+		}
+	w->data = data;
+	return 0;
+}
+
+int st_stream_tasks(struct strata_program *p, struct st_stream_run *sr)
+{
+	uint32_t nk = p->f.nk, k, total = 0, at = 0;
+	unsigned i, j;
+
+	sr->tasks = st_calloc(nk + sr->n, sizeof(*sr->tasks));
+	sr->waits = st_calloc(sr->n, sizeof(*sr->waits));
+	if (!sr->tasks || !sr->waits)
+		return -ENOMEM;
+	memcpy(sr->tasks, p->tasks, nk * sizeof(*sr->tasks));
+	/* Successors of each wait task: the kernels reading its weight, and the next wait. */
+	for (i = 0; i < sr->n; i++)
+		for (k = 0; k < nk; k++)
+			for (j = 0; j < p->f.k[k].nargs; j++)
+				if (base_of(p, p->f.k[k].args[j]) == sr->nodes[i]) {
+					total++;
+					break;
+				}
+	sr->succ = st_calloc(total + sr->n, sizeof(*sr->succ));
+	if (!sr->succ)
+		return -ENOMEM;
+	for (i = 0; i < sr->n; i++) {
+		struct st_task *t = &sr->tasks[nk + i];
+
+		sr->waits[i] = (struct st_stream_wait){ .p = p, .node = sr->nodes[i] };
+		*t = (struct st_task){ .fn = wait_weight, .arg = &sr->waits[i], .items = 1, .chunk = 1, .succ = sr->succ + at,
+				       .ndeps = i > 0 };
+		for (k = 0; k < nk; k++)
+			for (j = 0; j < p->f.k[k].nargs; j++)
+				if (base_of(p, p->f.k[k].args[j]) == sr->nodes[i]) {
+					sr->succ[at++] = k;
+					sr->tasks[k].ndeps++;
+					break;
+				}
+		if (i + 1 < sr->n)
+			sr->succ[at++] = nk + i + 1;
+		t->nsucc = (unsigned)(sr->succ + at - t->succ);
+	}
+	return 0;
+}
+
+void st_stream_done(struct st_stream_run *sr)
+{
+	st_free(sr->nodes);
+	st_free(sr->tasks);
+	st_free(sr->waits);
+	st_free(sr->succ);
+	memset(sr, 0, sizeof(*sr));
+}
