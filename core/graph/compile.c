@@ -321,6 +321,10 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	t[1] = now_ms();
 	if (!err)
 		err = st_graph_plan(st_program_graph(p), &p->f, &p->plan);
+	if (!err) {
+		p->place = st_calloc(p->f.nk ? p->f.nk : 1, sizeof(*p->place));
+		err = p->place ? st_graph_place(st_program_graph(p), &p->f, g->rt->topo, p->place) : -ENOMEM;
+	}
 	t[2] = t[3] = now_ms();
 	if (err)
 		goto fail;

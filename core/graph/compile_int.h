@@ -100,6 +100,22 @@ bool st_op_elementwise(enum strata_op op);
 /* Whether @n is a view (reshape, contiguous slice): no kernel, no copy. */
 bool st_node_is_view(const struct strata_graph *g, const struct st_node *n);
 
+/* place.c: where each kernel runs. */
+enum st_target {
+	ST_TARGET_CPU = 0, /* generated C on this host's cores */
+};
+
+struct st_placement {
+	enum st_target target;
+	unsigned node; /* NUMA node, as the runtime numbers them (0 … n_nodes - 1) */
+};
+
+struct strata_topo;
+int st_graph_place(const struct strata_graph *g, const struct st_fusion *f, const struct strata_topo *topo,
+		   struct st_placement *out);
+/* How place.c asks which node holds an address (move_pages); tests replace it. */
+extern int (*st_graph_node_of)(const void *addr);
+
 /* plan.c: homes and arena offsets for every value @f's kernels touch. */
 int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struct st_plan *p);
 void st_plan_free(struct st_plan *p);
@@ -131,6 +147,7 @@ struct strata_program {
 	unsigned nowned;
 	struct st_fusion f;
 	struct st_plan plan;
+	struct st_placement *place; /* per kernel */
 	void *arena, *arena_raw;
 	void **state; /* per node of the final graph: the buffer of a state, else NULL */
 	void **objects; /* dlopen handles */

@@ -103,7 +103,8 @@ static void kernels_text(struct st_text *t, const struct strata_program *p)
 		st_text_add(t, "; reads");
 		for (i = 0; i < ker->nargs; i++)
 			st_text_add(t, " %%%u", ker->args[i]);
-		st_text_add(t, "; moves ~%llu bytes at max_seq\n", (unsigned long long)ker->bytes);
+		st_text_add(t, "; moves ~%llu bytes at max_seq; runs on the CPU, node %u\n", (unsigned long long)ker->bytes,
+			    p->place ? p->place[k].node : 0);
 	}
 	st_text_add(t, "\n");
 	for (k = 0; k < p->f.nk; k++)

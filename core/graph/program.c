@@ -192,6 +192,7 @@ int st_program_tasks(struct strata_program *p)
 	for (k = 0; k < nk; k++) {
 		p->tasks[k].fn = call_kernel;
 		p->tasks[k].arg = &p->calls[k];
+		p->tasks[k].node = p->place ? p->place[k].node : 0;
 		p->calls[k].fn = p->f.k[k].fn;
 		p->calls[k].kernel = k;
 	}
@@ -436,6 +437,7 @@ void strata_program_destroy(struct strata_program *p)
 		st_free(p->state[i]);
 	st_free(p->state);
 	st_plan_free(&p->plan);
+	st_free(p->place);
 	st_fusion_free(&p->f);
 	for (i = 0; i < 3; i++)
 		strata_graph_destroy(p->stage[i]);

@@ -586,6 +586,68 @@ static void elementwise_chain_is_one_kernel(void **state)
 		free(d[i]);
 }
 
+/* Placement on a two-node machine (hwloc's XML of one): a kernel runs on
+ * the node holding its weights, one without weights follows its inputs;
+ * workers (all on node 0 here) take node 1's kernels when theirs run out. */
+static const float *on_node1;
+static size_t on_node1_bytes;
+
+static int fake_node_of(const void *addr)
+{
+	return (const char *)addr >= (const char *)on_node1 &&
+			       (const char *)addr < (const char *)on_node1 + on_node1_bytes
+		       ? 1
+		       : 0;
+}
+
+static void kernels_follow_their_weights(void **state)
+{
+	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_OFF, .topology_xml = fixture("topo/two-node-gpu.xml"));
+	STRATA_GRAPH_OPTS(gopts, .max_seq = 8);
+	const int64_t xs[] = { STRATA_DIM_SEQ, 32 }, ws[] = { 32, 32 };
+	float *a = random_floats(32 * 32, -1, 1), *b = random_floats(32 * 32, -1, 1), *xd = random_floats(4 * 32, -1, 1);
+	struct strata_rt *rt;
+	struct strata_graph *g;
+	struct strata_program *p;
+	uint32_t x, wa, wb, y1, y2, y3;
+	const char *dump;
+	float out[4 * 32], want[4 * 32];
+
+	(void)state;
+	assert_int_equal(strata_rt_create(&ropts, &rt), 0);
+	assert_int_equal(strata_graph_create(rt, &gopts, &g), 0);
+	int (*real_node_of)(const void *) = st_graph_node_of;
+
+	on_node1 = a;
+	on_node1_bytes = 32 * 32 * 4;
+	st_graph_node_of = fake_node_of;
+	assert_int_equal(strata_graph_input(g, "x", STRATA_DTYPE_F32, 2, xs, &x), 0);
+	assert_int_equal(strata_graph_weight(g, "a", STRATA_DTYPE_F32, 2, ws, a, &wa), 0);
+	assert_int_equal(strata_graph_weight(g, "b", STRATA_DTYPE_F32, 2, ws, b, &wb), 0);
+	assert_int_equal(strata_graph_matmul(g, x, wa, STRATA_MATMUL_TRANS_B, &y1), 0); /* node 1 */
+	assert_int_equal(strata_graph_softmax(g, y1, &y2), 0); /* follows y1: node 1 */
+	assert_int_equal(strata_graph_matmul(g, y2, wb, STRATA_MATMUL_TRANS_B, &y3), 0); /* node 0 */
+	assert_int_equal(strata_graph_output(g, y3), 0);
+	assert_int_equal(strata_graph_compile(g, NULL, &p), 0);
+	assert_int_equal(strata_program_dump(p, &dump), 0);
+	assert_non_null(strstr(dump, "kernel 0: matmul, writes %3; computes %3; reads %0 %1; moves ~6144 bytes at "
+				     "max_seq; runs on the CPU, node 1"));
+	assert_non_null(strstr(dump, "kernel 1: rows, writes %4; computes %4; reads %3; moves ~2048 bytes at max_seq; "
+				     "runs on the CPU, node 1"));
+	assert_non_null(strstr(dump, "kernel 2: matmul, writes %5; computes %5; reads %4 %2; moves ~6144 bytes at "
+				     "max_seq; runs on the CPU, node 0"));
+	struct strata_graph_tensor in = { x, xd, 4 * 32 * 4 }, o = { y3, out, sizeof(out) }, r = { y3, want, sizeof(want) };
+	assert_int_equal(strata_program_run(p, 4, &in, 1, &o, 1), 0);
+	assert_int_equal(strata_graph_eval_reference(g, 4, &in, 1, &r, 1), 0);
+	for (unsigned i = 0; i < 4 * 32; i++)
+		assert_true(fabsf(out[i] - want[i]) <= 1e-4f + 1e-4f * fabsf(want[i]));
+	st_graph_node_of = real_node_of;
+	strata_program_destroy(p);
+	strata_graph_destroy(g);
+	strata_rt_destroy(rt);
+	free(a), free(b), free(xd);
+}
+
 struct spans {
 	unsigned begins, ends, runs, matmuls;
 };
@@ -674,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(transformer_block, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(elementwise_chain_is_one_kernel, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),
+		cmocka_unit_test(kernels_follow_their_weights),
 		cmocka_unit_test(random_graphs),
 	};
 
