@@ -8,6 +8,8 @@
  *                  against the triad (weight bytes) and OpenBLAS sgemv
  *   graph.gemm     prefill shapes and squares, 1 and 2 threads, against
  *                  OpenBLAS sgemm
+ *   graph.layer    one small-110m layer over a 128-token prompt against
+ *                  PyTorch eager (bench/torch_layer.py) on the same weights
  *   graph.plan     arena peak against the live-bytes bound: small-110m and
  *                  1,000 random graphs
  *   graph.compile  time to the first result of the small-110m forward
@@ -508,6 +510,99 @@ static void bench_plan(const struct llama_weights *w)
 	free(wbuf);
 }
 
+/* --- graph.layer ----------------------------------------------------------- */
+
+/* One small-110m layer over a 128-token prompt, strata against PyTorch
+ * eager (Debian's python3-torch, bench/torch_layer.py) on the same
+ * weights and input, both on 2 threads. */
+static void bench_layer(const struct llama_weights *w, const char *self)
+{
+	const struct llama_config *c = &llama_small_110m;
+	const int64_t seq = 128, xs[] = { STRATA_DIM_SEQ, c->dim }, ps[] = { STRATA_DIM_SEQ };
+	STRATA_GRAPH_OPTS(gopts, .max_seq = 256);
+	struct strata_graph *g;
+	struct strata_program *p;
+	uint32_t x, pos, out;
+	float *xd = malloc((size_t)(seq * c->dim) * 4), *od = malloc((size_t)(seq * c->dim) * 4), *posf = malloc(seq * 4);
+	int32_t *pd = malloc(seq * 4);
+	double t[REPS], lo, hi, sum = 0, tsum = 0, tmed = -1, tlo = 0, thi = 0;
+	char file[] = "/tmp/strata-layer-XXXXXX", cmd[8192], line[256], dir[4096], *slash;
+	uint64_t seed = 5;
+	FILE *f;
+	int fd;
+
+	for (int64_t i = 0; i < seq * c->dim; i++)
+		xd[i] = llama_rand(&seed);
+	for (int64_t i = 0; i < seq; i++)
+		pd[i] = (int32_t)i, posf[i] = (float)i;
+	strata_graph_create(rt, &gopts, &g);
+	strata_graph_input(g, "x", STRATA_DTYPE_F32, 2, xs, &x);
+	strata_graph_input(g, "pos", STRATA_DTYPE_I32, 1, ps, &pos);
+	llama_layer(g, c, w, 0, x, pos, &out);
+	strata_graph_output(g, out);
+	p = compile(g, 2, 0);
+	struct strata_graph_tensor in[2] = { { x, xd, (size_t)(seq * c->dim) * 4 }, { pos, pd, seq * 4 } },
+				   o = { out, od, (size_t)(seq * c->dim) * 4 };
+	run_or_die(p, (uint32_t)seq, in, 2, &o, 1);
+	for (int r = 0; r < REPS; r++) {
+		double t0 = bench_now();
+
+		run_or_die(p, (uint32_t)seq, in, 2, &o, 1);
+		t[r] = bench_now() - t0;
+	}
+	for (int64_t i = 0; i < seq * c->dim; i++)
+		sum += od[i];
+	/* The same weights and input for PyTorch. */
+	fd = mkstemp(file);
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (f) {
+		int64_t d = c->dim, h = c->hidden;
+
+		fwrite(w->att_norm[0], 4, (size_t)d, f), fwrite(w->wq[0], 4, (size_t)(d * d), f);
+		fwrite(w->wk[0], 4, (size_t)(d * d), f), fwrite(w->wv[0], 4, (size_t)(d * d), f);
+		fwrite(w->wo[0], 4, (size_t)(d * d), f), fwrite(w->mlp_norm[0], 4, (size_t)d, f);
+		fwrite(w->wg[0], 4, (size_t)(h * d), f), fwrite(w->wu[0], 4, (size_t)(h * d), f);
+		fwrite(w->wd[0], 4, (size_t)(d * h), f), fwrite(xd, 4, (size_t)(seq * d), f);
+		fwrite(posf, 4, (size_t)seq, f);
+		fclose(f);
+		/* bench/torch_layer.py sits beside the source of this binary's tree. */
+		snprintf(dir, sizeof(dir), "%s", self);
+		slash = strstr(dir, "/build/");
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/bench/torch_layer.py' '%s' %lld %lld %lld %lld 2 %d 2>/dev/null",
+			 dir, file, (long long)seq, (long long)c->dim, (long long)c->hidden, (long long)c->heads, REPS);
+		f = popen(cmd, "r");
+		if (f && fgets(line, sizeof(line), f) && sscanf(line, "%lf %lf %lf %lf", &tmed, &tlo, &thi, &tsum) != 4)
+			tmed = -1;
+		if (f)
+			pclose(f);
+		unlink(file);
+	}
+	{
+		double m = median_of(t, REPS, &lo, &hi) * 1e3;
+		bool ok = tmed < 0 || fabs(sum - tsum) <= 1e-3 * (fabs(tsum) + (double)(seq * c->dim) * 1e-3);
+
+		all_ok = all_ok && ok;
+		if (tmed < 0)
+			printf("{\"bench\":\"graph.layer\",\"case\":\"small-110m layer, prefill 128, 2t\",\"metric\":\"time\","
+			       "\"unit\":\"ms\",\"value\":%.3f,\"ok\":true,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,"
+			       "\"skipped_baseline\":\"PyTorch (python3-torch) is not installed\"}\n",
+			       m, lo * 1e3, hi * 1e3, REPS);
+		else
+			printf("{\"bench\":\"graph.layer\",\"case\":\"small-110m layer, prefill 128, 2t\",\"metric\":\"time\","
+			       "\"unit\":\"ms\",\"value\":%.3f,\"baseline\":\"pytorch eager\",\"baseline_value\":%.3f,"
+			       "\"ratio\":%.3f,\"better\":\"lower\",\"ok\":%s,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,"
+			       "\"speedup\":%.2f,\"sum\":%.6e,\"baseline_sum\":%.6e}\n",
+			       m, tmed, m / tmed, ok ? "true" : "false", lo * 1e3, hi * 1e3, REPS, tmed / m, sum, tsum);
+	}
+	strata_program_destroy(p);
+	strata_graph_destroy(g);
+	free(xd), free(od), free(posf), free(pd);
+}
+
 /* --- graph.compile --------------------------------------------------------- */
 
 /* In a fresh process: build the forward graph, compile it with the cache
@@ -646,8 +741,12 @@ int main(int argc, char **argv)
 	if (WANT("gemm"))
 		bench_gemm();
 	fflush(stdout);
-	if (WANT("plan") && llama_weights_make(&llama_small_110m, &w) == 0) {
-		bench_plan(&w);
+	if ((WANT("plan") || WANT("layer")) && llama_weights_make(&llama_small_110m, &w) == 0) {
+		if (WANT("layer"))
+			bench_layer(&w, argv[0]);
+		fflush(stdout);
+		if (WANT("plan"))
+			bench_plan(&w);
 		llama_weights_free(&w);
 	}
 	fflush(stdout);

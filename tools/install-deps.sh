@@ -4,7 +4,7 @@
 #
 #   tools/install-deps.sh          install what is missing (root), or explain
 #   tools/install-deps.sh --print  list what is missing; install nothing
-#   tools/install-deps.sh --bench  also the benchmarks' peers (jemalloc, mimalloc)
+#   tools/install-deps.sh --bench  also the benchmarks' peers (jemalloc, mimalloc, OpenBLAS, PyTorch)
 #
 # Required packages stop the build when missing; optional ones disable a
 # component (strata doctor says which).
@@ -13,7 +13,7 @@ set -euo pipefail
 required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev python3)
 optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus)
 # Peers the benchmarks measure against (make bench).
-bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0)
+bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0 python3-torch)
 
 print_only=0
 for arg in "$@"; do
