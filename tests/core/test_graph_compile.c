@@ -517,6 +517,92 @@ static void transformer_block(void **state)
 	free(xd), free(wq), free(wk), free(wv), free(wo), free(wg), free(wu), free(wdn), free(n1), free(n2);
 }
 
+static unsigned pick(unsigned n)
+{
+	seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(seed >> 33) % n;
+}
+
+/* Every op once on random shapes, ten times over: x [seq, A, B] with A in
+ * 1…5 and B in 1…40, broadcast partners with random 1s, a random axis to
+ * reduce, slice and concat along, a random permutation, matmuls with
+ * random widths (as is, transposed, batched), rope on an even width, an
+ * embedding of random size. */
+static void every_op_on_random_shapes(void **state)
+{
+	static const enum strata_op un[] = { STRATA_OP_EXP, STRATA_OP_NEG, STRATA_OP_TANH, STRATA_OP_SIGMOID,
+					     STRATA_OP_SILU, STRATA_OP_GELU, STRATA_OP_SQRT, STRATA_OP_RSQRT,
+					     STRATA_OP_LOG };
+	static const enum strata_op bin[] = { STRATA_OP_ADD, STRATA_OP_SUB, STRATA_OP_MUL, STRATA_OP_DIV, STRATA_OP_MAX };
+	static const enum strata_op red[] = { STRATA_OP_SUM, STRATA_OP_REDUCE_MAX, STRATA_OP_MEAN };
+	static const unsigned perms[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+	unsigned trial;
+
+	(void)state;
+	for (trial = 0; trial < 10; trial++) {
+		int64_t A = 1 + pick(5), B = 1 + pick(40), H = 2 * (1 + pick(8)), K2 = 1 + pick(24), V = 2 + pick(30);
+		const int64_t xs[] = { STRATA_DIM_SEQ, A, B }, ps[] = { STRATA_DIM_SEQ }, rs[] = { STRATA_DIM_SEQ, A, H },
+			      ws[] = { K2, B }, wt[] = { B, K2 }, ts[] = { V, B }, bs[] = { pick(2) ? A : 1, pick(2) ? B : 1 },
+			      vs[] = { B }, bb[] = { A, B, K2 };
+		uint32_t seq = 1 + pick(8), x, pos, r, ids, bn, vn, w1, w2, w3, tab, t, outs[16];
+		float *xd = random_floats((size_t)(8 * A * B), 0.2f, 2.0f), *rd = random_floats((size_t)(8 * A * H), -1, 1);
+		float *bd = random_floats((size_t)(A * B), 0.5f, 1.5f), *vd = random_floats((size_t)B, 0.5f, 1.5f);
+		float *wd1 = random_floats((size_t)(K2 * B), -1, 1), *wd3 = random_floats((size_t)(A * B * K2), -1, 1);
+		float *td = random_floats((size_t)(V * B), -1, 1);
+		int32_t pd[8], idd[8];
+		unsigned n = 0, i;
+		int ax = (int)pick(3);
+
+		assert_int_equal(graph_setup(NULL), 0);
+		for (i = 0; i < 8; i++)
+			pd[i] = (int32_t)pick(1000), idd[i] = (int32_t)pick((unsigned)V);
+		assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 3, xs, &x), 0);
+		assert_int_equal(strata_graph_input(test_graph, "r", STRATA_DTYPE_F32, 3, rs, &r), 0);
+		assert_int_equal(strata_graph_input(test_graph, "pos", STRATA_DTYPE_I32, 1, ps, &pos), 0);
+		assert_int_equal(strata_graph_input(test_graph, "ids", STRATA_DTYPE_I32, 1, ps, &ids), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "b", STRATA_DTYPE_F32, 2, bs, bd, &bn), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "v", STRATA_DTYPE_F32, 1, vs, vd, &vn), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w1", STRATA_DTYPE_F32, 2, ws, wd1, &w1), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w2", STRATA_DTYPE_F32, 2, wt, wd1, &w2), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w3", STRATA_DTYPE_F32, 3, bb, wd3, &w3), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "table", STRATA_DTYPE_F32, 2, ts, td, &tab), 0);
+		assert_int_equal(strata_graph_unary(test_graph, un[pick(9)], x, &outs[n++]), 0);
+		assert_int_equal(strata_graph_binary(test_graph, bin[pick(5)], pick(2) ? x : bn, pick(2) ? bn : x, &outs[n++]),
+				 0);
+		assert_int_equal(strata_graph_reduce(test_graph, red[pick(3)], x, ax, &outs[n++]), 0);
+		assert_int_equal(strata_graph_softmax(test_graph, x, &outs[n++]), 0);
+		assert_int_equal(strata_graph_rmsnorm(test_graph, x, vn, 1e-5f, &outs[n++]), 0);
+		assert_int_equal(strata_graph_layernorm(test_graph, x, vn, pick(2) ? vn : STRATA_GRAPH_NONE, 1e-5f, &outs[n++]),
+				 0);
+		assert_int_equal(strata_graph_matmul(test_graph, x, w1, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, x, w2, 0, &outs[n++]), 0);
+		assert_int_equal(strata_graph_permute(test_graph, x, perms[pick(6)], &t), 0);
+		assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_NEG, t, &outs[n++]), 0);
+		assert_int_equal(strata_graph_rope(test_graph, r, pos, 10000.0f, pick(2), &outs[n++]), 0);
+		assert_int_equal(strata_graph_embedding(test_graph, tab, ids, &outs[n++]), 0);
+		assert_int_equal(strata_graph_argmax(test_graph, x, &outs[n++]), 0);
+		if (ax > 0) {
+			int64_t len = xs[ax], start = pick((unsigned)len);
+
+			assert_int_equal(strata_graph_slice(test_graph, x, ax, start, 1 + pick((unsigned)(len - start)), &outs[n++]),
+					 0);
+			assert_int_equal(strata_graph_concat(test_graph, x, x, ax, &outs[n++]), 0);
+		}
+		{ /* batched: x as [A, seq, B] against w3 [A, B, K2] */
+			const unsigned swap[] = { 1, 0, 2 };
+
+			assert_int_equal(strata_graph_permute(test_graph, x, swap, &t), 0);
+			assert_int_equal(strata_graph_matmul(test_graph, t, w3, 0, &outs[n++]), 0);
+		}
+		mark(outs, n);
+		struct strata_graph_tensor in[4] = { { x, xd, (size_t)(seq * A * B) * 4 }, { r, rd, (size_t)(seq * A * H) * 4 },
+						     { pos, pd, seq * 4 }, { ids, idd, seq * 4 } };
+		compare_at(seq, in, 4, outs, n, 1e-4, false, NULL);
+		assert_int_equal(graph_teardown(NULL), 0);
+		free(xd), free(rd), free(bd), free(vd), free(wd1), free(wd3), free(td);
+	}
+}
+
 /* Random graphs (tests/helpers.c), compiled and checked at several lengths. */
 static void random_graphs(void **state)
 {
@@ -737,6 +823,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(elementwise_chain_is_one_kernel, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),
 		cmocka_unit_test(kernels_follow_their_weights),
+		cmocka_unit_test(every_op_on_random_shapes),
 		cmocka_unit_test(random_graphs),
 	};
 
