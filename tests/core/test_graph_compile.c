@@ -372,12 +372,14 @@ static void matmul_and_embedding_quantized(void **state)
 		assert_int_equal(strata_graph_embedding(test_graph, wn, ids_n, &outs[n++]), 0);
 	}
 	mark(outs, n);
-	/* Two rows of a take the decode path (blocks dotted in place), five
-	 * the prefill path (rows unpacked). */
+	/* Two rows of a take the decode path (blocks dotted in place; with
+	 * 4-bit blocks, a quantized to 8 bits per block of 32 as llama.cpp
+	 * does: within 1e-2 of the largest output), five the prefill path (rows
+	 * unpacked: within 2e-5). */
 	for (uint32_t seq = 2; seq <= 5; seq += 3) {
 		struct strata_graph_tensor in[2] = { { a, ad, seq * 64 * 4 }, { ids_n, ids, seq * 4 } };
 
-		compare_at(seq, in, 2, outs, n, 2e-5, true, NULL);
+		compare_at(seq, in, 2, outs, n, seq == 2 ? 1e-2 : 2e-5, true, NULL);
 	}
 	free(ad);
 	for (i = 0; i < 5; i++)
