@@ -315,9 +315,11 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			c->bytes += bytes_at(g, ker->args[i], seq);
 		}
 		p->tasks[k].items = items;
-		/* Four chunks a worker, unless the whole kernel is small. */
+		/* Four chunks a worker, unless the whole kernel is small: waking
+		 * another thread costs tens of microseconds here, more than a
+		 * kernel over a few hundred KiB takes. */
 		p->tasks[k].chunk = items / (int64_t)(threads * 4) > 1 ? items / (int64_t)(threads * 4) : 1;
-		if (elems < 16384 && ker->kind != ST_KERNEL_MATMUL)
+		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < (256u << 10))
 			p->tasks[k].chunk = items ? items : 1;
 	}
 	if (!err) {
