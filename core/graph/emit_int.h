@@ -55,6 +55,10 @@ void st_emit_chain(struct emitter *e, unsigned from, unsigned to, const char *pt
 /* The generated file's head: headers and the f16 / bf16 helpers. */
 void st_emit_prelude(struct emitter *e);
 
+/* st_unpack(p, w, K): a row of K elements stored as @t widened to f32
+ * (emit_matmul.c; the embedding gathers rows with it too). */
+void st_emit_unpack(struct emitter *e, enum strata_dtype t);
+
 int st_emit_matmul(struct emitter *e);
 int st_emit_single(struct emitter *e);
 

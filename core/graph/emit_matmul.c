@@ -207,11 +207,12 @@ static void emit_int8_dot(struct emitter *e, enum strata_dtype t)
  * nibble shuffles of the block formats on their own.  The plain C after
  * #else is the reference layout (ggml's) and the fallback.
  */
-static void emit_unpack(struct emitter *e, enum strata_dtype t)
+void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 {
 	st_text_add(&e->t, "#if defined(__AVX2__) && defined(__F16C__)\n#include <immintrin.h>\n#define ST_SIMD 1\n#endif\n"
 			   "static inline void st_unpack(const uint8_t *p, float *w, int64_t K)\n{\n");
 	switch (t) {
+	case STRATA_DTYPE_F32: st_text_add(&e->t, "\tmemcpy(w, p, (size_t)K * 4);\n"); break;
 	case STRATA_DTYPE_F16:
 		st_text_add(&e->t, "\tint64_t k = 0;\n"
 				   "#ifdef ST_SIMD\n"
@@ -257,6 +258,12 @@ static void emit_unpack(struct emitter *e, enum strata_dtype t)
 			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
 	}
 	st_text_add(&e->t, "}\n\n");
+}
+
+/* st_unpack() and the dot products over blocks that decode uses. */
+static void emit_unpack(struct emitter *e, enum strata_dtype t)
+{
+	st_emit_unpack(e, t);
 	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1 || t == STRATA_DTYPE_Q8_0)
 		emit_block_dot(e, t);
 	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1)

@@ -86,56 +86,17 @@ static void emit_concat(struct emitter *e, const struct st_node *n)
 		    la, lb, inner, st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1);
 }
 
-/* A table row widened to f32, for each storage type a table may have. */
-static void emit_row_unpack(struct emitter *e, enum strata_dtype t)
-{
-	st_text_add(&e->t, "static void st_row(const uint8_t *p, float *w, int64_t D)\n{\n");
-	switch (t) {
-	case STRATA_DTYPE_F32: st_text_add(&e->t, "\tmemcpy(w, p, (size_t)D * 4);\n"); break;
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16:
-		st_text_add(&e->t, "\tfor (int64_t k = 0; k < D; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
-				   "\t\tw[k] = %s(h);\n\t}\n",
-			    t == STRATA_DTYPE_F16 ? "st_half" : "st_bf16");
-		break;
-	case STRATA_DTYPE_Q8_0:
-		st_text_add(&e->t, "\tfor (int64_t b = 0; b < D / 32; b++, p += 34, w += 32) {\n"
-				   "\t\tconst float d = st_half_at(p);\n"
-				   "\t\tfor (int j = 0; j < 32; j++)\n\t\t\tw[j] = (float)(int8_t)p[2 + j] * d;\n\t}\n");
-		break;
-	default:
-		st_text_add(&e->t,
-			    "\tfor (int64_t b = 0; b < D / 32; b++, p += %d, w += 32) {\n"
-			    "\t\tconst float d = st_half_at(p), m = %s;\n\t\tconst uint8_t *q = p + %d;\n"
-			    "\t\tfor (int j = 0; j < 16; j++) {\n"
-			    "\t\t\tw[j] = (float)(q[j] & 0x0f) * d + m;\n\t\t\tw[j + 16] = (float)(q[j] >> 4) * d + m;\n"
-			    "\t\t}\n\t}\n",
-			    t == STRATA_DTYPE_Q4_1 ? 20 : 18, t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * d",
-			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
-	}
-	st_text_add(&e->t, "}\n\n");
-}
-
 static void emit_embedding(struct emitter *e, const struct st_node *n)
 {
 	const struct st_node *tab = &e->g->nodes[n->src[0]];
-	int64_t rows = tab->shape.dim[0], width = tab->shape.dim[1], rb;
-
-	switch (tab->dtype) {
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16: rb = width * 2; break;
-	case STRATA_DTYPE_Q8_0: rb = width / 32 * 34; break;
-	case STRATA_DTYPE_Q4_0: rb = width / 32 * 18; break;
-	case STRATA_DTYPE_Q4_1: rb = width / 32 * 20; break;
-	default: rb = width * 4;
-	}
-	emit_row_unpack(e, tab->dtype);
+	int64_t rows = tab->shape.dim[0], width = tab->shape.dim[1], rb = (int64_t)st_node_bytes(tab, 1) / rows;
+	st_emit_unpack(e, tab->dtype);
 	head(e);
 	st_text_add(&e->t,
 		    "\tconst uint8_t *table = t[%d];\n\tconst int32_t *id = t[%d];\n"
 		    "\tfor (int64_t i = lo; i < hi; i++) {\n"
 		    "\t\tif (id[i] < 0 || id[i] >= %lld)\n\t\t\treturn -22; /* -EINVAL */\n"
-		    "\t\tst_row(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
+		    "\t\tst_unpack(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
 		    "\t}\n\treturn 0;\n}\n",
 		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, (long long)rows,
 		    (long long)rb, (long long)width, (long long)width);

@@ -83,16 +83,7 @@ bool st_node_is_view(const struct strata_graph *g, const struct st_node *n)
 /* Bytes of @n's value at max_seq, in its storage type. */
 static uint64_t value_bytes(const struct strata_graph *g, const struct st_node *n)
 {
-	uint64_t e = st_shape_elems(&n->shape, g->max_seq);
-
-	switch (n->dtype) {
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16: return e * 2;
-	case STRATA_DTYPE_Q8_0: return e / 32 * 34;
-	case STRATA_DTYPE_Q4_0: return e / 32 * 18;
-	case STRATA_DTYPE_Q4_1: return e / 32 * 20;
-	default: return e * 4;
-	}
+	return st_node_bytes(n, g->max_seq);
 }
 
 struct fuser {

@@ -72,6 +72,8 @@ void st_shape_format(const struct st_shape *s, char *buf, size_t len);
 bool st_shape_symbolic(const struct st_shape *s);
 /* Elements of @s with the sequence length bound to @seq. */
 uint64_t st_shape_elems(const struct st_shape *s, uint32_t seq);
+/* Bytes of @n's value at @seq, in its storage type (blocks included). */
+uint64_t st_node_bytes(const struct st_node *n, uint32_t seq);
 /* Broadcast @a and @b (trailing-aligned, 1 stretches) into @out.
  * Return: 0, or -EINVAL when a pair of sizes is incompatible. */
 int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struct st_shape *out);

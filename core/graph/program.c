@@ -100,17 +100,7 @@ static int call_kernel(void *arg, int64_t lo, int64_t hi)
 /* Bytes node @id takes at @seq, in its storage type. */
 static uint64_t bytes_at(const struct strata_graph *g, uint32_t id, uint32_t seq)
 {
-	const struct st_node *n = &g->nodes[id];
-	uint64_t e = st_shape_elems(&n->shape, seq);
-
-	switch (n->dtype) {
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16: return e * 2;
-	case STRATA_DTYPE_Q8_0: return e / 32 * 34;
-	case STRATA_DTYPE_Q4_0: return e / 32 * 18;
-	case STRATA_DTYPE_Q4_1: return e / 32 * 20;
-	default: return e * 4;
-	}
+	return st_node_bytes(&g->nodes[id], seq);
 }
 
 /* The arena bytes node @node is read from or written to: [*lo, *hi), or

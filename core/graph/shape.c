@@ -81,6 +81,20 @@ int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struc
 	return 0;
 }
 
+uint64_t st_node_bytes(const struct st_node *n, uint32_t seq)
+{
+	uint64_t e = st_shape_elems(&n->shape, seq);
+
+	switch (n->dtype) {
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16: return e * 2;
+	case STRATA_DTYPE_Q8_0: return e / 32 * 34;
+	case STRATA_DTYPE_Q4_0: return e / 32 * 18;
+	case STRATA_DTYPE_Q4_1: return e / 32 * 20;
+	default: return e * 4;
+	}
+}
+
 const char *st_op_name(enum strata_op op)
 {
 	switch (op) {
