@@ -388,26 +388,40 @@ int strata_graph_layernorm(struct strata_graph *g, uint32_t x, uint32_t weight, 
 	return append(g, &n, out);
 }
 
+/* An i32 [seq] positions operand as long as @rows of @op's first operand. */
+static const struct st_node *positions(struct strata_graph *g, enum strata_op op, uint32_t pos, int64_t rows)
+{
+	const struct st_node *p = operand(g, op, "pos", pos);
+	char sp[64];
+
+	if (!p)
+		return NULL;
+	st_shape_format(&p->shape, sp, sizeof(sp));
+	if (p->dtype != STRATA_DTYPE_I32 || p->shape.ndim != 1 || p->shape.dim[0] != rows) {
+		st_graph_fail(g, -EINVAL, "%s: pos is %s %s; pos must be i32, one per row (%s)", st_op_name(op),
+			      dtype_name(p->dtype), sp, rows == ST_DIM_SEQ ? "[seq]" : "as many as the rows");
+		return NULL;
+	}
+	return p;
+}
+
 int strata_graph_rope(struct strata_graph *g, uint32_t x, uint32_t pos, float theta, unsigned layout, uint32_t *out)
 {
 	struct st_node n = { .op = STRATA_OP_ROPE, .dtype = STRATA_DTYPE_F32, .src = { x, pos }, .nsrc = 2 };
-	const struct st_node *v, *p;
-	char sx[64], sp[64];
+	const struct st_node *v;
+	char sx[64];
 
 	if (!begin(g, out))
 		return -EINVAL;
 	v = float_operand(g, n.op, "x", x);
-	p = v ? operand(g, n.op, "pos", pos) : NULL;
-	if (!p)
+	if (!v)
 		return -EINVAL;
 	st_shape_format(&v->shape, sx, sizeof(sx));
-	st_shape_format(&p->shape, sp, sizeof(sp));
 	if (v->shape.ndim != 3 || v->shape.dim[2] == ST_DIM_SEQ || v->shape.dim[2] % 2)
 		return st_graph_fail(g, -EINVAL, "rope: x is %s; it must be [seq, heads, head_dim] with an even head_dim",
 				     sx);
-	if (p->dtype != STRATA_DTYPE_I32 || p->shape.ndim != 1 || p->shape.dim[0] != v->shape.dim[0])
-		return st_graph_fail(g, -EINVAL, "rope: x is %s and pos is %s (%s): pos must be i32, one per row of x", sx,
-				     sp, dtype_name(p->dtype));
+	if (!positions(g, n.op, pos, v->shape.dim[0]))
+		return -EINVAL;
 	if (!(theta > 1) || !isfinite(theta))
 		return st_graph_fail(g, -EINVAL, "rope: theta is %g; it must be finite and above 1", (double)theta);
 	if (layout != STRATA_ROPE_HALF && layout != STRATA_ROPE_ADJACENT)
@@ -622,24 +636,6 @@ int strata_graph_state(struct strata_graph *g, const char *name, unsigned ndim, 
 		return err;
 	set_name(&n, name);
 	return append(g, &n, out);
-}
-
-/* An i32 [seq] positions operand as long as @rows of @op's first operand. */
-static const struct st_node *positions(struct strata_graph *g, enum strata_op op, uint32_t pos, int64_t rows)
-{
-	const struct st_node *p = operand(g, op, "pos", pos);
-	char sp[64];
-
-	if (!p)
-		return NULL;
-	st_shape_format(&p->shape, sp, sizeof(sp));
-	if (p->dtype != STRATA_DTYPE_I32 || p->shape.ndim != 1 || p->shape.dim[0] != rows) {
-		st_graph_fail(g, -EINVAL, "%s: pos is %s %s; it must be i32 with one entry per row (%lld%s)", st_op_name(op),
-			      dtype_name(p->dtype), sp, (long long)(rows == ST_DIM_SEQ ? 0 : rows),
-			      rows == ST_DIM_SEQ ? ", i.e. [seq]" : "");
-		return NULL;
-	}
-	return p;
 }
 
 int strata_graph_write_rows(struct strata_graph *g, uint32_t state, uint32_t value, uint32_t pos, uint32_t *out)
