@@ -156,6 +156,7 @@ struct strata_program {
 	struct st_task *tasks; /* one per kernel */
 	uint32_t *succ; /* storage of the tasks' successor lists */
 	struct st_call *calls;
+	void **ptr; /* per node of the final graph: its address in the current run */
 	int trace_run; /* span name of a whole run */
 	struct strata_program_info info;
 	char error[ST_GRAPH_ERROR];

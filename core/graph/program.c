@@ -154,8 +154,9 @@ int st_program_tasks(struct strata_program *p)
 
 	p->tasks = st_calloc(nk ? nk : 1, sizeof(*p->tasks));
 	p->calls = st_calloc(nk ? nk : 1, sizeof(*p->calls));
+	p->ptr = st_calloc(st_program_graph(p)->n ? st_program_graph(p)->n : 1, sizeof(*p->ptr));
 	fill = st_calloc(nk ? nk : 1, sizeof(*fill));
-	if (!p->tasks || !p->calls || !fill) {
+	if (!p->tasks || !p->calls || !p->ptr || !fill) {
 		st_free(fill);
 		return -ENOMEM;
 	}
@@ -270,17 +271,15 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 {
 	const struct strata_graph *g = st_program_graph(p);
 	unsigned threads = st_sched_threads(p->sched), i;
-	void **ptr = st_calloc(g->n ? g->n : 1, sizeof(*ptr));
+	void **ptr = p->ptr; /* made with the tasks: no allocation per run */
 	bool *direct = st_calloc(n_outputs ? n_outputs : 1, sizeof(*direct));
 	struct st_stream_run sr = { 0 };
 	uint32_t k;
 	int err = 0;
 
-	if (!ptr || !direct) {
-		st_free(ptr);
-		st_free(direct);
+	if (!direct)
 		return -ENOMEM;
-	}
+	memset(ptr, 0, (g->n ? g->n : 1) * sizeof(*ptr));
 	for (i = 0; i < n_inputs; i++) {
 		uint32_t to = p->map[inputs[i].node];
 
@@ -344,7 +343,6 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		if (!direct[i] && ptr[to] != outputs[i].data)
 			memcpy(outputs[i].data, ptr[to], outputs[i].bytes);
 	}
-	st_free(ptr);
 	st_free(direct);
 	st_stream_done(&sr);
 	return err;
@@ -424,6 +422,7 @@ void strata_program_destroy(struct strata_program *p)
 	st_free(p->tasks);
 	st_free(p->succ);
 	st_free(p->calls);
+	st_free(p->ptr);
 	st_free(p->arena_raw);
 	for (i = 0; p->state && i < st_program_state_graph(p)->n; i++)
 		st_free(p->state[i]);
