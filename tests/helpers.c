@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/helpers.c — see helpers.h. */
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/graph/graph_int.h"
 #include "helpers.h"
 
 static struct fail_alloc *active;
@@ -234,3 +237,106 @@ void graph_random(uint32_t *x, uint32_t *outs, unsigned *nouts)
 	for (i = 0; i < *nouts; i++)
 		assert_int_equal(strata_graph_output(test_graph, outs[i]), 0);
 }
+
+/* --- compiled graphs against the reference --------------------------------- */
+
+static uint64_t graph_seed = 0x1234567;
+
+float graph_frand(float lo, float hi)
+{
+	graph_seed = graph_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return lo + (hi - lo) * (float)((graph_seed >> 40) & 0xffffff) / (float)0xffffff;
+}
+
+unsigned graph_pick(unsigned n)
+{
+	graph_seed = graph_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (unsigned)(graph_seed >> 33) % n;
+}
+
+size_t graph_bytes_of(uint32_t node, uint32_t seq)
+{
+	int64_t shape[STRATA_GRAPH_MAX_DIMS];
+	unsigned nd, i;
+	size_t n = 4;
+
+	assert_int_equal(strata_graph_shape(test_graph, node, &nd, shape), 0);
+	for (i = 0; i < nd; i++)
+		n *= (size_t)(shape[i] == STRATA_DIM_SEQ ? seq : shape[i]);
+	return n;
+}
+
+void graph_compare(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
+		       unsigned nouts, double tol, bool relative_to_max, struct strata_program **out)
+{
+	struct strata_graph_tensor got[32], want[32];
+	struct strata_program *p;
+	unsigned i;
+	int err;
+
+	assert_true(nouts <= 32);
+	err = strata_graph_compile(test_graph, NULL, &p);
+	if (err)
+		fail_msg("compile: %d %s", err, strata_graph_error(test_graph));
+	for (i = 0; i < nouts; i++) {
+		size_t b = graph_bytes_of(outs[i], seq);
+
+		got[i] = (struct strata_graph_tensor){ outs[i], calloc(1, b), b };
+		want[i] = (struct strata_graph_tensor){ outs[i], calloc(1, b), b };
+	}
+	err = strata_program_run(p, seq, in, nin, got, nouts);
+	if (err)
+		fail_msg("run: %d %s", err, strata_program_error(p));
+	assert_int_equal(strata_graph_eval_reference(test_graph, seq, in, nin, want, nouts), 0);
+	for (i = 0; i < nouts; i++) {
+		const float *g = got[i].data, *w = want[i].data;
+		size_t n = got[i].bytes / 4, j;
+		double scale = 0;
+
+		if (test_graph->nodes[outs[i]].dtype == STRATA_DTYPE_I32) {
+			if (memcmp(got[i].data, want[i].data, got[i].bytes))
+				fail_msg("output %u (%s): indices differ", outs[i], st_op_name(test_graph->nodes[outs[i]].op));
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			scale = fabs(w[j]) > scale ? fabs(w[j]) : scale;
+		for (j = 0; j < n; j++) {
+			double lim = relative_to_max ? tol * (scale > 1 ? scale : 1) : tol + tol * fabs(w[j]);
+
+			if (!(fabs(g[j] - w[j]) <= lim))
+				fail_msg("output %u (%s) at seq %u, element %zu: compiled %.9g, reference %.9g", outs[i],
+					 st_op_name(test_graph->nodes[outs[i]].op), seq, j, (double)g[j], (double)w[j]);
+		}
+	}
+	for (i = 0; i < nouts; i++) {
+		free(got[i].data);
+		free(want[i].data);
+	}
+	if (out)
+		*out = p;
+	else
+		strata_program_destroy(p);
+}
+
+void graph_compare_f32(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
+		       unsigned nouts)
+{
+	graph_compare(seq, in, nin, outs, nouts, 1e-4, false, NULL);
+}
+
+void graph_mark(const uint32_t *outs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(strata_graph_output(test_graph, outs[i]), 0);
+}
+
+float *graph_random_floats(size_t n, float lo, float hi)
+{
+	float *v = malloc(n * sizeof(float));
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = graph_frand(lo, hi);
+	return v;
+}
+

@@ -8,6 +8,7 @@
 #define STRATA_TESTS_HELPERS_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,26 @@ int graph_teardown(void **state);
 void graph_random_seed(uint64_t seed);
 unsigned graph_random_next(unsigned n);
 void graph_random(uint32_t *x, uint32_t *outs, unsigned *nouts);
+
+/* Compiled graphs against the reference interpreter.  graph_compare()
+ * compiles test_graph, runs it and the reference at @seq and compares each
+ * output within @tol: absolute plus relative (tol + tol·|ref|), or, with
+ * @relative_to_max, tol times the output's largest value; i32 outputs must
+ * be equal.  The program comes back in *@out when @out is not NULL.
+ * graph_compare_f32() is that with 1e-4, for f32 paths.  Random numbers
+ * come from one fixed seed (graph_frand(), graph_pick()). */
+void graph_compare(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
+		   unsigned nouts, double tol, bool relative_to_max, struct strata_program **out);
+void graph_compare_f32(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
+		       unsigned nouts);
+/* Bytes of test_graph's node @node at @seq (4-byte elements). */
+size_t graph_bytes_of(uint32_t node, uint32_t seq);
+/* Mark @n nodes as outputs of test_graph. */
+void graph_mark(const uint32_t *outs, unsigned n);
+float graph_frand(float lo, float hi);
+unsigned graph_pick(unsigned n);
+/* @n floats in [@lo, @hi) (free() them). */
+float *graph_random_floats(size_t n, float lo, float hi);
 
 /* Absolute path of a fixture under tests/ (static buffer). */
 const char *fixture(const char *rel);

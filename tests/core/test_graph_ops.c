@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/core/test_graph_ops.c — every op compiled and checked against the
+ * reference interpreter: on odd fixed shapes (so that vector loops have
+ * remainders), every weight storage type, and ten draws of random shapes.
+ *
+ * Tolerance: |compiled - reference| <= 1e-4 + 1e-4·|reference| for f32
+ * paths (the reference sums in double, kernels in float with partial
+ * sums), 2e-5 of the output's largest value where weights are unpacked
+ * from f16 or blocks, 1e-2 of it for the 4-bit decode path (activations
+ * quantized to 8 bits per block).  Indices (argmax, casts to i32) must be
+ * equal.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "core/graph/compile_int.h"
+#include "helpers.h"
+
+static void unary_ops(void **state)
+{
+	static const enum strata_op ops[] = { STRATA_OP_EXP,  STRATA_OP_LOG,	 STRATA_OP_SQRT, STRATA_OP_RSQRT,
+					      STRATA_OP_NEG,  STRATA_OP_TANH,	 STRATA_OP_SIGMOID,
+					      STRATA_OP_SILU, STRATA_OP_GELU };
+	const int64_t xs[] = { STRATA_DIM_SEQ, 37 };
+	uint32_t x, outs[ST_ARRAY_SIZE(ops)];
+	float *xd = graph_random_floats(7 * 37, 0.1f, 3.0f);
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 2, xs, &x), 0);
+	for (i = 0; i < ST_ARRAY_SIZE(ops); i++)
+		assert_int_equal(strata_graph_unary(test_graph, ops[i], x, &outs[i]), 0);
+	graph_mark(outs, ST_ARRAY_SIZE(ops));
+	for (uint32_t seq = 1; seq <= 7; seq += 3) {
+		struct strata_graph_tensor in = { x, xd, seq * 37 * 4 };
+
+		graph_compare_f32(seq, &in, 1, outs, ST_ARRAY_SIZE(ops));
+	}
+	free(xd);
+}
+
+/* Each binary op against operands that broadcast in every way. */
+static void binary_broadcast(void **state)
+{
+	static const enum strata_op ops[] = { STRATA_OP_ADD, STRATA_OP_SUB, STRATA_OP_MUL, STRATA_OP_DIV, STRATA_OP_MAX };
+	const int64_t as[] = { STRATA_DIM_SEQ, 3, 20 };
+	const int64_t shapes[][3] = { { 20 }, { 3, 1 }, { 1, 20 }, { STRATA_DIM_SEQ, 1, 1 }, { STRATA_DIM_SEQ, 3, 20 } };
+	const unsigned ndims[] = { 1, 2, 2, 3, 3 };
+	uint32_t a, b[5], outs[25];
+	float *ad = graph_random_floats(5 * 60, -2, 2), *bd[5];
+	struct strata_graph_tensor in[6];
+	unsigned i, j, n = 0;
+	uint32_t seq = 5;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 3, as, &a), 0);
+	in[0] = (struct strata_graph_tensor){ a, ad, seq * 60 * 4 };
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(strata_graph_input(test_graph, "b", STRATA_DTYPE_F32, ndims[i], shapes[i], &b[i]), 0);
+		bd[i] = graph_random_floats(seq * 60, 0.5f, 2.0f);
+		in[1 + i] = (struct strata_graph_tensor){ b[i], bd[i], graph_bytes_of(b[i], seq) };
+	}
+	for (i = 0; i < 5; i++)
+		for (j = 0; j < 5; j++)
+			/* Both orders: the broadcast operand first and second. */
+			assert_int_equal(strata_graph_binary(test_graph, ops[i], (i + j) % 2 ? a : b[j], (i + j) % 2 ? b[j] : a,
+							     &outs[n++]),
+					 0);
+	graph_mark(outs, n);
+	graph_compare_f32(seq, in, 6, outs, n);
+	free(ad);
+	for (i = 0; i < 5; i++)
+		free(bd[i]);
+}
+
+static void reductions(void **state)
+{
+	static const enum strata_op ops[] = { STRATA_OP_SUM, STRATA_OP_REDUCE_MAX, STRATA_OP_MEAN };
+	const int64_t xs[] = { STRATA_DIM_SEQ, 5, 13 };
+	uint32_t x, outs[9];
+	float *xd = graph_random_floats(6 * 65, -3, 3);
+	unsigned i, n = 0;
+	int axis;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 3, xs, &x), 0);
+	for (i = 0; i < 3; i++)
+		for (axis = 0; axis < 3; axis++)
+			assert_int_equal(strata_graph_reduce(test_graph, ops[i], x, axis, &outs[n++]), 0);
+	graph_mark(outs, n);
+	struct strata_graph_tensor in = { x, xd, 6 * 65 * 4 };
+	graph_compare_f32(6, &in, 1, outs, n);
+	free(xd);
+}
+
+/* Softmax and the norms, alone, after a prologue and before an epilogue. */
+static void rope_both_layouts(void **state)
+{
+	const int64_t xs[] = { STRATA_DIM_SEQ, 3, 10 }, ps[] = { STRATA_DIM_SEQ };
+	float *xd = graph_random_floats(5 * 30, -1, 1);
+	int32_t pos[5] = { 0, 1, 7, 300, 4095 };
+	uint32_t x, pn, outs[2];
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 3, xs, &x), 0);
+	assert_int_equal(strata_graph_input(test_graph, "pos", STRATA_DTYPE_I32, 1, ps, &pn), 0);
+	assert_int_equal(strata_graph_rope(test_graph, x, pn, 10000.0f, STRATA_ROPE_HALF, &outs[0]), 0);
+	assert_int_equal(strata_graph_rope(test_graph, x, pn, 500000.0f, STRATA_ROPE_ADJACENT, &outs[1]), 0);
+	graph_mark(outs, 2);
+	struct strata_graph_tensor in[2] = { { x, xd, 5 * 30 * 4 }, { pn, pos, 5 * 4 } };
+	graph_compare_f32(5, in, 2, outs, 2);
+	free(xd);
+}
+
+/* Matmul: b as is and transposed, shared and batched, N not a multiple of
+ * the column block or of four, and an epilogue. */
+static void matmul_f32(void **state)
+{
+	const int64_t as[] = { STRATA_DIM_SEQ, 40 }, w1s[] = { 40, 37 }, w2s[] = { 37, 40 }, bas[] = { 3, STRATA_DIM_SEQ, 40 },
+		      bbs[] = { 3, 40, 6 }, biass[] = { 37 };
+	float *ad = graph_random_floats(6 * 40, -1, 1), *w1 = graph_random_floats(40 * 37, -1, 1), *w2 = graph_random_floats(37 * 40, -1, 1);
+	float *bad = graph_random_floats(3 * 6 * 40, -1, 1), *bbd = graph_random_floats(3 * 40 * 6, -1, 1), *bias = graph_random_floats(37, -1, 1);
+	uint32_t a, w1n, w2n, ba, bb, bn, outs[6], n = 0, t;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+	assert_int_equal(strata_graph_input(test_graph, "ba", STRATA_DTYPE_F32, 3, bas, &ba), 0);
+	assert_int_equal(strata_graph_input(test_graph, "bb", STRATA_DTYPE_F32, 3, bbs, &bb), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w1", STRATA_DTYPE_F32, 2, w1s, w1, &w1n), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w2", STRATA_DTYPE_F32, 2, w2s, w2, &w2n), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "bias", STRATA_DTYPE_F32, 1, biass, bias, &bn), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, a, w1n, 0, &outs[n++]), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, a, w2n, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, ba, bb, 0, &outs[n++]), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, ba, w2n, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+	/* with an epilogue: silu(a·w2ᵀ + bias) */
+	assert_int_equal(strata_graph_matmul(test_graph, a, w2n, STRATA_MATMUL_TRANS_B, &t), 0);
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_ADD, t, bn, &t), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_SILU, t, &outs[n++]), 0);
+	graph_mark(outs, n);
+	for (uint32_t seq = 1; seq <= 6; seq += 5) {
+		struct strata_graph_tensor in[3] = { { a, ad, seq * 40 * 4 }, { ba, bad, 3 * seq * 40 * 4 },
+						     { bb, bbd, 3 * 40 * 6 * 4 } };
+
+		graph_compare_f32(seq, in, 3, outs, n);
+	}
+	free(ad);
+	free(w1);
+	free(w2);
+	free(bad);
+	free(bbd);
+	free(bias);
+}
+
+static uint16_t to_half(float f)
+{
+	/* Values here are normal and in range: round the mantissa to 10 bits. */
+	uint32_t b;
+
+	memcpy(&b, &f, 4);
+	if ((b & 0x7fffffff) == 0)
+		return (uint16_t)(b >> 16);
+	return (uint16_t)(((b >> 16) & 0x8000) | ((((b >> 23) & 0xff) - 112) << 10) | ((b >> 13) & 0x3ff));
+}
+
+/* Random weights in each storage type, [rows, cols] with cols % 32 == 0. */
+static void *random_weight(enum strata_dtype t, int64_t rows, int64_t cols)
+{
+	size_t blocks = (size_t)(rows * cols / 32), i, j;
+	uint8_t *p;
+
+	switch (t) {
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16: {
+		uint16_t *h = malloc((size_t)(rows * cols) * 2);
+
+		for (i = 0; i < (size_t)(rows * cols); i++) {
+			float f = graph_frand(-1, 1);
+			uint32_t b;
+
+			memcpy(&b, &f, 4);
+			h[i] = t == STRATA_DTYPE_F16 ? to_half(f) : (uint16_t)(b >> 16);
+		}
+		return h;
+	}
+	case STRATA_DTYPE_Q8_0:
+		p = malloc(blocks * 34);
+		for (i = 0; i < blocks; i++) {
+			uint16_t d = to_half(graph_frand(0.001f, 0.02f));
+
+			memcpy(p + i * 34, &d, 2);
+			for (j = 0; j < 32; j++)
+				p[i * 34 + 2 + j] = (uint8_t)(int8_t)(graph_frand(-127, 127));
+		}
+		return p;
+	default: {
+		size_t bs = t == STRATA_DTYPE_Q4_1 ? 20 : 18, q = t == STRATA_DTYPE_Q4_1 ? 4 : 2;
+
+		p = malloc(blocks * bs);
+		for (i = 0; i < blocks; i++) {
+			uint16_t d = to_half(graph_frand(0.01f, 0.2f)), m = to_half(graph_frand(-1, 0));
+
+			memcpy(p + i * bs, &d, 2);
+			if (t == STRATA_DTYPE_Q4_1)
+				memcpy(p + i * bs + 2, &m, 2);
+			for (j = 0; j < 16; j++)
+				p[i * bs + q + j] = (uint8_t)(graph_frand(0, 255.99f));
+		}
+		return p;
+	}
+	}
+}
+
+/* Weights stored as f16, bf16, Q8_0, Q4_0 and Q4_1, read by a transposed
+ * matmul (unpacked in the kernel) and by an embedding. */
+static void matmul_and_embedding_quantized(void **state)
+{
+	static const enum strata_dtype types[] = { STRATA_DTYPE_F16, STRATA_DTYPE_BF16, STRATA_DTYPE_Q8_0,
+						   STRATA_DTYPE_Q4_0, STRATA_DTYPE_Q4_1 };
+	const int64_t as[] = { STRATA_DIM_SEQ, 64 }, ws[] = { 38, 64 }, ids_s[] = { STRATA_DIM_SEQ };
+	float *ad = graph_random_floats(5 * 64, -1, 1);
+	int32_t ids[5] = { 0, 37, 5, 5, 12 };
+	void *w[5];
+	uint32_t a, ids_n, wn, outs[10], n = 0;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+	assert_int_equal(strata_graph_input(test_graph, "ids", STRATA_DTYPE_I32, 1, ids_s, &ids_n), 0);
+	for (i = 0; i < 5; i++) {
+		w[i] = random_weight(types[i], 38, 64);
+		assert_int_equal(strata_graph_weight(test_graph, "w", types[i], 2, ws, w[i], &wn), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+		assert_int_equal(strata_graph_embedding(test_graph, wn, ids_n, &outs[n++]), 0);
+	}
+	graph_mark(outs, n);
+	/* Two rows of a take the decode path (blocks dotted in place; with
+	 * 4-bit blocks, a quantized to 8 bits per block of 32 as llama.cpp
+	 * does: within 1e-2 of the largest output), five the prefill path (rows
+	 * unpacked: within 2e-5). */
+	for (uint32_t seq = 2; seq <= 5; seq += 3) {
+		struct strata_graph_tensor in[2] = { { a, ad, seq * 64 * 4 }, { ids_n, ids, seq * 4 } };
+
+		graph_compare(seq, in, 2, outs, n, seq == 2 ? 1e-2 : 2e-5, true, NULL);
+	}
+	free(ad);
+	for (i = 0; i < 5; i++)
+		free(w[i]);
+}
+
+/* Reshape and slice as views, permute and slice as copies, concat, argmax. */
+static void data_movement(void **state)
+{
+	const int64_t xs[] = { STRATA_DIM_SEQ, 4, 6 }, ys[] = { 6, 5 }, r1[] = { STRATA_DIM_SEQ, 24 };
+	const unsigned perms[][3] = { { 1, 0, 2 }, { 2, 1, 0 }, { 0, 2, 1 }, { 1, 2, 0 } };
+	float *xd = graph_random_floats(3 * 24, -1, 1), *yd = graph_random_floats(30, -1, 1);
+	uint32_t x, y, outs[12], n = 0, t;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 3, xs, &x), 0);
+	assert_int_equal(strata_graph_input(test_graph, "y", STRATA_DTYPE_F32, 2, ys, &y), 0);
+	assert_int_equal(strata_graph_reshape(test_graph, x, 2, r1, &t), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_NEG, t, &outs[n++]), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(strata_graph_permute(test_graph, x, perms[i], &outs[n++]), 0);
+	assert_int_equal(strata_graph_slice(test_graph, x, 2, 1, 3, &outs[n++]), 0); /* a copy */
+	assert_int_equal(strata_graph_slice(test_graph, y, 0, 2, 3, &t), 0); /* a view */
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, t, &outs[n++]), 0);
+	assert_int_equal(strata_graph_concat(test_graph, x, x, 1, &outs[n++]), 0);
+	assert_int_equal(strata_graph_concat(test_graph, y, y, 0, &outs[n++]), 0);
+	assert_int_equal(strata_graph_argmax(test_graph, x, &outs[n++]), 0);
+	graph_mark(outs, n);
+	struct strata_graph_tensor in[2] = { { x, xd, 3 * 24 * 4 }, { y, yd, 30 * 4 } };
+	graph_compare_f32(3, in, 2, outs, n);
+	free(xd);
+	free(yd);
+}
+
+/* Casts both ways, with the values C leaves undefined. */
+static void casts(void **state)
+{
+	const int64_t s[] = { STRATA_DIM_SEQ, 6 };
+	float fd[12] = { 1.9f, -1.9f, 0.0f, NAN, INFINITY, -INFINITY, 3e9f, -3e9f, 2147483520.0f, -0.5f, 7.0f, 1e-30f };
+	int32_t id[12] = { 0, 1, -1, INT32_MAX, INT32_MIN, 16777217, 5, 6, 7, 8, 9, 10 };
+	uint32_t f, i, outs[3], t;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "f", STRATA_DTYPE_F32, 2, s, &f), 0);
+	assert_int_equal(strata_graph_input(test_graph, "i", STRATA_DTYPE_I32, 2, s, &i), 0);
+	assert_int_equal(strata_graph_cast(test_graph, f, STRATA_DTYPE_I32, &outs[0]), 0);
+	assert_int_equal(strata_graph_cast(test_graph, i, STRATA_DTYPE_F32, &outs[1]), 0);
+	/* argmax to a float, through a cast */
+	assert_int_equal(strata_graph_argmax(test_graph, f, &t), 0);
+	assert_int_equal(strata_graph_cast(test_graph, t, STRATA_DTYPE_F32, &outs[2]), 0);
+	assert_int_equal(strata_graph_cast(test_graph, i, STRATA_DTYPE_Q4_0, &t), -EINVAL);
+	assert_non_null(strstr(strata_graph_error(test_graph), "casts go between f32 and i32"));
+	graph_mark(outs, 3);
+	struct strata_graph_tensor in[2] = { { f, fd, sizeof(fd) }, { i, id, sizeof(id) } };
+	graph_compare(2, in, 2, outs, 3, 0, false, NULL);
+}
+
+/* A Llama-style block: attention with rotary embeddings, SwiGLU MLP,
+ * residuals.  D = 48, 4 heads of 12, hidden 96. */
+
+/* Every op once on random shapes, ten times over: x [seq, A, B] with A in
+ * 1…5 and B in 1…40, broadcast partners with random 1s, a random axis to
+ * reduce, slice and concat along, a random permutation, matmuls with
+ * random widths (as is, transposed, batched), rope on an even width, an
+ * embedding of random size. */
+static void every_op_on_random_shapes(void **state)
+{
+	static const enum strata_op un[] = { STRATA_OP_EXP, STRATA_OP_NEG, STRATA_OP_TANH, STRATA_OP_SIGMOID,
+					     STRATA_OP_SILU, STRATA_OP_GELU, STRATA_OP_SQRT, STRATA_OP_RSQRT,
+					     STRATA_OP_LOG };
+	static const enum strata_op bin[] = { STRATA_OP_ADD, STRATA_OP_SUB, STRATA_OP_MUL, STRATA_OP_DIV, STRATA_OP_MAX };
+	static const enum strata_op red[] = { STRATA_OP_SUM, STRATA_OP_REDUCE_MAX, STRATA_OP_MEAN };
+	static const unsigned perms[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+	unsigned trial;
+
+	(void)state;
+	for (trial = 0; trial < 10; trial++) {
+		int64_t A = 1 + graph_pick(5), B = 1 + graph_pick(40), H = 2 * (1 + graph_pick(8)), K2 = 1 + graph_pick(24), V = 2 + graph_pick(30);
+		const int64_t xs[] = { STRATA_DIM_SEQ, A, B }, ps[] = { STRATA_DIM_SEQ }, rs[] = { STRATA_DIM_SEQ, A, H },
+			      ws[] = { K2, B }, wt[] = { B, K2 }, ts[] = { V, B }, bs[] = { graph_pick(2) ? A : 1, graph_pick(2) ? B : 1 },
+			      vs[] = { B }, bb[] = { A, B, K2 };
+		uint32_t seq = 1 + graph_pick(8), x, pos, r, ids, bn, vn, w1, w2, w3, tab, t, outs[16];
+		float *xd = graph_random_floats((size_t)(8 * A * B), 0.2f, 2.0f), *rd = graph_random_floats((size_t)(8 * A * H), -1, 1);
+		float *bd = graph_random_floats((size_t)(A * B), 0.5f, 1.5f), *vd = graph_random_floats((size_t)B, 0.5f, 1.5f);
+		float *wd1 = graph_random_floats((size_t)(K2 * B), -1, 1), *wd3 = graph_random_floats((size_t)(A * B * K2), -1, 1);
+		float *td = graph_random_floats((size_t)(V * B), -1, 1);
+		int32_t pd[8], idd[8];
+		unsigned n = 0, i;
+		int ax = (int)graph_pick(3);
+
+		assert_int_equal(graph_setup(NULL), 0);
+		for (i = 0; i < 8; i++)
+			pd[i] = (int32_t)graph_pick(1000), idd[i] = (int32_t)graph_pick((unsigned)V);
+		assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 3, xs, &x), 0);
+		assert_int_equal(strata_graph_input(test_graph, "r", STRATA_DTYPE_F32, 3, rs, &r), 0);
+		assert_int_equal(strata_graph_input(test_graph, "pos", STRATA_DTYPE_I32, 1, ps, &pos), 0);
+		assert_int_equal(strata_graph_input(test_graph, "ids", STRATA_DTYPE_I32, 1, ps, &ids), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "b", STRATA_DTYPE_F32, 2, bs, bd, &bn), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "v", STRATA_DTYPE_F32, 1, vs, vd, &vn), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w1", STRATA_DTYPE_F32, 2, ws, wd1, &w1), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w2", STRATA_DTYPE_F32, 2, wt, wd1, &w2), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w3", STRATA_DTYPE_F32, 3, bb, wd3, &w3), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "table", STRATA_DTYPE_F32, 2, ts, td, &tab), 0);
+		assert_int_equal(strata_graph_unary(test_graph, un[graph_pick(9)], x, &outs[n++]), 0);
+		assert_int_equal(strata_graph_binary(test_graph, bin[graph_pick(5)], graph_pick(2) ? x : bn, graph_pick(2) ? bn : x, &outs[n++]),
+				 0);
+		assert_int_equal(strata_graph_reduce(test_graph, red[graph_pick(3)], x, ax, &outs[n++]), 0);
+		assert_int_equal(strata_graph_softmax(test_graph, x, &outs[n++]), 0);
+		assert_int_equal(strata_graph_rmsnorm(test_graph, x, vn, 1e-5f, &outs[n++]), 0);
+		assert_int_equal(strata_graph_layernorm(test_graph, x, vn, graph_pick(2) ? vn : STRATA_GRAPH_NONE, 1e-5f, &outs[n++]),
+				 0);
+		assert_int_equal(strata_graph_matmul(test_graph, x, w1, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, x, w2, 0, &outs[n++]), 0);
+		assert_int_equal(strata_graph_permute(test_graph, x, perms[graph_pick(6)], &t), 0);
+		assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_NEG, t, &outs[n++]), 0);
+		assert_int_equal(strata_graph_rope(test_graph, r, pos, 10000.0f, graph_pick(2), &outs[n++]), 0);
+		assert_int_equal(strata_graph_embedding(test_graph, tab, ids, &outs[n++]), 0);
+		assert_int_equal(strata_graph_argmax(test_graph, x, &outs[n++]), 0);
+		if (ax > 0) {
+			int64_t len = xs[ax], start = graph_pick((unsigned)len);
+
+			assert_int_equal(strata_graph_slice(test_graph, x, ax, start, 1 + graph_pick((unsigned)(len - start)), &outs[n++]),
+					 0);
+			assert_int_equal(strata_graph_concat(test_graph, x, x, ax, &outs[n++]), 0);
+		}
+		{ /* batched: x as [A, seq, B] against w3 [A, B, K2] */
+			const unsigned swap[] = { 1, 0, 2 };
+
+			assert_int_equal(strata_graph_permute(test_graph, x, swap, &t), 0);
+			assert_int_equal(strata_graph_matmul(test_graph, t, w3, 0, &outs[n++]), 0);
+		}
+		graph_mark(outs, n);
+		struct strata_graph_tensor in[4] = { { x, xd, (size_t)(seq * A * B) * 4 }, { r, rd, (size_t)(seq * A * H) * 4 },
+						     { pos, pd, seq * 4 }, { ids, idd, seq * 4 } };
+		graph_compare(seq, in, 4, outs, n, 1e-4, false, NULL);
+		assert_int_equal(graph_teardown(NULL), 0);
+		free(xd), free(rd), free(bd), free(vd), free(wd1), free(wd3), free(td);
+	}
+}
+
+/* Random graphs (tests/helpers.c), compiled and checked at several lengths. */
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(unary_ops, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(binary_broadcast, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(reductions, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(rope_both_layouts, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(matmul_f32, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(casts, graph_setup, graph_teardown),
+		cmocka_unit_test(every_op_on_random_shapes),
+	};
+
+	return cmocka_run_group_tests_name(__FILE__, tests, rt_setup, rt_teardown);
+}
