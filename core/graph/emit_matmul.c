@@ -126,11 +126,16 @@ static void emit_block_dot(struct emitter *e, enum strata_dtype t)
 /*
  * Decode with 4-bit blocks: the row of a is quantized to 8 bits per block
  * of 32 (scale amax/127), as llama.cpp does, so that a block's dot product
- * is integer multiply-adds (maddubs: nibble × int8, pairs summed to 16
- * bits, then to 32) rather than nibbles widened to floats.  Per block of a
- * the scale da, the sum of a (for Q4_1's offset m) and the sum of the
- * int8 values (for Q4_0's −8) are kept.  The result differs from the f32
+ * is integer multiply-adds (nibble × int8, summed in fours to 32 bits)
+ * rather than nibbles widened to floats.  Per block of a, ds[] holds the
+ * scale da and the factor of the block's offset term: Σa for Q4_1 (times
+ * its m), −8·Σqa for Q4_0 (times d·da).  The result differs from the f32
  * dot product by the rounding of a: about 1e-3 of its size.
+ *
+ * Port 5 (shuffles, inserts, moves to vector registers) is what bounds
+ * this loop on Intel cores, so a block's 16 bytes are broadcast to both
+ * halves of a register by a load and split into low and high nibbles by a
+ * variable shift, and its two f16 scales are converted together.
  */
 static void emit_int8_dot(struct emitter *e, enum strata_dtype t)
 {
@@ -138,66 +143,90 @@ static void emit_int8_dot(struct emitter *e, enum strata_dtype t)
 
 	st_text_add(&e->t,
 		    "#ifdef ST_SIMD\n"
-		    "/* 32 nibbles times 32 int8, summed in fours into 8 int32: one VNNI\n"
-		    " * instruction where the CPU has it, else maddubs then madd. */\n"
 		    "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
 		    "#define ST_DOT(q, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (q), (x))\n"
 		    "#else\n"
-		    "#define ST_DOT(q, x) _mm256_madd_epi16(_mm256_maddubs_epi16((q), (x)), ones)\n"
+		    "#define ST_DOT(q, x) _mm256_madd_epi16(_mm256_maddubs_epi16((q), (x)), _mm256_set1_epi16(1))\n"
 		    "#endif\n"
-		    "static inline void st_quant_row(const float *a, int64_t K, int8_t *qa, float *da, float *sa, float *sq)\n{\n"
+		    "static inline float st_hsum8(__m256 v)\n{\n"
+		    "\t__m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));\n"
+		    "\tq = _mm_add_ps(q, _mm_movehl_ps(q, q));\n"
+		    "\treturn _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));\n}\n"
+		    "static inline void st_quant_row(const float *a, int64_t K, int8_t *qa, float *ds)\n{\n"
+		    "\tconst __m256 sign = _mm256_set1_ps(-0.0f);\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
-		    "\t\tfloat amax = 0, s = 0;\n\t\tint si = 0;\n"
-		    "\t\tfor (int j = 0; j < 32; j++) {\n"
-		    "\t\t\tconst float v = a[b * 32 + j], m = v < 0 ? -v : v;\n"
-		    "\t\t\tamax = m > amax ? m : amax;\n\t\t\ts += v;\n\t\t}\n"
-		    "\t\tconst float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;\n"
-		    "\t\tfor (int j = 0; j < 32; j++) {\n"
-		    "\t\t\tconst int q = (int)lrintf(a[b * 32 + j] * inv);\n"
-		    "\t\t\tqa[b * 32 + j] = (int8_t)q;\n\t\t\tsi += q;\n\t\t}\n"
-		    "\t\tda[b] = d, sa[b] = s, sq[b] = (float)si;\n\t}\n}\n"
-		    "static inline float st_qdot_i8(const uint8_t *p, const int8_t *qa, const float *da, const float *sa,\n"
-		    "\t\t\t\t const float *sq, int64_t K)\n{\n"
-		    "\t__m256 acc = _mm256_setzero_ps();\n\tfloat e0 = 0, e1 = 0;\n"
-		    "\tconst __m128i low = _mm_set1_epi8(0x0f);\n\tconst __m256i ones = _mm256_set1_epi16(1);\n"
-		    "\t(void)sa, (void)sq;\n"
+		    "\t\tconst float *x = a + b * 32;\n"
+		    "\t\tconst __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),\n"
+		    "\t\t\t     v3 = _mm256_loadu_ps(x + 24);\n"
+		    "\t\tconst __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),\n"
+		    "\t\t\t\t\t _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));\n"
+		    "\t\t__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));\n"
+		    "\t\tm4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));\n"
+		    "\t\tm4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));\n"
+		    "\t\tconst float d = _mm_cvtss_f32(m4) / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;\n"
+		    "\t\tconst __m256 iv = _mm256_set1_ps(inv);\n"
+		    "\t\t__m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, iv));\n"
+		    "\t\t__m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, iv));\n"
+		    "\t\tds[2 * b] = d;\n");
+	if (q41)
+		st_text_add(&e->t, "\t\tds[2 * b + 1] = st_hsum8(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));\n");
+	else
+		st_text_add(&e->t, "\t\tds[2 * b + 1] = -8.0f * st_hsum8(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(i0, i1),\n"
+				   "\t\t\t\t\t\t\t\t\t\t\t  _mm256_add_epi32(i2, i3))));\n");
+	/* packs interleave by 128-bit lane; the permutation puts the
+	 * 32 bytes back in order. */
+	st_text_add(&e->t,
+		    "\t\ti0 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));\n"
+		    "\t\t_mm256_storeu_si256((__m256i *)(qa + b * 32),\n"
+		    "\t\t\t\t    _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));\n"
+		    "\t}\n}\n"
+		    "/* One block's nibbles against 32 int8: eight int32 partial sums. */\n"
+		    "static inline __m256i st_qblock_i8(const uint8_t *nib, __m256i x)\n{\n"
+		    "\tconst __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)nib));\n"
+		    "\tconst __m256i q = _mm256_and_si256(_mm256_srlv_epi64(bytes, _mm256_set_epi64x(4, 4, 0, 0)),\n"
+		    "\t\t\t\t\t   _mm256_set1_epi8(0x0f));\n"
+		    "\treturn ST_DOT(q, x);\n}\n");
+	/* st_scale(): (d·da, offset term) of one block, from its f16 scale(s)
+	 * and the row of a's ds pair. */
+	if (q41)
+		st_text_add(&e->t, "static inline __m128 st_scale(const uint8_t *p, const float *ds)\n{\n"
+				   "\tint32_t dm;\n\tdouble f;\n\tmemcpy(&dm, p, 4), memcpy(&f, ds, 8);\n"
+				   "\treturn _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dm)), _mm_castpd_ps(_mm_set_sd(f)));\n"
+				   "}\n#define ST_OFFSET(e, dm, ds) _mm_add_ps((e), (dm))\n#define ST_OFFSET_LANE 1\n");
+	else
+		st_text_add(&e->t, "static inline __m128 st_scale(const uint8_t *p, const float *ds)\n{\n"
+				   "\tuint16_t d;\n\tmemcpy(&d, p, 2);\n"
+				   "\treturn _mm_mul_ss(_mm_cvtph_ps(_mm_cvtsi32_si128(d)), _mm_load_ss(ds));\n"
+				   "}\n#define ST_OFFSET(e, dm, ds) _mm_add_ss((e), _mm_mul_ss((dm), _mm_load_ss((ds) + 1)))\n"
+				   "#define ST_OFFSET_LANE 0\n");
+	st_text_add(&e->t,
+		    "static inline float st_qdot_i8(const uint8_t *p, const int8_t *qa, const float *ds, int64_t K)\n{\n"
+		    "\t__m256 acc = _mm256_setzero_ps();\n\t__m128 e = _mm_setzero_ps();\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++, p += %d) {\n"
-		    "\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(p + %d));\n"
-		    "\t\tconst __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), low), _mm_and_si128(bytes, low));\n"
-		    "\t\tconst __m256i x = _mm256_loadu_si256((const __m256i *)(qa + b * 32));\n"
-		    "\t\tconst __m256i s = ST_DOT(q, x);\n"
-		    "\t\tconst float d = st_half_at(p) * da[b];\n"
-		    "\t\tacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc);\n"
-		    "\t\tif (b & 1)\n\t\t\te1 += %s;\n\t\telse\n\t\t\te0 += %s;\n"
+		    "\t\tconst __m256i s = st_qblock_i8(p + %d, _mm256_loadu_si256((const __m256i *)(qa + b * 32)));\n"
+		    "\t\tconst __m128 dm = st_scale(p, ds + 2 * b);\n"
+		    "\t\tacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(dm), acc);\n"
+		    "\t\te = ST_OFFSET(e, dm, ds + 2 * b);\n"
 		    "\t}\n"
-		    "\tfloat v[8];\n\t_mm256_storeu_ps(v, acc);\n"
-		    "\treturn ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])) + (e0 + e1);\n}\n"
+		    "\treturn st_hsum8(acc) + e[ST_OFFSET_LANE];\n}\n"
 		    "/* Four rows of b against one of a: each block of a loaded once, four\n"
 		    " * streams of b in flight. */\n"
-		    "static inline void st_qdot4_i8(const uint8_t *p, int64_t rb, const int8_t *qa, const float *da,\n"
-		    "\t\t\t       const float *sa, const float *sq, int64_t K, float out[4])\n{\n"
+		    "static inline void st_qdot4_i8(const uint8_t *p, int64_t rb, const int8_t *qa, const float *ds, int64_t K,\n"
+		    "\t\t\t       float out[4])\n{\n"
 		    "\t__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };\n"
-		    "\tfloat e[4] = { 0, 0, 0, 0 };\n"
-		    "\tconst __m128i low = _mm_set1_epi8(0x0f);\n\tconst __m256i ones = _mm256_set1_epi16(1);\n"
-		    "\t(void)sa, (void)sq;\n"
+		    "\t__m128 e[4] = { _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps() };\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
 		    "\t\tconst __m256i x = _mm256_loadu_si256((const __m256i *)(qa + b * 32));\n"
 		    "\t\tfor (int r = 0; r < 4; r++) {\n"
 		    "\t\t\tconst uint8_t *blk = p + r * rb + b * %d;\n"
-		    "\t\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(blk + %d));\n"
-		    "\t\t\tconst __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), low), _mm_and_si128(bytes, low));\n"
-		    "\t\t\tconst __m256i s = ST_DOT(q, x);\n"
-		    "\t\t\tconst float d = st_half_at(blk) * da[b];\n"
-		    "\t\t\tacc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc[r]);\n"
-		    "\t\t\te[r] += %s;\n"
+		    "\t\t\tconst __m256i s = st_qblock_i8(blk + %d, x);\n"
+		    "\t\t\tconst __m128 dm = st_scale(blk, ds + 2 * b);\n"
+		    "\t\t\tacc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(dm), acc[r]);\n"
+		    "\t\t\te[r] = ST_OFFSET(e[r], dm, ds + 2 * b);\n"
 		    "\t\t}\n\t}\n"
-		    "\tfor (int r = 0; r < 4; r++) {\n"
-		    "\t\tfloat v[8];\n\t\t_mm256_storeu_ps(v, acc[r]);\n"
-		    "\t\tout[r] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])) + e[r];\n\t}\n}\n"
+		    "\tfor (int r = 0; r < 4; r++)\n\t\tout[r] = st_hsum8(acc[r]) + e[r][ST_OFFSET_LANE];\n}\n"
 		    "#endif\n\n",
-		    q41 ? 20 : 18, q41 ? 4 : 2, q41 ? "st_half_at(p + 2) * sa[b]" : "-8.0f * d * sq[b]",
-		    q41 ? "st_half_at(p + 2) * sa[b]" : "-8.0f * d * sq[b]", q41 ? 20 : 18, q41 ? 4 : 2,
-		    q41 ? "st_half_at(blk + 2) * sa[b]" : "-8.0f * d * sq[b]");
+		    q41 ? 20 : 18, q41 ? 4 : 2, q41 ? 20 : 18, q41 ? 4 : 2);
 }
 
 /*
@@ -375,18 +404,18 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 				   "\t\tif (M < 4) {\n"
 				   "\t\t\tif (bi != qbi) {\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_quant_row(A + m * K, K, qa[m], qd[m], qs[m], qq[m]);\n"
+				   "\t\t\t\t\tst_quant_row(A + m * K, K, qa[m], qs[m]);\n"
 				   "\t\t\t\tqbi = bi;\n\t\t\t}\n"
 				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
 				   "\t\t\t\t\tfloat d[4];\n"
-				   "\t\t\t\t\tst_qdot4_i8(B + n * RB, RB, qa[m], qd[m], qs[m], qq[m], K, d);\n"
+				   "\t\t\t\t\tst_qdot4_i8(B + n * RB, RB, qa[m], qs[m], K, d);\n"
 				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
 				   "\t\t\t\t}\n"
 				   "\t\t\tfor (; n < n1; n++)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_i8(B + n * RB, qa[m], qd[m], qs[m], qq[m], K),\n"
+				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_i8(B + n * RB, qa[m], qs[m], K),\n"
 				   "\t\t\t\t\t\t C + m * N + n);\n"
 				   "\t\t\tcontinue;\n\t\t}\n#endif\n");
 	else if (bt == STRATA_DTYPE_Q8_0)
@@ -492,7 +521,7 @@ int st_emit_matmul(struct emitter *e)
 			    ? "#ifdef ST_SIMD\n"
 			      "\t/* a's rows as int8 blocks, made once per batch a chunk meets */\n"
 			      "\tint8_t qa[4][K] __attribute__((aligned(32)));\n"
-			      "\tfloat qd[4][K / 32], qs[4][K / 32], qq[4][K / 32];\n"
+			      "\tfloat qs[4][K / 32 * 2];\n"
 			      "\tint64_t qbi = -1;\n"
 			      "#endif\n"
 			    : "",
