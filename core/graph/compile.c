@@ -174,6 +174,41 @@ static int load(struct strata_program *p, const struct st_toolchain *tc, const c
 	return 0;
 }
 
+/*
+ * Element-wise kernels whose arguments and result together outgrow the
+ * last-level cache, and whose result is not written over one of their
+ * arguments, store it with streaming stores.
+ * A normal store first reads the line it writes (read for ownership): for a
+ * result that leaves the cache anyway that is a third more traffic on a
+ * triad, and more on a chain of four inputs.  Written in place, the line
+ * was just read and is in the cache already, so the plain store is kept.
+ */
+uint64_t (*st_graph_llc_bytes)(const struct strata_topo *topo) = strata_topo_llc_bytes;
+
+static void choose_streaming(struct strata_program *p, const struct strata_topo *topo)
+{
+	const struct st_value *v = p->plan.v;
+	uint64_t llc = st_graph_llc_bytes(topo);
+	uint32_t k;
+	unsigned i;
+
+	for (k = 0; k < p->f.nk; k++) {
+		struct st_kernel *ker = &p->f.k[k];
+		const struct st_value *r = &v[ker->root];
+		bool in_place = false;
+
+		ker->stream_bytes = 0;
+		if (ker->kind != ST_KERNEL_ELEMWISE || r->home == ST_HOME_STATE)
+			continue;
+		for (i = 0; i < ker->nargs; i++)
+			in_place |= r->home == ST_HOME_ARENA && v[ker->args[i]].home == ST_HOME_ARENA &&
+				    v[ker->args[i]].offset == r->offset;
+		/* The result's share of a cache-sized working set. */
+		if (!in_place)
+			ker->stream_bytes = (llc ? llc : (uint64_t)32 << 20) / (ker->nargs + 1);
+	}
+}
+
 /* Emit every kernel, find or build its object, load it. */
 static int build_kernels(struct strata_program *p, const struct strata_compile_opts *opts,
 			 const struct st_toolchain *tc, const char *dir, bool private_dir)
@@ -333,6 +368,7 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	if (err)
 		goto fail;
 	if (p->info.backend == STRATA_BACKEND_C) {
+		choose_streaming(p, g->rt->topo);
 		err = build_kernels(p, opts, &tc, dir, private_dir);
 		t[3] = now_ms();
 		if (!err && p->plan.arena_bytes) {

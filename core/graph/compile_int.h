@@ -46,6 +46,9 @@ struct st_kernel {
 	uint32_t args[ST_KERNEL_MAX_ARGS]; /* nodes read from memory */
 	unsigned nargs;
 	uint64_t bytes; /* estimated bytes moved at max_seq */
+	/* Element-wise only: results of at least this many bytes are written
+	 * with streaming stores, past the caches (0: never; compile.c). */
+	uint64_t stream_bytes;
 	char *source; /* C source (emit.c) */
 	uint64_t hash; /* of the source and the toolchain (kcache.c) */
 	st_kernel_fn fn;
@@ -115,6 +118,9 @@ int st_graph_place(const struct strata_graph *g, const struct st_fusion *f, cons
 		   struct st_placement *out);
 /* How place.c asks which node holds an address (move_pages); tests replace it. */
 extern int (*st_graph_node_of)(const void *addr);
+/* compile.c: the last-level cache size streaming stores are weighed
+ * against (strata_topo_llc_bytes(); tests shrink it). */
+extern uint64_t (*st_graph_llc_bytes)(const struct strata_topo *topo);
 
 /* plan.c: homes and arena offsets for every value @f's kernels touch. */
 int st_graph_plan(const struct strata_graph *g, const struct st_fusion *f, struct st_plan *p);

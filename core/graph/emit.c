@@ -236,23 +236,56 @@ static void chain_args(struct emitter *e, unsigned from, unsigned to, const stru
 	}
 }
 
+/*
+ * An element-wise kernel: per row of the result, the chain at every column.
+ * With stream_bytes set (compile.c) and a result at least that big, the
+ * chain fills a 64-float tile on the stack and the tile goes to memory
+ * with streaming stores; a fence at the end orders them before the result
+ * is read by the next kernel.
+ */
 static int emit_elementwise(struct emitter *e)
 {
-	struct pad4 ref = st_emit_pad(&e->g->nodes[e->k->root].shape);
+	const struct st_kernel *k = e->k;
+	struct pad4 ref = st_emit_pad(&e->g->nodes[k->root].shape);
 	bool moves[ST_KERNEL_MAX_ARGS] = { false };
-	char rows[48], len[48];
+	char rows[48], len[48], total[48];
+	unsigned last = k->nmembers - 1;
 
-	st_text_add(&e->t,
-		    "int strata_kernel(void *const *t, int64_t seq, int64_t lo, int64_t hi)\n{\n"
-		    "\t(void)seq;\n\tfor (int64_t r = lo; r < hi; r++) {\n");
+	st_emit_product(&ref.d[3], 1, len);
+	if (k->stream_bytes)
+		st_text_add(&e->t, "#ifdef __AVX__\n#include <immintrin.h>\n#endif\n");
+	st_text_add(&e->t, "int strata_kernel(void *const *t, int64_t seq, int64_t lo, int64_t hi)\n{\n\t(void)seq;\n");
+	if (k->stream_bytes)
+		st_text_add(&e->t, "#ifdef __AVX__\n\tconst int stream = (uint64_t)%s * 4 >= %lluull;\n#endif\n",
+			    st_emit_product(ref.d, 4, total), (unsigned long long)k->stream_bytes);
+	st_text_add(&e->t, "\tfor (int64_t r = lo; r < hi; r++) {\n");
 	st_emit_split_row(e, &ref, "r", "i");
-	chain_args(e, 0, e->k->nmembers, &ref, "p", moves);
-	st_text_add(&e->t,
-		    "\t\tfloat *o = (float *)t[0] + r * %s;\n"
-		    "\t\tfor (int64_t j = 0; j < %s; j++) {\n",
-		    st_emit_product(&ref.d[3], 1, rows), st_emit_product(&ref.d[3], 1, len));
-	st_emit_chain(e, 0, e->k->nmembers, "p", moves, "j");
-	st_text_add(&e->t, "\t\t\to[j] = v%u;\n\t\t}\n\t}\n\treturn 0;\n}\n", e->k->nmembers - 1);
+	chain_args(e, 0, k->nmembers, &ref, "p", moves);
+	st_text_add(&e->t, "\t\tfloat *o = (float *)t[0] + r * %s;\n\t\tint64_t j = 0;\n",
+		    st_emit_product(&ref.d[3], 1, rows));
+	if (k->stream_bytes) {
+		st_text_add(&e->t, "#ifdef __AVX__\n"
+				   "\t\tfor (; stream && j < %s && ((uintptr_t)(o + j) & 63); j++) {\n",
+			    len);
+		st_emit_chain(e, 0, k->nmembers, "p", moves, "j");
+		st_text_add(&e->t, "\t\t\to[j] = v%u;\n\t\t}\n"
+				   "\t\tfor (; stream && j + 64 <= %s; j += 64) {\n"
+				   "\t\t\tfloat tile[64] __attribute__((aligned(64)));\n"
+				   "\t\t\tfor (int l = 0; l < 64; l++) {\n\t\t\tconst int64_t jj = j + l;\n",
+			    last, len);
+		st_emit_chain(e, 0, k->nmembers, "p", moves, "jj");
+		st_text_add(&e->t, "\t\t\ttile[l] = v%u;\n\t\t\t}\n"
+				   "\t\t\tfor (int l = 0; l < 64; l += 8)\n"
+				   "\t\t\t\t_mm256_stream_ps(o + j + l, _mm256_load_ps(tile + l));\n"
+				   "\t\t}\n#endif\n",
+			    last);
+	}
+	st_text_add(&e->t, "\t\tfor (; j < %s; j++) {\n", len);
+	st_emit_chain(e, 0, k->nmembers, "p", moves, "j");
+	st_text_add(&e->t, "\t\t\to[j] = v%u;\n\t\t}\n\t}\n", last);
+	if (k->stream_bytes)
+		st_text_add(&e->t, "#ifdef __AVX__\n\tif (stream)\n\t\t_mm_sfence();\n#endif\n");
+	st_text_add(&e->t, "\treturn 0;\n}\n");
 	return 0;
 }
 

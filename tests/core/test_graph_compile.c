@@ -335,6 +335,51 @@ static void kernels_are_observed(void **state)
 	free(w);
 }
 
+static uint64_t small_llc(const struct strata_topo *topo)
+{
+	(void)topo;
+	return 24000; /* an element-wise kernel of two arguments streams results of 8000 bytes and more */
+}
+
+/*
+ * A result bigger than its share of the last-level cache is written with
+ * streaming stores; one written over its argument is not.  Rows of 1000
+ * floats start at every alignment the 64-byte tiles meet, and at
+ * sequence 1 (4000 bytes) the same kernel stores the plain way.
+ */
+static void large_results_stream_past_the_cache(void **state)
+{
+	uint64_t (*real)(const struct strata_topo *) = st_graph_llc_bytes;
+	const int64_t xs[] = { STRATA_DIM_SEQ, 1000 };
+	float *ad = graph_random_floats(8 * 1000, -2, 2), *bd = graph_random_floats(8 * 1000, -2, 2);
+	uint32_t a, b, t, y, z;
+	struct strata_program *p;
+	const char *dump;
+
+	(void)state;
+	st_graph_llc_bytes = small_llc;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, xs, &a), 0);
+	assert_int_equal(strata_graph_input(test_graph, "b", STRATA_DTYPE_F32, 2, xs, &b), 0);
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, a, b, &t), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, t, &y), 0);
+	assert_int_equal(strata_graph_reduce(test_graph, STRATA_OP_SUM, y, -1, &t), 0); /* y stays live: z is not in place */
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_SUB, y, t, &z), 0);
+	graph_mark(&y, 1);
+	graph_mark(&z, 1);
+	for (uint32_t seq = 1; seq <= 8; seq += 7) {
+		struct strata_graph_tensor in[2] = { { a, ad, seq * 4000 }, { b, bd, seq * 4000 } };
+		uint32_t outs[2] = { y, z };
+
+		graph_compare(seq, in, 2, outs, 2, 1e-5, false, &p);
+		assert_int_equal(strata_program_dump(p, &dump), 0);
+		assert_non_null(strstr(dump, "_mm256_stream_ps"));
+		strata_program_destroy(p);
+	}
+	st_graph_llc_bytes = real;
+	free(ad);
+	free(bd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(elementwise_chain_is_one_kernel, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),
 		cmocka_unit_test(kernels_follow_their_weights),
+		cmocka_unit_test_setup_teardown(large_results_stream_past_the_cache, graph_setup, graph_teardown),
 		cmocka_unit_test(random_graphs),
 	};
 
