@@ -10,7 +10,7 @@
 # component (strata doctor says which).
 set -euo pipefail
 
-required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev python3)
+required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev libpcre2-dev python3)
 optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus)
 # Peers the benchmarks measure against (make bench).
 bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0 python3-torch)

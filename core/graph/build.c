@@ -615,7 +615,9 @@ int strata_graph_embedding(struct strata_graph *g, uint32_t table, uint32_t ids,
 	st_shape_format(&i->shape, si, sizeof(si));
 	if (i->dtype != STRATA_DTYPE_I32)
 		return st_graph_fail(g, -EINVAL, "embedding: ids %s hold %s values, not i32", si, dtype_name(i->dtype));
-	if (t->shape.ndim != 2 || st_shape_symbolic(&t->shape))
+	/* The rows may be the symbolic dimension: picking the last row of a
+	 * prompt's hidden states is a gather too. */
+	if (t->shape.ndim != 2 || t->shape.dim[1] == ST_DIM_SEQ)
 		return st_graph_fail(g, -EINVAL, "embedding: table is %s; it must be [rows, width]", st);
 	if (i->shape.ndim + 1 > ST_MAX_DIMS)
 		return st_graph_fail(g, -EINVAL, "embedding: ids %s leave no room for the row width", si);

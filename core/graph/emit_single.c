@@ -89,16 +89,22 @@ static void emit_concat(struct emitter *e, const struct st_node *n)
 static void emit_embedding(struct emitter *e, const struct st_node *n)
 {
 	const struct st_node *tab = &e->g->nodes[n->src[0]];
-	int64_t rows = tab->shape.dim[0], width = tab->shape.dim[1], rb = (int64_t)st_node_bytes(tab, 1) / rows;
+	/* A table whose rows are the symbolic dimension (hidden states) has
+	 * seq rows at run time. */
+	int64_t width = tab->shape.dim[1];
+	int64_t rb = (int64_t)st_node_bytes(tab, 1) / (tab->shape.dim[0] == ST_DIM_SEQ ? 1 : tab->shape.dim[0]);
+	char rows[48];
+
+	st_emit_product(tab->shape.dim, 1, rows);
 	st_emit_unpack(e, tab->dtype);
 	head(e);
 	st_text_add(&e->t,
 		    "\tconst uint8_t *table = t[%d];\n\tconst int32_t *id = t[%d];\n"
 		    "\tfor (int64_t i = lo; i < hi; i++) {\n"
-		    "\t\tif (id[i] < 0 || id[i] >= %lld)\n\t\t\treturn -22; /* -EINVAL */\n"
+		    "\t\tif (id[i] < 0 || id[i] >= %s)\n\t\t\treturn -22; /* -EINVAL */\n"
 		    "\t\tst_unpack(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
 		    "\t}\n\treturn 0;\n}\n",
-		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, (long long)rows,
+		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, rows,
 		    (long long)rb, (long long)width, (long long)width);
 }
 

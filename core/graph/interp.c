@@ -424,7 +424,7 @@ static int eval_embedding(struct run *r, const struct st_node *n, float *out)
 	const struct st_node *t = &r->g->nodes[n->src[0]], *ids = &r->g->nodes[n->src[1]];
 	const float *table = r->val[n->src[0]];
 	const int32_t *id = r->val[n->src[1]];
-	int64_t rows = t->shape.dim[0], width = t->shape.dim[1];
+	int64_t rows = t->shape.dim[0] == ST_DIM_SEQ ? (int64_t)r->seq : t->shape.dim[0], width = t->shape.dim[1];
 	uint64_t count = st_shape_elems(&ids->shape, r->seq), i;
 
 	for (i = 0; i < count; i++) {

@@ -389,6 +389,37 @@ static void every_op_on_random_shapes(void **state)
 }
 
 /* Random graphs (tests/helpers.c), compiled and checked at several lengths. */
+/* An embedding whose table is a sequence's hidden states: the last row of
+ * a prompt picked for the logits.  Ids are checked against the run's
+ * sequence length. */
+static void gather_from_a_sequence(void **state)
+{
+	const int64_t xs[] = { STRATA_DIM_SEQ, 40 }, one[] = { 1 };
+	float *xd = graph_random_floats(5 * 40, -1, 1), got[40];
+	uint32_t x, last, y, r;
+	struct strata_program *p;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 2, xs, &x), 0);
+	assert_int_equal(strata_graph_input(test_graph, "last", STRATA_DTYPE_I32, 1, one, &last), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_TANH, x, &y), 0);
+	assert_int_equal(strata_graph_embedding(test_graph, y, last, &r), 0);
+	graph_mark(&r, 1);
+	for (int32_t seq = 3; seq <= 5; seq += 2) {
+		int32_t id = seq - 1;
+		struct strata_graph_tensor in[2] = { { x, xd, (size_t)seq * 160 }, { last, &id, 4 } };
+
+		graph_compare((uint32_t)seq, in, 2, &r, 1, 1e-6, false, &p);
+		/* The row past the end of this run's sequence is refused. */
+		id = seq;
+		struct strata_graph_tensor o = { r, got, sizeof(got) };
+		assert_int_equal(strata_program_run(p, (uint32_t)seq, in, 2, &o, 1), -EINVAL);
+		assert_int_equal(strata_graph_eval_reference(test_graph, (uint32_t)seq, in, 2, &o, 1), -EINVAL);
+		strata_program_destroy(p);
+	}
+	free(xd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +431,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(casts, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(gather_from_a_sequence, graph_setup, graph_teardown),
 		cmocka_unit_test(every_op_on_random_shapes),
 	};
 
