@@ -42,7 +42,9 @@ CONFIG_HDR := $(O)/config.h
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:%.c=$(O)/%)
 
-all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc $(EXAMPLES)
+include mk/serve.mk
+
+all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc $(EXAMPLES) $(SERVE)
 
 include mk/bpf.mk
 include mk/tests.mk
@@ -104,9 +106,9 @@ deps:
 
 # A build without the required packages fails early with one clear message.
 deps-check:
-	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)$(HAVE_XXHASH)$(HAVE_MHD)$(HAVE_NCURSES)" != "11111" ]; then \
+	@if [ "$(HAVE_HWLOC)$(HAVE_JANSSON)$(HAVE_XXHASH)$(HAVE_MHD)$(HAVE_NCURSES)$(HAVE_PCRE2)" != "111111" ]; then \
 		echo "strata: missing build dependencies (hwloc=$(HAVE_HWLOC) jansson=$(HAVE_JANSSON) xxhash=$(HAVE_XXHASH)" \
-		     "libmicrohttpd=$(HAVE_MHD) ncursesw=$(HAVE_NCURSES))." >&2; \
+		     "libmicrohttpd=$(HAVE_MHD) ncursesw=$(HAVE_NCURSES) pcre2=$(HAVE_PCRE2))." >&2; \
 		echo "        run 'make deps' (as root) or tools/install-deps.sh --print" >&2; exit 1; fi
 
 # --- the two commands -------------------------------------------------------

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * examples/serve/vocab.h — a model's vocabulary and its tokenizer: byte-
+ * level BPE (GGUF "gpt2": GPT-2, Llama 3, SmolLM) and SentencePiece (GGUF
+ * "llama": Llama 2), with their special tokens.
+ */
+#ifndef STRATA_SERVE_VOCAB_H
+#define STRATA_SERVE_VOCAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <strata/strata.h>
+
+enum llm_vocab_kind { LLM_VOCAB_BPE, LLM_VOCAB_SPM };
+
+/* GGUF token types. */
+enum { LLM_TOKEN_NORMAL = 1, LLM_TOKEN_UNKNOWN = 2, LLM_TOKEN_CONTROL = 3, LLM_TOKEN_USER = 4, LLM_TOKEN_BYTE = 6 };
+
+/* Open-addressing map from byte strings to numbers (vocab.c). */
+struct llm_strmap {
+	uint32_t cap; /* a power of two; 0 when empty */
+	uint32_t count;
+	uint32_t *slot; /* value + 1; 0 is free */
+	const char **key; /* per slot */
+	uint32_t *keylen;
+};
+
+struct llm_vocab {
+	enum llm_vocab_kind kind;
+	uint32_t n;
+	char **text; /* token texts as the file has them (BPE: bytes mapped to code points) */
+	uint32_t *len;
+	int32_t *type;
+	float *score; /* SentencePiece */
+	struct llm_strmap ids; /* text → id */
+	struct llm_strmap merges; /* BPE: "left right" → rank */
+	char *merge_blob; /* the merges' texts, which the map's keys point into */
+	int32_t bos, eos, unk, eot; /* -1 when absent; eot: the chat turn's end */
+	bool add_bos, add_space_prefix;
+	int32_t *special; /* control and user-defined tokens, longest first */
+	uint32_t nspecial;
+	void *pre; /* BPE pre-tokenizer: compiled expressions (tokenize.c) */
+	char *template; /* tokenizer.chat_template, or NULL */
+	int32_t byte_token[256]; /* SentencePiece: <0xXX> tokens, -1 when absent */
+};
+
+int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_size, struct llm_vocab **out,
+		   char *err, size_t errlen);
+void llm_vocab_free(struct llm_vocab *v);
+
+/* The id of the token whose text is exactly @s, or -1. */
+int32_t llm_vocab_find(const struct llm_vocab *v, const char *s, size_t len);
+
+/* Map @key → @value (keys are borrowed).  Return: 0; -ENOMEM. */
+int llm_strmap_put(struct llm_strmap *m, const char *key, uint32_t len, uint32_t value);
+/* Return: the value, or -1. */
+int64_t llm_strmap_get(const struct llm_strmap *m, const char *key, size_t len);
+void llm_strmap_free(struct llm_strmap *m);
+
+/* Compile the pre-tokenizer named by tokenizer.ggml.pre (tokenize.c). */
+int llm_pre_compile(struct llm_vocab *v, const char *pre, size_t len, char *err, size_t errlen);
+void llm_pre_free(struct llm_vocab *v);
+
+/*
+ * llm_tokenize() - @text (@len bytes of UTF-8) as token ids, appended to
+ * *@ids (grown with realloc; *@n counts them, *@cap its room).  With
+ * @special, control and user-defined tokens written in the text are
+ * recognised (chat templates write them); otherwise they are plain text.
+ * Return: 0; -ENOMEM.
+ */
+int llm_tokenize(const struct llm_vocab *v, const char *text, size_t len, bool special, int32_t **ids, uint32_t *n,
+		 uint32_t *cap);
+
+/* The bytes token @id stands for, into @buf (at most @cap).  Control tokens
+ * give nothing unless @special.  Return: the byte count (it may exceed
+ * @cap: then only @cap were written); -EINVAL for an id out of range. */
+int llm_token_bytes(const struct llm_vocab *v, int32_t id, bool special, char *buf, size_t cap);
+
+#endif /* STRATA_SERVE_VOCAB_H */

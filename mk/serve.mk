@@ -1,0 +1,14 @@
+# mk/serve.mk — strata-serve, the serving example (examples/serve/): the
+# project's main job.  It links the shared library the way a user's program
+# does, plus what only the example needs: PCRE2 for the tokenizer's
+# pre-tokenizer expressions, libmicrohttpd and jansson for its HTTP API.
+
+HAVE_PCRE2 := $(call pkg_exists,libpcre2-8)
+SERVE_SRCS := $(wildcard examples/serve/*.c)
+SERVE_OBJS := $(SERVE_SRCS:%.c=$(O)/obj/%.o)
+SERVE_LIBS := $(shell $(PKG_CONFIG) --libs libpcre2-8 libmicrohttpd jansson 2>/dev/null) -lm -pthread
+SERVE      := $(O)/strata-serve
+
+$(SERVE): $(SERVE_OBJS) $(SHLIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SERVE_OBJS) -L$(O) -lstrata -Wl,-rpath,'$$ORIGIN' $(LDFLAGS) $(SERVE_LIBS)
