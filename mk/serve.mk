@@ -12,3 +12,13 @@ SERVE      := $(O)/strata-serve
 $(SERVE): $(SERVE_OBJS) $(SHLIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SERVE_OBJS) -L$(O) -lstrata -Wl,-rpath,'$$ORIGIN' $(LDFLAGS) $(SERVE_LIBS)
+
+# Tests of the example's parts (tests/serve/) link its objects but main.o.
+SERVE_PART_OBJS := $(filter-out %/main.o,$(SERVE_OBJS))
+$(O)/obj/tests/serve/%.o: ALL_CFLAGS += -Iexamples/serve
+
+$(O)/tests/serve/%: $(O)/obj/tests/serve/%.o $(TEST_HELPER_OBJS) $(SERVE_PART_OBJS) $(STLIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(SERVE_PART_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS) \
+		$(SERVE_LIBS) -lcmocka

@@ -23,7 +23,7 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@tools/check-layers.sh
 	@tools/check-headers.sh "$(CC)" "$(O)"
-	@tools/run-tests.sh "$(O)" $(TEST_BINS) $(TEST_SCRIPTS)
+	@STRATA_TEST_MODEL=$${STRATA_TEST_MODEL-$$(tools/fetch-model.sh --quiet)} tools/run-tests.sh "$(O)" $(TEST_BINS) $(TEST_SCRIPTS)
 
 check-layers:
 	@tools/check-layers.sh

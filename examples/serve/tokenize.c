@@ -382,6 +382,40 @@ out:
 
 /* ---- the entry points ------------------------------------------------------- */
 
+char *llm_utf8_clean(const char *s, size_t len, size_t *out_len)
+{
+	char *o = malloc(len * 3 + 1);
+	size_t i = 0, n = 0;
+
+	if (!o)
+		return NULL;
+	while (i < len) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		size_t need = u[0] < 0x80 ? 1 : (u[0] >> 5) == 6 ? 2 : (u[0] >> 4) == 14 ? 3 : (u[0] >> 3) == 30 ? 4 : 0;
+		size_t k = 1;
+
+		if (need == 0 || i + need > len) {
+			need = 0;
+		} else {
+			for (; k < need && (u[k] & 0xc0) == 0x80; k++)
+				;
+			if (k < need)
+				need = 0;
+		}
+		if (need == 0) { /* invalid or cut short: one replacement, skip a byte */
+			memcpy(o + n, "\xef\xbf\xbd", 3);
+			n += 3, i += 1;
+			continue;
+		}
+		memcpy(o + n, s + i, need);
+		n += need, i += need;
+	}
+	o[n] = 0;
+	*out_len = n;
+	return o;
+}
+
+
 /* The special token written at @text, longest first, or -1. */
 static int32_t special_at(const struct llm_vocab *v, const char *text, size_t left)
 {
@@ -402,15 +436,21 @@ static int plain(const struct llm_vocab *v, const char *text, size_t len, bool f
 	return v->kind == LLM_VOCAB_BPE ? bpe_text(v, text, len, ids, n, cap) : spm_text(v, text, len, first, ids, n, cap);
 }
 
-int llm_tokenize(const struct llm_vocab *v, const char *text, size_t len, bool special, int32_t **ids, uint32_t *n,
+int llm_tokenize(const struct llm_vocab *v, const char *raw, size_t rawlen, bool special, int32_t **ids, uint32_t *n,
 		 uint32_t *cap)
 {
-	size_t start = 0, i;
+	size_t start = 0, i, len;
+	char *text = llm_utf8_clean(raw, rawlen, &len);
 	bool first = true;
 	int e = 0;
 
-	if (!special)
-		return plain(v, text, len, true, ids, n, cap);
+	if (!text)
+		return -ENOMEM;
+	if (!special) {
+		e = plain(v, text, len, true, ids, n, cap);
+		free(text);
+		return e;
+	}
 	for (i = 0; i < len && !e;) {
 		int32_t id = special_at(v, text + i, len - i);
 
@@ -428,6 +468,7 @@ int llm_tokenize(const struct llm_vocab *v, const char *text, size_t len, bool s
 	}
 	if (!e)
 		e = plain(v, text + start, len - start, first, ids, n, cap);
+	free(text);
 	return e;
 }
 

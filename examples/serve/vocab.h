@@ -63,8 +63,14 @@ void llm_strmap_free(struct llm_strmap *m);
 int llm_pre_compile(struct llm_vocab *v, const char *pre, size_t len, char *err, size_t errlen);
 void llm_pre_free(struct llm_vocab *v);
 
+/* @s (@len bytes) with every invalid UTF-8 byte replaced by U+FFFD (as
+ * llama.cpp does before tokenizing), NUL-terminated and malloc'ed, its
+ * length in *@out_len; NULL when out of memory. */
+char *llm_utf8_clean(const char *s, size_t len, size_t *out_len);
+
 /*
- * llm_tokenize() - @text (@len bytes of UTF-8) as token ids, appended to
+ * llm_tokenize() - @text (@len bytes of UTF-8; invalid bytes count as
+ * U+FFFD) as token ids, appended to
  * *@ids (grown with realloc; *@n counts them, *@cap its room).  With
  * @special, control and user-defined tokens written in the text are
  * recognised (chat templates write them); otherwise they are plain text.
