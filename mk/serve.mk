@@ -17,8 +17,12 @@ $(SERVE): $(SERVE_OBJS) $(SHLIB)
 SERVE_PART_OBJS := $(filter-out %/main.o,$(SERVE_OBJS))
 $(O)/obj/tests/serve/%.o: ALL_CFLAGS += -Iexamples/serve
 
-$(O)/tests/serve/%: $(O)/obj/tests/serve/%.o $(TEST_HELPER_OBJS) $(SERVE_PART_OBJS) $(STLIB)
+# The reference Llama forward pass the engine is checked against.
+SERVE_TEST_OBJS := $(O)/obj/tests/serve/llama_ref.o
+$(SERVE_TEST_OBJS): $(O)/obj/tests/serve/%.o: tests/serve/%.c
+
+$(O)/tests/serve/%: $(O)/obj/tests/serve/%.o $(TEST_HELPER_OBJS) $(SERVE_TEST_OBJS) $(SERVE_PART_OBJS) $(STLIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(SERVE_PART_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS) \
-		$(SERVE_LIBS) -lcmocka
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(TEST_HELPER_OBJS) $(SERVE_TEST_OBJS) $(SERVE_PART_OBJS) $(STLIB) $(LDFLAGS) \
+		$(DEP_LIBS) $(SERVE_LIBS) -lcmocka

@@ -35,159 +35,242 @@ static const char *row_bytes(enum strata_dtype t, const char *k, char *buf, size
 }
 
 /*
- * st_qdot(): one row of a against one row of b in a block format, without
- * unpacking it to memory: per block, d·Σ q·a (+ m·Σ a for Q4_1).  Used when
- * a has few rows (decode), where unpacking a row of b would be read once.
+ * Q8_0 decode: st_qdot() dots one row of a with one row of b without
+ * unpacking it to memory (per block d·Σ q·a); st_qdot4() takes four rows
+ * of b at once.  Used when a has few rows, where an unpacked row of b
+ * would be read once.
  */
-static void emit_block_dot(struct emitter *e, enum strata_dtype t)
+static void emit_q8_dot(struct emitter *e)
 {
-	int bs = t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18, qoff = t == STRATA_DTYPE_Q4_1 ? 4 : 2;
-	bool q8 = t == STRATA_DTYPE_Q8_0;
-
-	/* AVX-512: a block is two 16-lane vectors.  st_qblock() adds one block
-	 * to an accumulator; the loop takes blocks in pairs, with separate
-	 * accumulators, so the FMA chains do not bound it. */
-	st_text_add(&e->t, "#if defined(ST_SIMD) && defined(__AVX512F__)\n"
-			   "static inline __m512 st_qblock(const uint8_t *p, const float *a, __m512 acc)\n{\n"
-			   "\tconst __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);\n"
-			   "\t__m512 q0, q1;\n");
-	if (q8)
-		st_text_add(&e->t, "\tq0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));\n"
-				   "\tq1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));\n");
-	else
-		st_text_add(&e->t,
-			    "\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(p + %d)), low = _mm_set1_epi8(0x0f);\n"
-			    "\tq0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, low)));\n"
-			    "\tq1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), low)));\n",
-			    qoff);
-	st_text_add(&e->t, "\tacc = _mm512_fmadd_ps(_mm512_fmadd_ps(q1, a1, _mm512_mul_ps(q0, a0)), _mm512_set1_ps(st_half_at(p)), acc);\n");
-	if (!q8)
-		st_text_add(&e->t, "\tacc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(%s), acc);\n",
-			    t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * st_half_at(p)");
-	st_text_add(&e->t, "\treturn acc;\n}\n"
-			   "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
-			   "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();\n"
-			   "\tint64_t b = 0;\n"
-			   "\tfor (; b + 2 <= K / 32; b += 2) {\n"
-			   "\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
-			   "\t\tacc1 = st_qblock(p + (b + 1) * %d, a + (b + 1) * 32, acc1);\n"
-			   "\t}\n"
-			   "\tif (b < K / 32)\n\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
-			   "\treturn _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));\n"
-			   "}\n"
-			   "/* Four rows of b at once: four streams from memory in flight. */\n"
-			   "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
-			   "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;\n"
-			   "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
-			   "\t\tacc0 = st_qblock(p + b * %d, a + b * 32, acc0);\n"
-			   "\t\tacc1 = st_qblock(p + rb + b * %d, a + b * 32, acc1);\n"
-			   "\t\tacc2 = st_qblock(p + 2 * rb + b * %d, a + b * 32, acc2);\n"
-			   "\t\tacc3 = st_qblock(p + 3 * rb + b * %d, a + b * 32, acc3);\n"
-			   "\t}\n"
-			   "\td[0] = _mm512_reduce_add_ps(acc0), d[1] = _mm512_reduce_add_ps(acc1);\n"
-			   "\td[2] = _mm512_reduce_add_ps(acc2), d[3] = _mm512_reduce_add_ps(acc3);\n"
-			   "}\n#elif defined(ST_SIMD)\n",
-		    bs, bs, bs, bs, bs, bs, bs);
-	/* AVX2: four 8-lane vectors a block. */
-	st_text_add(&e->t, "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
-			   "\t__m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();\n"
-			   "\tfor (int64_t b = 0; b < K / 32; b++, p += %d, a += 32) {\n"
-			   "\t\tconst __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),\n"
-			   "\t\t\t     a3 = _mm256_loadu_ps(a + 24);\n"
-			   "\t\t__m256 q0, q1, q2, q3;\n",
-		    bs);
-	if (q8)
-		st_text_add(&e->t, "\t\tq0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 2))));\n"
-				   "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 10))));\n"
-				   "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 18))));\n"
-				   "\t\tq3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p + 26))));\n");
-	else
-		st_text_add(&e->t,
-			    "\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)(p + %d)), low = _mm_set1_epi8(0x0f);\n"
-			    "\t\tconst __m128i lo = _mm_and_si128(bytes, low), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low);\n"
-			    "\t\tq0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));\n"
-			    "\t\tq1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));\n"
-			    "\t\tq2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));\n"
-			    "\t\tq3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));\n",
-			    qoff);
-	st_text_add(&e->t, "\t\tconst __m256 dot = _mm256_fmadd_ps(q3, a3, _mm256_fmadd_ps(q2, a2, _mm256_fmadd_ps(q1, a1, _mm256_mul_ps(q0, a0))));\n"
-			   "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n");
-	if (!q8)
-		st_text_add(&e->t, "\t\taccm = _mm256_fmadd_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),\n"
-				   "\t\t\t\t       _mm256_set1_ps(%s), accm);\n",
-			    t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * st_half_at(p)");
-	st_text_add(&e->t, "\t}\n\tacc = _mm256_add_ps(acc, accm);\n"
-			   "\tfloat s[8];\n\t_mm256_storeu_ps(s, acc);\n"
-			   "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
-			   "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
-			   "\tfor (int q = 0; q < 4; q++)\n\t\td[q] = st_qdot(p + q * rb, a, K);\n}\n#endif\n\n");
+	/* AVX-512: a block is two 16-lane vectors; blocks in pairs with
+	 * separate accumulators, so the FMA chains do not bound the loop. */
+	st_text_add(&e->t,
+		    "#if defined(ST_SIMD) && defined(__AVX512F__)\n"
+		    "static inline __m512 st_q8block(const uint8_t *p, const float *a, __m512 acc)\n{\n"
+		    "\tconst __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));\n"
+		    "\tconst __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));\n"
+		    "\tconst __m512 dot = _mm512_fmadd_ps(q1, _mm512_loadu_ps(a + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(a)));\n"
+		    "\treturn _mm512_fmadd_ps(dot, _mm512_set1_ps(st_half_at(p)), acc);\n}\n"
+		    "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
+		    "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();\n"
+		    "\tint64_t b = 0;\n"
+		    "\tfor (; b + 2 <= K / 32; b += 2) {\n"
+		    "\t\tacc0 = st_q8block(p + b * 34, a + b * 32, acc0);\n"
+		    "\t\tacc1 = st_q8block(p + (b + 1) * 34, a + (b + 1) * 32, acc1);\n"
+		    "\t}\n"
+		    "\tif (b < K / 32)\n\t\tacc0 = st_q8block(p + b * 34, a + b * 32, acc0);\n"
+		    "\treturn _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));\n}\n"
+		    "/* Four rows of b at once: four streams from memory in flight. */\n"
+		    "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
+		    "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+		    "\t\tacc0 = st_q8block(p + b * 34, a + b * 32, acc0);\n"
+		    "\t\tacc1 = st_q8block(p + rb + b * 34, a + b * 32, acc1);\n"
+		    "\t\tacc2 = st_q8block(p + 2 * rb + b * 34, a + b * 32, acc2);\n"
+		    "\t\tacc3 = st_q8block(p + 3 * rb + b * 34, a + b * 32, acc3);\n"
+		    "\t}\n"
+		    "\td[0] = _mm512_reduce_add_ps(acc0), d[1] = _mm512_reduce_add_ps(acc1);\n"
+		    "\td[2] = _mm512_reduce_add_ps(acc2), d[3] = _mm512_reduce_add_ps(acc3);\n"
+		    "}\n#elif defined(ST_SIMD)\n"
+		    /* AVX2: four 8-lane vectors a block. */
+		    "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
+		    "\t__m256 acc = _mm256_setzero_ps();\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b++, p += 34, a += 32) {\n"
+		    "\t\t__m256 dot = _mm256_setzero_ps();\n"
+		    "\t\tfor (int k = 0; k < 4; k++)\n"
+		    "\t\t\tdot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(\n"
+		    "\t\t\t\t(const __m128i *)(p + 2 + 8 * k)))), _mm256_loadu_ps(a + 8 * k), dot);\n"
+		    "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n"
+		    "\t}\n"
+		    "\tfloat s[8];\n\t_mm256_storeu_ps(s, acc);\n"
+		    "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
+		    "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
+		    "\tfor (int q = 0; q < 4; q++)\n\t\td[q] = st_qdot(p + q * rb, a, K);\n}\n#endif\n\n");
 }
 
 /*
- * Decode with 4-bit blocks: the row of a is quantized to 8 bits per block
- * of 32 (scale amax/127), as llama.cpp does, so that a block's dot product
- * is integer multiply-adds (nibble × int8, summed in fours to 32 bits)
- * rather than nibbles widened to floats.  Per block of a, ds[] holds the
- * scale da and the factor of the block's offset term: Σa for Q4_1 (times
- * its m), −8·Σqa for Q4_0 (times d·da).  The result differs from the f32
- * dot product by the rounding of a: about 1e-3 of its size.
- *
- * Port 5 (shuffles, inserts, moves to vector registers) is what bounds
- * this loop on Intel cores, so a block's 16 bytes are broadcast to both
- * halves of a register by a load and split into low and high nibbles by a
- * variable shift, and its two f16 scales are converted together.
+ * Decode with 4-bit blocks on AVX-512 VNNI, exact to f32 rounding.  Each
+ * block of the row of a is scaled to 23-bit integers (22 bits and sign)
+ * and written as three signed 8-bit digits, so that a block's dot product
+ * with the nibbles is three integer multiply-add instructions (64 products
+ * each, two blocks at a time), chained by 8-bit shifts, and exact: the
+ * only rounding is a's to 2^-22 of its block's largest value, below f32's
+ * own on such sums.  Two blocks share a 512-bit register, their nibbles
+ * low then high: the digits are laid out per pair in that order (b's low
+ * 16, b+1's low 16, b's high 16, b+1's high 16).  An odd last block pairs
+ * with nothing: its partner's loads are masked off.
  */
-static void emit_int8_dot(struct emitter *e, enum strata_dtype t)
+static void emit_digit_dot(struct emitter *e, enum strata_dtype t)
+{
+	bool q41 = t == STRATA_DTYPE_Q4_1;
+	int bs = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+
+	st_text_add(&e->t,
+		    "#if defined(ST_SIMD) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)\n"
+		    "#define ST_DIGITS 1\n"
+		    "typedef int8_t st_qa_t;\n#define ST_QA_LEN(K) (((K) + 32) * 3)\n"
+		    "static inline void st_prep_row(const float *a, int64_t K, int8_t *xd, float *ds)\n{\n"
+		    "\tconst __m512i r128 = _mm512_set1_epi32(128), m255 = _mm512_set1_epi32(255);\n"
+		    "\tconst __m512i hi = _mm512_set1_epi32(4194303), lo = _mm512_set1_epi32(-4194303);\n"
+		    "\tif (K / 32 & 1) /* the odd block's partner: zero digits */\n"
+		    "\t\tmemset(xd + (K / 32 - 1) * 96, 0, 192);\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+		    "\t\tconst __m512 v0 = _mm512_loadu_ps(a + b * 32), v1 = _mm512_loadu_ps(a + b * 32 + 16);\n"
+		    "\t\tconst float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));\n"
+		    "\t\tconst float s = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));\n"
+		    "\t\tconst float da = amax / 4194303.0f, inv = da > 0 ? 1.0f / da : 0.0f;\n"
+		    "\t\tint8_t *x = xd + (b & ~(int64_t)1) * 96 + (b & 1) * 16;\n"
+		    "\t\tds[2 * b] = da, ds[2 * b + 1] = %s;\n"
+		    "\t\tfor (int h = 0; h < 2; h++) {\n"
+		    "\t\t\t__m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(h ? v1 : v0, _mm512_set1_ps(inv)));\n"
+		    "\t\t\tv = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);\n"
+		    "\t\t\t/* balanced base-256 digits, each in [-128, 127] */\n"
+		    "\t\t\tconst __m512i d0 = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(v, r128), m255), r128);\n"
+		    "\t\t\tconst __m512i w = _mm512_srai_epi32(_mm512_sub_epi32(v, d0), 8);\n"
+		    "\t\t\tconst __m512i d1 = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(w, r128), m255), r128);\n"
+		    "\t\t\tconst __m512i d2 = _mm512_srai_epi32(_mm512_sub_epi32(w, d1), 8);\n"
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32), _mm512_cvtepi32_epi8(d2));\n"
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32 + 64), _mm512_cvtepi32_epi8(d1));\n"
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32 + 128), _mm512_cvtepi32_epi8(d0));\n"
+		    "\t\t}\n\t}\n}\n",
+		    q41 ? "s" : "-8.0f * s");
+	/* One pair of blocks of one row of b: the pair's scales (raw: d, and
+	 * m for Q4_1, of both blocks as f32) and its 32 nibble bytes. */
+	st_text_add(&e->t,
+		    "static inline void st_qpair(const uint8_t *blk, int two, __m512i x2, __m512i x1, __m512i x0,\n"
+		    "\t\t\t    __m128 f, __m128 g, __m512 *acc, __m128 *e)\n{\n"
+		    "\tconst __m512i sel = _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0);\n"
+		    "\tconst __m256i both = _mm256_inserti128_si256(\n"
+		    "\t\t_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + %d))),\n"
+		    "\t\t_mm_maskz_loadu_epi8(two ? 0xffff : 0, blk + %d + %d), 1);\n"
+		    "\tconst __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_broadcast_i64x4(both),\n"
+		    "\t\t_mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(15));\n"
+		    "\t__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x2);\n"
+		    "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x1);\n"
+		    "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x0);\n",
+		    qoff, bs, qoff);
+	if (q41)
+		st_text_add(&e->t, "\tint32_t w0, w1 = 0;\n\tmemcpy(&w0, blk, 4);\n\tif (two)\n\t\tmemcpy(&w1, blk + 20, 4);\n"
+				   "\tconst __m128 raw = _mm_cvtph_ps(_mm_set_epi32(0, 0, w1, w0));\n"
+				   "\tconst __m128 dm = _mm_mul_ps(raw, f);\n"
+				   "\t(void)g;\n\t*e = _mm_add_ps(*e, dm);\n");
+	else
+		st_text_add(&e->t, "\tuint16_t w0, w1 = 0;\n\tmemcpy(&w0, blk, 2);\n\tif (two)\n\t\tmemcpy(&w1, blk + 18, 2);\n"
+				   "\tconst __m128 raw = _mm_cvtph_ps(_mm_set_epi32(0, 0, w1, w0));\n"
+				   "\tconst __m128 dm = _mm_mul_ps(raw, f);\n"
+				   "\t*e = _mm_fmadd_ps(raw, g, *e);\n");
+	st_text_add(&e->t,
+		    "\t*acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(sel, _mm512_castps128_ps512(dm)), *acc);\n"
+		    "}\n"
+		    "/* The pair's factors from ds: f scales the integer sums, g the offset. */\n"
+		    "static inline void st_factors(const float *ds, int two, __m128 *f, __m128 *g)\n{\n"
+		    "\tconst __m128 v = _mm_maskz_loadu_ps(two ? 15 : 3, ds);\n"
+		    "%s"
+		    "}\n"
+		    "static inline float st_qdot_q(const uint8_t *p, const int8_t *xd, const float *ds, int64_t K)\n{\n"
+		    "\t__m512 acc = _mm512_setzero_ps();\n\t__m128 e = _mm_setzero_ps(), f, g;\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b += 2) {\n"
+		    "\t\tconst int two = b + 1 < K / 32;\n"
+		    "\t\tconst int8_t *x = xd + b * 96;\n"
+		    "\t\tst_factors(ds + 2 * b, two, &f, &g);\n"
+		    "\t\tst_qpair(p + b * %d, two, _mm512_loadu_si512(x), _mm512_loadu_si512(x + 64),\n"
+		    "\t\t\t _mm512_loadu_si512(x + 128), f, g, &acc, &e);\n"
+		    "\t}\n"
+		    "\treturn _mm512_reduce_add_ps(acc) + %s;\n}\n"
+		    "static inline void st_qdot4_q(const uint8_t *p, int64_t rb, const int8_t *xd, const float *ds, int64_t K,\n"
+		    "\t\t\t      float out[4])\n{\n"
+		    "\t__m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };\n"
+		    "\t__m128 e[4] = { _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps() }, f, g;\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b += 2) {\n"
+		    "\t\tconst int two = b + 1 < K / 32;\n"
+		    "\t\tconst int8_t *x = xd + b * 96;\n"
+		    "\t\tconst __m512i x2 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64), x0 = _mm512_loadu_si512(x + 128);\n"
+		    "\t\tst_factors(ds + 2 * b, two, &f, &g);\n"
+		    "\t\tfor (int r = 0; r < 4; r++)\n"
+		    "\t\t\tst_qpair(p + r * rb + b * %d, two, x2, x1, x0, f, g, &acc[r], &e[r]);\n"
+		    "\t}\n"
+		    "\tfor (int r = 0; r < 4; r++) {\n"
+		    "\t\tconst __m128 er = e[r];\n\t\tout[r] = _mm512_reduce_add_ps(acc[r]) + %s;\n\t}\n}\n"
+		    "#else\n#define ST_DIGITS 0\n#endif\n",
+		    /* Q4_1: f = {da, Σa} per block (both used, lanes 0-3); Q4_0: f =
+		     * {da, 0}, g = {−8Σa, 0}. */
+		    q41 ? "\t*f = v;\n\t*g = v;\n"
+			: "\t*f = _mm_mask_blend_ps(5, _mm_setzero_ps(), v);\n"
+			  "\t*g = _mm_maskz_permute_ps(5, v, _MM_SHUFFLE(3, 3, 1, 1));\n",
+		    bs, q41 ? "e[1] + e[3]" : "e[0] + e[2]", bs, q41 ? "er[1] + er[3]" : "er[0] + er[2]");
+}
+
+/*
+ * Decode with 4-bit blocks, in f32 throughout (the result matches an f32
+ * reference to rounding, so greedy decoding picks the same tokens).
+ *
+ * Port 5 (shuffles, zero-extensions, broadcasts from registers) bounds such
+ * loops on Intel cores, so nibbles are widened without it: a broadcast
+ * *load* puts 8 bytes of the block in every 64-bit lane (4 bytes in every
+ * 32-bit lane with AVX2), a variable shift and a mask leave one nibble per
+ * 32-bit lane, and a conversion makes floats.  The nibbles come out in an
+ * interleaved order, so the row of a is permuted once into that order
+ * (st_prep_row), with its block sums alongside for the offset term: per
+ * block ds[] = {1, Σa} for Q4_1 (times m), {1, −8·Σa} for Q4_0 (times d).
+ */
+static void emit_nibble_dot(struct emitter *e, enum strata_dtype t)
 {
 	bool q41 = t == STRATA_DTYPE_Q4_1;
 
+	emit_digit_dot(e, t);
 	st_text_add(&e->t,
-		    "#ifdef ST_SIMD\n"
-		    "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)\n"
-		    "#define ST_DOT(q, x) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (q), (x))\n"
+		    "#if defined(ST_SIMD) && !ST_DIGITS\n"
+		    "typedef float st_qa_t;\n#define ST_QA_LEN(K) (K)\n"
+		    "#ifdef __AVX512F__\n"
+		    "/* Lane order of a 64-bit broadcast shifted by 0,0,4,4,…,28,28 (bytes\n"
+		    " * 0-7 of the block, then 8-15): element numbers within the block. */\n"
+		    "static const int8_t st_perm[32] = { 0, 4, 16, 20, 1, 5, 17, 21, 2, 6, 18, 22, 3, 7, 19, 23,\n"
+		    "\t\t\t\t     8, 12, 24, 28, 9, 13, 25, 29, 10, 14, 26, 30, 11, 15, 27, 31 };\n"
+		    "typedef __m512 st_vec;\n"
+		    "#define ST_LANES 16\n"
+		    "static inline st_vec st_nib(const uint8_t *p)\n{\n"
+		    "\tint64_t v;\n\tmemcpy(&v, p, 8);\n"
+		    "\treturn _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi64(v),\n"
+		    "\t\t_mm512_set_epi32(28, 28, 24, 24, 20, 20, 16, 16, 12, 12, 8, 8, 4, 4, 0, 0)), _mm512_set1_epi32(15)));\n"
+		    "}\n"
+		    "#define st_vload _mm512_loadu_ps\n#define st_vmul _mm512_mul_ps\n#define st_vfma _mm512_fmadd_ps\n"
+		    "#define st_vbcast _mm512_broadcastss_ps\n#define st_vsum _mm512_reduce_add_ps\n"
+		    "#define st_vzero _mm512_setzero_ps\n"
 		    "#else\n"
-		    "#define ST_DOT(q, x) _mm256_madd_epi16(_mm256_maddubs_epi16((q), (x)), _mm256_set1_epi16(1))\n"
-		    "#endif\n"
-		    "static inline float st_hsum8(__m256 v)\n{\n"
+		    "/* Lane order of a 32-bit broadcast shifted by 0, 4, …, 28 (bytes 4g…4g+3). */\n"
+		    "static const int8_t st_perm[32] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,\n"
+		    "\t\t\t\t     8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };\n"
+		    "typedef __m256 st_vec;\n"
+		    "#define ST_LANES 8\n"
+		    "static inline st_vec st_nib(const uint8_t *p)\n{\n"
+		    "\tint32_t v;\n\tmemcpy(&v, p, 4);\n"
+		    "\treturn _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(v),\n"
+		    "\t\t_mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)), _mm256_set1_epi32(15)));\n"
+		    "}\n"
+		    "#define st_vload _mm256_loadu_ps\n#define st_vmul _mm256_mul_ps\n#define st_vfma _mm256_fmadd_ps\n"
+		    "#define st_vbcast _mm256_broadcastss_ps\n#define st_vzero _mm256_setzero_ps\n"
+		    "static inline float st_vsum(__m256 v)\n{\n"
 		    "\t__m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));\n"
 		    "\tq = _mm_add_ps(q, _mm_movehl_ps(q, q));\n"
 		    "\treturn _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));\n}\n"
-		    "static inline void st_quant_row(const float *a, int64_t K, int8_t *qa, float *ds)\n{\n"
-		    "\tconst __m256 sign = _mm256_set1_ps(-0.0f);\n"
+		    "#endif\n"
+		    "/* The row of a in nibble order, and per block {1, offset factor}. */\n"
+		    "static inline void st_prep_row(const float *a, int64_t K, float *ap, float *ds)\n{\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
-		    "\t\tconst float *x = a + b * 32;\n"
-		    "\t\tconst __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),\n"
-		    "\t\t\t     v3 = _mm256_loadu_ps(x + 24);\n"
-		    "\t\tconst __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),\n"
-		    "\t\t\t\t\t _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));\n"
-		    "\t\t__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));\n"
-		    "\t\tm4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));\n"
-		    "\t\tm4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));\n"
-		    "\t\tconst float d = _mm_cvtss_f32(m4) / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;\n"
-		    "\t\tconst __m256 iv = _mm256_set1_ps(inv);\n"
-		    "\t\t__m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, iv));\n"
-		    "\t\t__m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, iv));\n"
-		    "\t\tds[2 * b] = d;\n");
-	if (q41)
-		st_text_add(&e->t, "\t\tds[2 * b + 1] = st_hsum8(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));\n");
-	else
-		st_text_add(&e->t, "\t\tds[2 * b + 1] = -8.0f * st_hsum8(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(i0, i1),\n"
-				   "\t\t\t\t\t\t\t\t\t\t\t  _mm256_add_epi32(i2, i3))));\n");
-	/* packs interleave by 128-bit lane; the permutation puts the
-	 * 32 bytes back in order. */
-	st_text_add(&e->t,
-		    "\t\ti0 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));\n"
-		    "\t\t_mm256_storeu_si256((__m256i *)(qa + b * 32),\n"
-		    "\t\t\t\t    _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));\n"
+		    "\t\tfloat s = 0;\n"
+		    "\t\tfor (int j = 0; j < 32; j++) {\n"
+		    "\t\t\tap[b * 32 + j] = a[b * 32 + st_perm[j]];\n"
+		    "\t\t\ts += a[b * 32 + j];\n\t\t}\n"
+		    "\t\tds[2 * b] = 1.0f, ds[2 * b + 1] = %s;\n"
 		    "\t}\n}\n"
-		    "/* One block's nibbles against 32 int8: eight int32 partial sums. */\n"
-		    "static inline __m256i st_qblock_i8(const uint8_t *nib, __m256i x)\n{\n"
-		    "\tconst __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)nib));\n"
-		    "\tconst __m256i q = _mm256_and_si256(_mm256_srlv_epi64(bytes, _mm256_set_epi64x(4, 4, 0, 0)),\n"
-		    "\t\t\t\t\t   _mm256_set1_epi8(0x0f));\n"
-		    "\treturn ST_DOT(q, x);\n}\n");
-	/* st_scale(): (d·da, offset term) of one block, from its f16 scale(s)
-	 * and the row of a's ds pair. */
+		    "/* Σ nibble · a over one block (its 16 bytes at @nib). */\n"
+		    "static inline st_vec st_qblock(const uint8_t *nib, const float *ap)\n{\n"
+		    "\tst_vec acc = st_vmul(st_nib(nib), st_vload(ap));\n"
+		    "\tfor (int k = 1; k < 32 / ST_LANES; k++)\n"
+		    "\t\tacc = st_vfma(st_nib(nib + k * ST_LANES / 2), st_vload(ap + k * ST_LANES), acc);\n"
+		    "\treturn acc;\n}\n",
+		    q41 ? "s" : "-8.0f * s");
+	/* st_scale(): {d, offset term} of one block from its f16 scale(s). */
 	if (q41)
 		st_text_add(&e->t, "static inline __m128 st_scale(const uint8_t *p, const float *ds)\n{\n"
 				   "\tint32_t dm;\n\tdouble f;\n\tmemcpy(&dm, p, 4), memcpy(&f, ds, 8);\n"
@@ -195,36 +278,33 @@ static void emit_int8_dot(struct emitter *e, enum strata_dtype t)
 				   "}\n#define ST_OFFSET(e, dm, ds) _mm_add_ps((e), (dm))\n#define ST_OFFSET_LANE 1\n");
 	else
 		st_text_add(&e->t, "static inline __m128 st_scale(const uint8_t *p, const float *ds)\n{\n"
-				   "\tuint16_t d;\n\tmemcpy(&d, p, 2);\n"
-				   "\treturn _mm_mul_ss(_mm_cvtph_ps(_mm_cvtsi32_si128(d)), _mm_load_ss(ds));\n"
+				   "\tuint16_t d;\n\tmemcpy(&d, p, 2);\n\t(void)ds;\n"
+				   "\treturn _mm_cvtph_ps(_mm_cvtsi32_si128(d));\n"
 				   "}\n#define ST_OFFSET(e, dm, ds) _mm_add_ss((e), _mm_mul_ss((dm), _mm_load_ss((ds) + 1)))\n"
 				   "#define ST_OFFSET_LANE 0\n");
 	st_text_add(&e->t,
-		    "static inline float st_qdot_i8(const uint8_t *p, const int8_t *qa, const float *ds, int64_t K)\n{\n"
-		    "\t__m256 acc = _mm256_setzero_ps();\n\t__m128 e = _mm_setzero_ps();\n"
+		    "static inline float st_qdot_q(const uint8_t *p, const float *ap, const float *ds, int64_t K)\n{\n"
+		    "\tst_vec acc = st_vzero();\n\t__m128 e = _mm_setzero_ps();\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++, p += %d) {\n"
-		    "\t\tconst __m256i s = st_qblock_i8(p + %d, _mm256_loadu_si256((const __m256i *)(qa + b * 32)));\n"
 		    "\t\tconst __m128 dm = st_scale(p, ds + 2 * b);\n"
-		    "\t\tacc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(dm), acc);\n"
+		    "\t\tacc = st_vfma(st_qblock(p + %d, ap + b * 32), st_vbcast(dm), acc);\n"
 		    "\t\te = ST_OFFSET(e, dm, ds + 2 * b);\n"
 		    "\t}\n"
-		    "\treturn st_hsum8(acc) + e[ST_OFFSET_LANE];\n}\n"
-		    "/* Four rows of b against one of a: each block of a loaded once, four\n"
-		    " * streams of b in flight. */\n"
-		    "static inline void st_qdot4_i8(const uint8_t *p, int64_t rb, const int8_t *qa, const float *ds, int64_t K,\n"
-		    "\t\t\t       float out[4])\n{\n"
-		    "\t__m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };\n"
+		    "\treturn st_vsum(acc) + e[ST_OFFSET_LANE];\n}\n"
+		    "/* Four rows of b against one of a: a's block loaded once (from L1),\n"
+		    " * four streams of b in flight. */\n"
+		    "static inline void st_qdot4_q(const uint8_t *p, int64_t rb, const float *ap, const float *ds, int64_t K,\n"
+		    "\t\t\t      float out[4])\n{\n"
+		    "\tst_vec acc[4] = { st_vzero(), st_vzero(), st_vzero(), st_vzero() };\n"
 		    "\t__m128 e[4] = { _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps() };\n"
-		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
-		    "\t\tconst __m256i x = _mm256_loadu_si256((const __m256i *)(qa + b * 32));\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b++)\n"
 		    "\t\tfor (int r = 0; r < 4; r++) {\n"
 		    "\t\t\tconst uint8_t *blk = p + r * rb + b * %d;\n"
-		    "\t\t\tconst __m256i s = st_qblock_i8(blk + %d, x);\n"
 		    "\t\t\tconst __m128 dm = st_scale(blk, ds + 2 * b);\n"
-		    "\t\t\tacc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcastss_ps(dm), acc[r]);\n"
+		    "\t\t\tacc[r] = st_vfma(st_qblock(blk + %d, ap + b * 32), st_vbcast(dm), acc[r]);\n"
 		    "\t\t\te[r] = ST_OFFSET(e[r], dm, ds + 2 * b);\n"
-		    "\t\t}\n\t}\n"
-		    "\tfor (int r = 0; r < 4; r++)\n\t\tout[r] = st_hsum8(acc[r]) + e[r][ST_OFFSET_LANE];\n}\n"
+		    "\t\t}\n"
+		    "\tfor (int r = 0; r < 4; r++)\n\t\tout[r] = st_vsum(acc[r]) + e[r][ST_OFFSET_LANE];\n}\n"
 		    "#endif\n\n",
 		    q41 ? 20 : 18, q41 ? 4 : 2, q41 ? 20 : 18, q41 ? 4 : 2);
 }
@@ -293,10 +373,10 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 static void emit_unpack(struct emitter *e, enum strata_dtype t)
 {
 	st_emit_unpack(e, t);
-	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1 || t == STRATA_DTYPE_Q8_0)
-		emit_block_dot(e, t);
+	if (t == STRATA_DTYPE_Q8_0)
+		emit_q8_dot(e);
 	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1)
-		emit_int8_dot(e, t);
+		emit_nibble_dot(e, t);
 }
 
 /* st_store(): element (row r, column j) of the result gets @acc through
@@ -404,18 +484,18 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 				   "\t\tif (M < 4) {\n"
 				   "\t\t\tif (bi != qbi) {\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_quant_row(A + m * K, K, qa[m], qs[m]);\n"
+				   "\t\t\t\t\tst_prep_row(A + m * K, K, qa[m], qs[m]);\n"
 				   "\t\t\t\tqbi = bi;\n\t\t\t}\n"
 				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
 				   "\t\t\t\t\tfloat d[4];\n"
-				   "\t\t\t\t\tst_qdot4_i8(B + n * RB, RB, qa[m], qs[m], K, d);\n"
+				   "\t\t\t\t\tst_qdot4_q(B + n * RB, RB, qa[m], qs[m], K, d);\n"
 				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
 				   "\t\t\t\t}\n"
 				   "\t\t\tfor (; n < n1; n++)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_i8(B + n * RB, qa[m], qs[m], K),\n"
+				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_q(B + n * RB, qa[m], qs[m], K),\n"
 				   "\t\t\t\t\t\t C + m * N + n);\n"
 				   "\t\t\tcontinue;\n\t\t}\n#endif\n");
 	else if (bt == STRATA_DTYPE_Q8_0)
@@ -519,8 +599,8 @@ int st_emit_matmul(struct emitter *e)
 		    m, kk, n, NB, trans ? row_bytes(b->dtype, "K", rb, sizeof(rb)) : "(N * 4)", batch,
 		    trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1)
 			    ? "#ifdef ST_SIMD\n"
-			      "\t/* a's rows as int8 blocks, made once per batch a chunk meets */\n"
-			      "\tint8_t qa[4][K] __attribute__((aligned(32)));\n"
+			      "\t/* a's rows in nibble order, made once per batch a chunk meets */\n"
+			      "\tst_qa_t qa[4][ST_QA_LEN(K)] __attribute__((aligned(64)));\n"
 			      "\tfloat qs[4][K / 32 * 2];\n"
 			      "\tint64_t qbi = -1;\n"
 			      "#endif\n"
