@@ -499,6 +499,8 @@ int llm_token_bytes(const struct llm_vocab *v, int32_t id, bool special, char *b
 		return id >= 0 ? 0 : -EINVAL; /* rows past the tokens: nothing to print */
 	t = v->text[id];
 	len = v->len[id];
+	if (v->type[id] == LLM_TOKEN_UNUSED)
+		return 0; /* padding rows of the vocabulary */
 	if (v->type[id] == LLM_TOKEN_CONTROL || v->type[id] == LLM_TOKEN_UNKNOWN) {
 		if (!special)
 			return 0;

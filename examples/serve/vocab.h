@@ -16,7 +16,14 @@
 enum llm_vocab_kind { LLM_VOCAB_BPE, LLM_VOCAB_SPM };
 
 /* GGUF token types. */
-enum { LLM_TOKEN_NORMAL = 1, LLM_TOKEN_UNKNOWN = 2, LLM_TOKEN_CONTROL = 3, LLM_TOKEN_USER = 4, LLM_TOKEN_BYTE = 6 };
+enum {
+	LLM_TOKEN_NORMAL = 1,
+	LLM_TOKEN_UNKNOWN = 2,
+	LLM_TOKEN_CONTROL = 3,
+	LLM_TOKEN_USER = 4,
+	LLM_TOKEN_UNUSED = 5,
+	LLM_TOKEN_BYTE = 6,
+};
 
 /* Open-addressing map from byte strings to numbers (vocab.c). */
 struct llm_strmap {

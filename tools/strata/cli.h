@@ -17,6 +17,7 @@ int cmd_top(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_telemetry(int argc, char **argv);
+int cmd_gen_model(int argc, char **argv);
 
 /* A process id argument.  Return: 0, or -1 when it is not one. */
 int cli_parse_pid(const char *arg, int *pid);

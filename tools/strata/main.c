@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "telemetry", cmd_telemetry, "the machine's I/O, pressure, reclaim and faults, live  [--json] [-i MS] [-n N]" },
 	{ "compile", cmd_compile, "compile a graph (text notation); show passes, kernels, plan  [--dump] [--run SEQ] GRAPH" },
 	{ "load", cmd_load, "stream a model's tensors into memory; GB/s and checksums  [--verify] PATH..." },
+	{ "gen-model", cmd_gen_model, "write a deterministic Llama model  --config tiny-15m|small-110m|base-1b -o FILE" },
 };
 
 void cli_usage(int to_stderr)
@@ -36,7 +37,7 @@ void cli_usage(int to_stderr)
 
 	fprintf(f, "usage: strata [--help] [--version] <command> [<args>]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'strata <command> --help' describes a command.  STRATA_LOG=debug|info|warn|error sets the "
 		   "log level.\n");
 }
