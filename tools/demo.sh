@@ -43,7 +43,7 @@ stop() {
 trap stop EXIT
 
 python3 - "$PORT" "$PID" "$QUESTION" "$LOG" "$BUILD" <<'EOF'
-import json, sys, time, urllib.request
+import json, sys, time, urllib.error, urllib.request
 
 port, pid, question, log, build = sys.argv[1:6]
 base = f"http://127.0.0.1:{port}"
@@ -79,7 +79,11 @@ t0 = time.time()
 first = None
 times = []
 answer = ""
-with urllib.request.urlopen(req, timeout=50) as r:
+try:
+    r = urllib.request.urlopen(req, timeout=50)
+except urllib.error.HTTPError as e:
+    sys.exit(f"\ndemo: the server answered {e.code}: {e.read().decode()}")
+with r:
     for line in r:
         if not line.startswith(b"data: "):
             continue

@@ -63,7 +63,7 @@ static void matches_reference(const char *dtype)
 		fail_msg("open: %s", err);
 	a = malloc((size_t)ref.vocab * 4), b = malloc((size_t)ref.vocab * 4);
 	for (int i = 0; i < 16; i++)
-		prompt[i] = 3 + (int32_t)"The quick brown "[i]; /* byte tokens */
+		prompt[i] = 5 + (int32_t)"The quick brown "[i]; /* byte tokens follow 5 specials */
 	assert_int_equal(llm_prefill(m, prompt, 16, a), 0);
 	for (int t = 0; t < 16; t++)
 		ref_forward(&ref, prompt[t], t, b);

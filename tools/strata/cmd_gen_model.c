@@ -5,9 +5,10 @@
  *
  * The weights come from a fixed seed, uniform with variance 1/fan-in so
  * that activations keep their size through the layers; norms are ones.
- * The tokenizer is byte-level: three control tokens, the 256 bytes (as
- * GPT-2's printable code points) and padding up to the vocabulary size,
- * with no merges, so any text becomes one token per byte.
+ * The tokenizer is byte-level: control tokens (with ChatML's, and a ChatML
+ * template), the 256 bytes (as GPT-2's printable code points) and made-up
+ * words up to the vocabulary size, with no merges, so any text becomes one
+ * token per byte.
  *
  * GGUF output follows llama.cpp's converter: q and k rows are permuted so
  * that rotary pairs are adjacent (2i, 2i+1) instead of Hugging Face's
@@ -126,16 +127,28 @@ static size_t byte_token(unsigned b, char *buf)
 	return 2;
 }
 
-/* Token @i's text into @buf (64 bytes): its length. */
+#define NSPECIAL 5 /* <unk> <s> </s> <|im_start|> <|im_end|> */
+
+/* Token @i's text into @buf (64 bytes): its length.  Past the specials and
+ * the bytes come made-up words (Ġ for their leading space, as GPT-2
+ * writes it), so that what a model with random weights says is at least
+ * readable noise. */
 static size_t token_text(uint32_t i, char *buf)
 {
-	static const char *const special[] = { "<unk>", "<s>", "</s>" };
+	static const char *const special[NSPECIAL] = { "<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>" };
+	static const char cons[] = "bdfgklmnprstvz", vow[] = "aeiou";
+	size_t n = 0;
 
-	if (i < 3)
+	if (i < NSPECIAL)
 		return (size_t)snprintf(buf, 64, "%s", special[i]);
-	if (i < 3 + 256)
-		return byte_token(i - 3, buf);
-	return (size_t)snprintf(buf, 64, "<pad_%u>", i);
+	if (i < NSPECIAL + 256)
+		return byte_token(i - NSPECIAL, buf);
+	buf[n++] = (char)0xc4, buf[n++] = (char)0xa0; /* Ġ */
+	for (uint32_t k = i; k; k /= 70) {
+		buf[n++] = cons[k % 14];
+		buf[n++] = vow[k / 14 % 5];
+	}
+	return n;
 }
 
 static void write_vocab(struct out *o, uint32_t vocab)
@@ -154,7 +167,7 @@ static void write_vocab(struct out *o, uint32_t vocab)
 	put_u32(o, V_I32);
 	put_u64(o, vocab);
 	for (i = 0; i < vocab; i++) {
-		int32_t t = i == 0 ? 2 : i < 3 ? 3 : i < 3 + 256 ? 1 : 5; /* unknown, control, normal, unused */
+		int32_t t = i == 0 ? 2 : i < NSPECIAL ? 3 : 1; /* unknown, control, normal */
 
 		put(o, &t, 4);
 	}
@@ -165,6 +178,9 @@ static void write_vocab(struct out *o, uint32_t vocab)
 	kv_u32(o, "tokenizer.ggml.bos_token_id", 1);
 	kv_u32(o, "tokenizer.ggml.eos_token_id", 2);
 	kv_bool(o, "tokenizer.ggml.add_bos_token", 1);
+	kv_str(o, "tokenizer.chat_template",
+	       "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+	       "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
 }
 
 /* ---- the weights ------------------------------------------------------------- */
