@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/serve/test_model_errors.c — models the engine must refuse, each
+ * with a message naming the file and what is wrong with it: a missing
+ * file, a truncated one, another architecture, a missing key, a tensor of
+ * the wrong shape, an unknown tokenizer.  The files are a generated
+ * tiny-15m with bytes changed in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "llm.h"
+
+static char dir[] = "/tmp/strata-badmodel-XXXXXX";
+static char good[600];
+static struct strata_rt *rt;
+
+static int setup(void **state)
+{
+	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_OFF);
+	const char *build = getenv("STRATA_BUILD");
+	char cmd[1024];
+
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(good, sizeof(good), "%s/tiny.gguf", dir);
+	snprintf(cmd, sizeof(cmd), "%s/strata gen-model --config tiny-15m --dtype bf16 -o %s 2>/dev/null",
+		 build ? build : "build/release", good);
+	return system(cmd) == 0 && strata_rt_create(&ropts, &rt) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	strata_rt_destroy(rt);
+	rm_rf(dir);
+	return 0;
+}
+
+/* A copy of the good file with @from (the first occurrence, @len bytes)
+ * replaced by @to; or cut to @cut bytes when @from is NULL. */
+static void variant_bytes(const char *path, const char *from, const char *to, size_t len, off_t cut)
+{
+	FILE *in = fopen(good, "rb");
+	size_t n;
+	char *buf;
+
+	assert_non_null(in);
+	fseek(in, 0, SEEK_END);
+	n = (size_t)ftell(in);
+	rewind(in);
+	buf = malloc(n);
+	assert_int_equal(fread(buf, 1, n, in), n);
+	fclose(in);
+	if (from) {
+		char *at = memmem(buf, n, from, len);
+
+		assert_non_null(at);
+		memcpy(at, to, len);
+	} else {
+		n = (size_t)cut;
+	}
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(out);
+	free(buf);
+}
+
+/* Literal byte strings, NULs included (both of one length). */
+#define variant(path, from, to, cut) variant_bytes(path, from, to, sizeof(from) - 1, cut)
+
+/* Opening @path fails with @code and a message holding @path and @what. */
+static void refused(const char *path, int code, const char *what)
+{
+	struct llm_model *m = NULL;
+	char err[512] = "";
+	int e = llm_open(rt, path, NULL, &m, err, sizeof(err));
+
+	print_message("%s\n", err);
+	if (e == 0)
+		fail_msg("%s opened", path);
+	assert_int_equal(e, code);
+	assert_non_null(strstr(err, path));
+	if (!strstr(err, what))
+		fail_msg("the message \"%s\" does not say \"%s\"", err, what);
+}
+
+static void the_good_file_opens(void **state)
+{
+	struct llm_model *m;
+	char err[512] = "";
+
+	(void)state;
+	if (llm_open(rt, good, NULL, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	llm_close(m);
+}
+
+static void missing_file(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/no-such-model.gguf", dir);
+	refused(path, -ENOENT, "No such file");
+}
+
+static void truncated_file(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cut.gguf", dir);
+	variant_bytes(path, NULL, NULL, 0, 1 << 20); /* the header whole, the data cut */
+	refused(path, -STRATA_EFORMAT, "");
+	variant_bytes(path, NULL, NULL, 0, 100); /* inside the header */
+	refused(path, -STRATA_EFORMAT, "");
+}
+
+static void another_architecture(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mamba.gguf", dir);
+	variant(path, "\x05\0\0\0\0\0\0\0llama", "\x05\0\0\0\0\0\0\0mamba", 0);
+	refused(path, -EOPNOTSUPP, "general.architecture is \"mamba\"");
+}
+
+static void missing_key(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nokey.gguf", dir);
+	variant(path, "llama.block_count", "llama.block_cOunt", 0);
+	refused(path, -EINVAL, "llama.block_count is missing");
+}
+
+static void wrong_shape(void **state)
+{
+	char path[700];
+
+	(void)state;
+	/* The config says 12 layers; the file has tensors for 6. */
+	snprintf(path, sizeof(path), "%s/layers.gguf", dir);
+	variant(path, "llama.feed_forward_length\x04\0\0\0\x00\x03", "llama.feed_forward_length\x04\0\0\0\x00\x04", 0);
+	refused(path, -EINVAL, "blk.0.ffn_gate.weight");
+}
+
+static void unknown_tokenizer(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tok.gguf", dir);
+	variant(path, "\x04\0\0\0\0\0\0\0gpt2", "\x04\0\0\0\0\0\0\0bert", 0);
+	refused(path, -EOPNOTSUPP, "tokenizer.ggml.model is \"bert\"");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_good_file_opens), cmocka_unit_test(missing_file),
+		cmocka_unit_test(truncated_file),	cmocka_unit_test(another_architecture),
+		cmocka_unit_test(missing_key),	cmocka_unit_test(wrong_shape),
+		cmocka_unit_test(unknown_tokenizer),
+	};
+
+	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
+}
