@@ -16,6 +16,11 @@
 #include "core/graph/compile_int.h"
 #include "core/graph/stream.h"
 #include "core/sched.h"
+
+/* A kernel moving fewer bytes than this runs as one chunk on one thread. */
+#ifndef SPLIT_BYTES
+#define SPLIT_BYTES (64u << 10)
+#endif
 #include <strata/trace.h>
 
 /* Rows of @s (every dimension but the last) at @seq. */
@@ -304,11 +309,16 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			c->bytes += bytes_at(g, ker->args[i], seq);
 		}
 		p->tasks[k].items = items;
-		/* Four chunks a worker, unless the whole kernel is small: waking
-		 * another thread costs tens of microseconds here, more than a
-		 * kernel over a few hundred KiB takes. */
-		p->tasks[k].chunk = items / (int64_t)(threads * 4) > 1 ? items / (int64_t)(threads * 4) : 1;
-		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < (256u << 10))
+		/* Four chunks a worker, unless the whole kernel is small.  The
+		 * workers spin between kernels (sched.c), so handing one a chunk
+		 * costs about a microsecond: worth it from a few tens of KiB. */
+		{
+			/* Below a MiB, one chunk a worker: fewer claims. */
+			int64_t per = c->bytes < (1u << 20) ? 1 : 4, n = items / (int64_t)(threads * per);
+
+			p->tasks[k].chunk = n > 1 ? n : 1;
+		}
+		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < SPLIT_BYTES)
 			p->tasks[k].chunk = items ? items : 1;
 	}
 	if (!err) {
