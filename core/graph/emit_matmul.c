@@ -89,9 +89,10 @@ static void emit_q8_dot(struct emitter *e)
 }
 
 /*
- * Decode with 4-bit blocks on AVX-512 VNNI, exact to f32 rounding.  Each
- * block of the row of a is scaled to 23-bit integers (22 bits and sign)
- * and written as three signed 8-bit digits, so that a block's dot product
+ * Decode with block formats on AVX-512 VNNI, exact to f32 rounding.  Each
+ * block of the row of a is scaled to 23-bit integers (22 bits and sign;
+ * 21 bits for Q8_0, whose weights are wider) and written as three signed
+ * 8-bit digits, so that a block's dot product
  * with the nibbles is three integer multiply-add instructions (64 products
  * each, two blocks at a time), chained by 8-bit shifts, and exact: the
  * only rounding is a's to 2^-22 of its block's largest value, below f32's
@@ -102,63 +103,86 @@ static void emit_q8_dot(struct emitter *e)
  */
 static void emit_digit_dot(struct emitter *e, enum strata_dtype t)
 {
-	bool q41 = t == STRATA_DTYPE_Q4_1;
-	int bs = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+	bool q41 = t == STRATA_DTYPE_Q4_1, q8 = t == STRATA_DTYPE_Q8_0;
+	int bs = q8 ? 34 : q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+	/* Where element j of block b goes within its pair's 64 bytes: nibble
+	 * order for 4 bits (low halves, then high), plain order for Q8_0. */
+	const char *base = q8 ? "(b & 1) * 32" : "(b & 1) * 16", *half = q8 ? "16" : "32";
+	/* The offset term's factor: Q4_1 m·Σa; Q4_0 d·(−8Σa); Q8_0, whose
+	 * signed weights pass as unsigned (w + 128), d·(−128·da·Σv). */
+	const char *g = q8 ? "-128.0f * da * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(sv[0], sv[1]))"
+			   : q41 ? "s" : "-8.0f * s";
 
 	st_text_add(&e->t,
 		    "#if defined(ST_SIMD) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)\n"
 		    "#define ST_DIGITS 1\n"
+		    /* The largest |value|: a lane sums four products of it with
+		     * weights up to 15 (nibbles) or 255 (Q8_0 made unsigned), and
+		     * must fit 31 bits. */
+		    "#define ST_VMAX %d\n"
 		    "typedef int8_t st_qa_t;\n#define ST_QA_LEN(K) (((K) + 32) * 3)\n"
 		    "static inline void st_prep_row(const float *a, int64_t K, int8_t *xd, float *ds)\n{\n"
 		    "\tconst __m512i r128 = _mm512_set1_epi32(128), m255 = _mm512_set1_epi32(255);\n"
-		    "\tconst __m512i hi = _mm512_set1_epi32(4194303), lo = _mm512_set1_epi32(-4194303);\n"
+		    "\tconst __m512i hi = _mm512_set1_epi32(ST_VMAX), lo = _mm512_set1_epi32(-ST_VMAX);\n"
 		    "\tif (K / 32 & 1) /* the odd block's partner: zero digits */\n"
 		    "\t\tmemset(xd + (K / 32 - 1) * 96, 0, 192);\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
 		    "\t\tconst __m512 v0 = _mm512_loadu_ps(a + b * 32), v1 = _mm512_loadu_ps(a + b * 32 + 16);\n"
 		    "\t\tconst float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));\n"
 		    "\t\tconst float s = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));\n"
-		    "\t\tconst float da = amax / 4194303.0f, inv = da > 0 ? 1.0f / da : 0.0f;\n"
-		    "\t\tint8_t *x = xd + (b & ~(int64_t)1) * 96 + (b & 1) * 16;\n"
-		    "\t\tds[2 * b] = da, ds[2 * b + 1] = %s;\n"
+		    "\t\tconst float da = amax / (float)ST_VMAX, inv = da > 0 ? 1.0f / da : 0.0f;\n"
+		    "\t\tint8_t *x = xd + (b & ~(int64_t)1) * 96 + %s;\n"
+		    "\t\t__m512i sv[2];\n"
 		    "\t\tfor (int h = 0; h < 2; h++) {\n"
 		    "\t\t\t__m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(h ? v1 : v0, _mm512_set1_ps(inv)));\n"
-		    "\t\t\tv = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);\n"
+		    "\t\t\tv = sv[h] = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);\n"
 		    "\t\t\t/* balanced base-256 digits, each in [-128, 127] */\n"
 		    "\t\t\tconst __m512i d0 = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(v, r128), m255), r128);\n"
 		    "\t\t\tconst __m512i w = _mm512_srai_epi32(_mm512_sub_epi32(v, d0), 8);\n"
 		    "\t\t\tconst __m512i d1 = _mm512_sub_epi32(_mm512_and_si512(_mm512_add_epi32(w, r128), m255), r128);\n"
 		    "\t\t\tconst __m512i d2 = _mm512_srai_epi32(_mm512_sub_epi32(w, d1), 8);\n"
-		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32), _mm512_cvtepi32_epi8(d2));\n"
-		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32 + 64), _mm512_cvtepi32_epi8(d1));\n"
-		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * 32 + 128), _mm512_cvtepi32_epi8(d0));\n"
-		    "\t\t}\n\t}\n}\n",
-		    q41 ? "s" : "-8.0f * s");
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * %s), _mm512_cvtepi32_epi8(d2));\n"
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * %s + 64), _mm512_cvtepi32_epi8(d1));\n"
+		    "\t\t\t_mm_storeu_si128((__m128i *)(x + h * %s + 128), _mm512_cvtepi32_epi8(d0));\n"
+		    "\t\t}\n"
+		    "\t\tds[2 * b] = da, ds[2 * b + 1] = %s;\n"
+		    "\t\t(void)s, (void)sv;\n"
+		    "\t}\n}\n",
+		    q8 ? (1 << 20) - 1 : (1 << 22) - 1, base, half, half, half, g);
 	/* One pair of blocks of one row of b: the pair's scales (raw: d, and
 	 * m for Q4_1, of both blocks as f32) and its 32 nibble bytes. */
 	st_text_add(&e->t,
 		    "static inline void st_qpair(const uint8_t *blk, int two, __m512i x2, __m512i x1, __m512i x0,\n"
-		    "\t\t\t    __m128 f, __m128 g, __m512 *acc, __m128 *e)\n{\n"
-		    "\tconst __m512i sel = _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0);\n"
-		    "\tconst __m256i both = _mm256_inserti128_si256(\n"
-		    "\t\t_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + %d))),\n"
-		    "\t\t_mm_maskz_loadu_epi8(two ? 0xffff : 0, blk + %d + %d), 1);\n"
-		    "\tconst __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_broadcast_i64x4(both),\n"
-		    "\t\t_mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(15));\n"
-		    "\t__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x2);\n"
-		    "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x1);\n"
-		    "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x0);\n",
-		    qoff, bs, qoff);
+		    "\t\t\t    __m128 f, __m128 g, __m512 *acc, __m128 *e)\n{\n");
+	if (q8)
+		st_text_add(&e->t,
+			    "\tconst __m512i sel = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);\n"
+			    "\tconst __m512i q = _mm512_xor_si512(_mm512_inserti64x4(\n"
+			    "\t\t_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(blk + 2))),\n"
+			    "\t\t_mm256_maskz_loadu_epi8(two ? 0xffffffffu : 0, blk + 36), 1), _mm512_set1_epi8(-128));\n");
+	else
+		st_text_add(&e->t,
+			    "\tconst __m512i sel = _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0);\n"
+			    "\tconst __m256i both = _mm256_inserti128_si256(\n"
+			    "\t\t_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + %d))),\n"
+			    "\t\t_mm_maskz_loadu_epi8(two ? 0xffff : 0, blk + %d + %d), 1);\n"
+			    "\tconst __m512i q = _mm512_and_si512(_mm512_srlv_epi64(_mm512_broadcast_i64x4(both),\n"
+			    "\t\t_mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(15));\n",
+			    qoff, bs, qoff);
+	st_text_add(&e->t, "\t__m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x2);\n"
+			   "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x1);\n"
+			   "\ts = _mm512_dpbusd_epi32(_mm512_slli_epi32(s, 8), q, x0);\n");
 	if (q41)
 		st_text_add(&e->t, "\tint32_t w0, w1 = 0;\n\tmemcpy(&w0, blk, 4);\n\tif (two)\n\t\tmemcpy(&w1, blk + 20, 4);\n"
 				   "\tconst __m128 raw = _mm_cvtph_ps(_mm_set_epi32(0, 0, w1, w0));\n"
 				   "\tconst __m128 dm = _mm_mul_ps(raw, f);\n"
 				   "\t(void)g;\n\t*e = _mm_add_ps(*e, dm);\n");
 	else
-		st_text_add(&e->t, "\tuint16_t w0, w1 = 0;\n\tmemcpy(&w0, blk, 2);\n\tif (two)\n\t\tmemcpy(&w1, blk + 18, 2);\n"
+		st_text_add(&e->t, "\tuint16_t w0, w1 = 0;\n\tmemcpy(&w0, blk, 2);\n\tif (two)\n\t\tmemcpy(&w1, blk + %d, 2);\n"
 				   "\tconst __m128 raw = _mm_cvtph_ps(_mm_set_epi32(0, 0, w1, w0));\n"
 				   "\tconst __m128 dm = _mm_mul_ps(raw, f);\n"
-				   "\t*e = _mm_fmadd_ps(raw, g, *e);\n");
+				   "\t*e = _mm_fmadd_ps(raw, g, *e);\n",
+			    bs);
 	st_text_add(&e->t,
 		    "\t*acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(sel, _mm512_castps128_ps512(dm)), *acc);\n"
 		    "}\n"
@@ -373,8 +397,10 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 static void emit_unpack(struct emitter *e, enum strata_dtype t)
 {
 	st_emit_unpack(e, t);
-	if (t == STRATA_DTYPE_Q8_0)
+	if (t == STRATA_DTYPE_Q8_0) {
+		emit_digit_dot(e, t);
 		emit_q8_dot(e);
+	}
 	if (t == STRATA_DTYPE_Q4_0 || t == STRATA_DTYPE_Q4_1)
 		emit_nibble_dot(e, t);
 }
@@ -479,9 +505,9 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 	bool f32 = bt == STRATA_DTYPE_F32;
 
 	st_text_add(&e->t, "\t\tint64_t n = n0;\n");
-	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1)
-		st_text_add(&e->t, "#ifdef ST_SIMD\n"
-				   "\t\tif (M < 4) {\n"
+	/* Decode with a's rows prepared once per batch a chunk meets: digits
+	 * (VNNI), or nibble order (4-bit blocks elsewhere). */
+	static const char prepared[] = "\t\tif (M < 4) {\n"
 				   "\t\t\tif (bi != qbi) {\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 				   "\t\t\t\t\tst_prep_row(A + m * K, K, qa[m], qs[m]);\n"
@@ -497,9 +523,12 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_q(B + n * RB, qa[m], qs[m], K),\n"
 				   "\t\t\t\t\t\t C + m * N + n);\n"
-				   "\t\t\tcontinue;\n\t\t}\n#endif\n");
+				   "\t\t\tcontinue;\n\t\t}\n";
+
+	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1)
+		st_text_add(&e->t, "#ifdef ST_SIMD\n%s#endif\n", prepared);
 	else if (bt == STRATA_DTYPE_Q8_0)
-		st_text_add(&e->t, "#ifdef ST_SIMD\n"
+		st_text_add(&e->t, "#if ST_DIGITS\n%s#elif defined(ST_SIMD)\n"
 				   "\t\tif (M < 4) {\n"
 				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
@@ -511,7 +540,8 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 				   "\t\t\tfor (; n < n1; n++)\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot(B + n * RB, A + m * K, K), C + m * N + n);\n"
-				   "\t\t\tcontinue;\n\t\t}\n#endif\n");
+				   "\t\t\tcontinue;\n\t\t}\n#endif\n",
+			    prepared);
 	if (!f32)
 		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
@@ -585,6 +615,7 @@ int st_emit_matmul(struct emitter *e)
 	st_emit_product(&pa.d[2], 1, m);
 	st_emit_product(&pa.d[3], 1, kk);
 	st_emit_product(&pb.d[trans ? 2 : 3], 1, n);
+	st_text_add(&e->t, "#define ST_Q8 %d\n", trans && b->dtype == STRATA_DTYPE_Q8_0);
 	st_text_add(&e->t,
 		    "int strata_kernel(void *const *t, int64_t seq, int64_t lo, int64_t hi)\n{\n"
 		    "\tconst int64_t M = %s, K = %s, N = %s, NB = %d, nblk = (N + NB - 1) / NB;\n"
@@ -597,8 +628,8 @@ int st_emit_matmul(struct emitter *e)
 		    "\t\tconst uint8_t *B = (const uint8_t *)t[%d] + %s;\n"
 		    "\t\tfloat *C = (float *)t[0] + bi * M * N;\n",
 		    m, kk, n, NB, trans ? row_bytes(b->dtype, "K", rb, sizeof(rb)) : "(N * 4)", batch,
-		    trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1)
-			    ? "#ifdef ST_SIMD\n"
+		    trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1 || b->dtype == STRATA_DTYPE_Q8_0)
+			    ? "#if defined(ST_SIMD) && (ST_DIGITS || !ST_Q8)\n"
 			      "\t/* a's rows in nibble order, made once per batch a chunk meets */\n"
 			      "\tst_qa_t qa[4][ST_QA_LEN(K)] __attribute__((aligned(64)));\n"
 			      "\tfloat qs[4][K / 32 * 2];\n"
