@@ -69,9 +69,24 @@ bench-graph: all $(O)/bench/bench_graph
 	@tools/install-deps.sh --bench
 	@$(O)/bench/bench_graph
 
-bench: bench-core bench-mm bench-io bench-trace bench-bpf bench-graph
+# The serving engine (the example's own objects, linked in) against the
+# bandwidth bound, llama.cpp (PyPI's llama-cpp-python, built once) and
+# itself; generated models go to build/bench-data.
+$(O)/bench/bench_serve: bench/bench_serve.c bench/bench_util.h $(SERVE_PART_OBJS) $(STLIB) $(CONFIG_HDR)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -O3 -march=native -Ibench -Iexamples/serve -fopenmp -o $@ $< $(SERVE_PART_OBJS) $(STLIB) \
+		$(LDFLAGS) $(DEP_LIBS) $(SERVE_LIBS) -ldl
 
-.PHONY: bench bench-core bench-mm bench-io bench-trace bench-bpf
+bench-serve: all $(O)/bench/bench_serve
+	@tools/install-deps.sh --bench
+	@python3 -c 'import llama_cpp' 2>/dev/null || { echo "bench-serve: building llama.cpp (pip install llama-cpp-python; minutes)"; \
+		python3 -m pip install --quiet llama-cpp-python; }
+	@STRATA_BUILD=$(O) $(O)/bench/bench_serve
+
+bench: bench-core bench-mm bench-io bench-trace bench-bpf bench-graph bench-serve
+
+.PHONY: bench bench-core bench-mm bench-io bench-trace bench-bpf bench-graph bench-serve
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=300`) ---------------
 FUZZ_CC ?= clang

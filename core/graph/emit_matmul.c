@@ -354,8 +354,14 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 				   "#endif\n"
 				   "\tfor (; k < K; k++)\n\t\tw[k] = st_half_at(p + 2 * k);\n");
 		break;
-	case STRATA_DTYPE_BF16:
-		st_text_add(&e->t, "\tfor (int64_t k = 0; k < K; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
+	case STRATA_DTYPE_BF16: /* the f32 is the 16 bits shifted up */
+		st_text_add(&e->t, "\tint64_t k = 0;\n"
+				   "#ifdef ST_SIMD\n"
+				   "\tfor (; k + 8 <= K; k += 8)\n"
+				   "\t\t_mm256_storeu_si256((__m256i *)(w + k), _mm256_slli_epi32(_mm256_cvtepu16_epi32(\n"
+				   "\t\t\t_mm_loadu_si128((const __m128i *)(p + 2 * k))), 16));\n"
+				   "#endif\n"
+				   "\tfor (; k < K; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
 				   "\t\tw[k] = st_bf16(h);\n\t}\n");
 		break;
 	case STRATA_DTYPE_Q8_0:
@@ -393,10 +399,60 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 	st_text_add(&e->t, "}\n\n");
 }
 
+/*
+ * Decode with 16-bit weights: four rows of b converted in registers and
+ * dotted with the row of a, with no unpacked copy to write and read back
+ * (which would cost more than the weights' own bytes).
+ */
+static void emit_half_dot(struct emitter *e, enum strata_dtype t)
+{
+	bool f16 = t == STRATA_DTYPE_F16;
+
+	st_text_add(&e->t,
+		    "#if defined(ST_SIMD) && defined(__AVX512F__)\n"
+		    "typedef __m512 st_hv;\n#define ST_HL 16\n"
+		    "static inline st_hv st_hload(const uint8_t *p)\n{\n"
+		    "\tconst __m256i h = _mm256_loadu_si256((const __m256i *)p);\n"
+		    "\treturn %s;\n}\n"
+		    "#define st_hfma _mm512_fmadd_ps\n#define st_hzero _mm512_setzero_ps\n#define st_hsum16 _mm512_reduce_add_ps\n"
+		    "#define st_hloada _mm512_loadu_ps\n"
+		    "#elif defined(ST_SIMD)\n"
+		    "typedef __m256 st_hv;\n#define ST_HL 8\n"
+		    "static inline st_hv st_hload(const uint8_t *p)\n{\n"
+		    "\tconst __m128i h = _mm_loadu_si128((const __m128i *)p);\n"
+		    "\treturn %s;\n}\n"
+		    "#define st_hfma _mm256_fmadd_ps\n#define st_hzero _mm256_setzero_ps\n#define st_hloada _mm256_loadu_ps\n"
+		    "static inline float st_hsum16(__m256 v)\n{\n\tfloat s[8];\n\t_mm256_storeu_ps(s, v);\n"
+		    "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
+		    "#endif\n"
+		    "#ifdef ST_SIMD\n"
+		    "static inline void st_hdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
+		    "\tst_hv s0 = st_hzero(), s1 = s0, s2 = s0, s3 = s0;\n"
+		    "\tint64_t k = 0;\n"
+		    "\tfor (; k + ST_HL <= K; k += ST_HL) {\n"
+		    "\t\tconst st_hv av = st_hloada(a + k);\n"
+		    "\t\ts0 = st_hfma(st_hload(p + 2 * k), av, s0);\n"
+		    "\t\ts1 = st_hfma(st_hload(p + rb + 2 * k), av, s1);\n"
+		    "\t\ts2 = st_hfma(st_hload(p + 2 * rb + 2 * k), av, s2);\n"
+		    "\t\ts3 = st_hfma(st_hload(p + 3 * rb + 2 * k), av, s3);\n"
+		    "\t}\n"
+		    "\td[0] = st_hsum16(s0), d[1] = st_hsum16(s1), d[2] = st_hsum16(s2), d[3] = st_hsum16(s3);\n"
+		    "\tfor (; k < K; k++)\n"
+		    "\t\tfor (int r = 0; r < 4; r++) {\n"
+		    "\t\t\tuint16_t h;\n\t\t\tmemcpy(&h, p + r * rb + 2 * k, 2);\n"
+		    "\t\t\td[r] += %s * a[k];\n\t\t}\n"
+		    "}\n#endif\n\n",
+		    f16 ? "_mm512_cvtph_ps(h)" : "_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))",
+		    f16 ? "_mm256_cvtph_ps(h)" : "_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))",
+		    f16 ? "st_half(h)" : "st_bf16(h)");
+}
+
 /* st_unpack() and the dot products over blocks that decode uses. */
 static void emit_unpack(struct emitter *e, enum strata_dtype t)
 {
 	st_emit_unpack(e, t);
+	if (t == STRATA_DTYPE_F16 || t == STRATA_DTYPE_BF16)
+		emit_half_dot(e, t);
 	if (t == STRATA_DTYPE_Q8_0) {
 		emit_digit_dot(e, t);
 		emit_q8_dot(e);
@@ -527,6 +583,17 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 
 	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1)
 		st_text_add(&e->t, "#ifdef ST_SIMD\n%s#endif\n", prepared);
+	else if (bt == STRATA_DTYPE_F16 || bt == STRATA_DTYPE_BF16)
+		st_text_add(&e->t, "#ifdef ST_SIMD\n"
+				   "\t\tif (M < 4) {\n"
+				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
+				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
+				   "\t\t\t\t\tfloat d[4];\n"
+				   "\t\t\t\t\tst_hdot4(B + n * RB, RB, A + m * K, K, d);\n"
+				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
+				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
+				   "\t\t\t\t}\n"
+				   "\t\t}\n#endif\n");
 	else if (bt == STRATA_DTYPE_Q8_0)
 		st_text_add(&e->t, "#if ST_DIGITS\n%s#elif defined(ST_SIMD)\n"
 				   "\t\tif (M < 4) {\n"
