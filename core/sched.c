@@ -46,6 +46,7 @@ struct st_sched {
 	pthread_cond_t wake; /* work to claim, or the run over */
 	atomic_uint gen; /* bumped (lock held) whenever a waiter may proceed */
 	unsigned sleepers; /* threads in pthread_cond_wait */
+	unsigned inflight; /* chunks claimed and not yet reported */
 	struct worker *workers; /* [0] is the caller's place */
 	unsigned nworkers, nnodes;
 	bool stop;
@@ -95,6 +96,15 @@ static void idle_wait(struct st_sched *s)
 	int64_t until;
 	unsigned spins = 0;
 
+	/* A run with nothing in flight and nothing ready waits for an outside
+	 * event (a weight still loading): that can take long, and spinning
+	 * would take the CPU the load needs.  Sleep at once. */
+	if (s->tasks && s->inflight == 0) {
+		s->sleepers++;
+		pthread_cond_wait(&s->wake, &s->lock);
+		s->sleepers--;
+		return;
+	}
 	pthread_mutex_unlock(&s->lock);
 	until = now_ns() + SPIN_NS;
 	while (atomic_load_explicit(&s->gen, memory_order_acquire) == seen) {
@@ -197,9 +207,11 @@ static void work(struct st_sched *s, unsigned node)
 		const struct st_task *tk = &s->tasks[t];
 		int err;
 
+		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
 		err = tk->fn(tk->arg, lo, hi);
 		pthread_mutex_lock(&s->lock);
+		s->inflight--;
 		report(s, t, hi - lo, err);
 	}
 }
