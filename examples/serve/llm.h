@@ -45,6 +45,7 @@ struct llm_model {
 	struct llm_hparams hp;
 	struct llm_vocab *vocab;
 	uint32_t ctx;
+	bool hf; /* a Hugging Face folder (tensor names, rotate-half), else GGUF */
 	uint32_t in_tokens, in_pos, in_last, out_logits; /* graph nodes */
 	int32_t *pos; /* [ctx]: positions of a run */
 	/* The tokens whose keys and values the cache holds, in order: a new
@@ -54,7 +55,8 @@ struct llm_model {
 	char path[512];
 };
 
-/* Open the model at @path (a GGUF file), start streaming its weights into
+/* Open the model at @path (a GGUF file, or a Hugging Face folder with
+ * config.json, safetensors and tokenizer.json), start streaming its weights into
  * a pool, build and compile the forward pass.  Returns before the weights
  * are all in memory: the first run waits only for the ones it reaches.
  * Errors name the file and the field in @err. */
@@ -64,6 +66,10 @@ void llm_close(struct llm_model *m);
 
 /* Hyperparameters from a GGUF file's llama.* keys (model.c). */
 int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hparams *hp, char *err, size_t errlen);
+/* Hyperparameters from a Hugging Face folder's config.json (hf.c). */
+int llm_hparams_hf(const char *dir, struct llm_hparams *hp, char *err, size_t errlen);
+/* The Hugging Face name of GGUF-named tensor @gguf (hf.c; @buf may hold it). */
+const char *llm_hf_name(const char *gguf, char *buf, size_t len);
 
 /* Build the forward graph into m->graph (forward.c). */
 int llm_build_graph(struct llm_model *m, char *err, size_t errlen);

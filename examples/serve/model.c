@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "llm.h"
 #include "vocab.h"
@@ -154,22 +156,44 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 	STRATA_POOL_OPTS(popts, .name = "weights", .flags = STRATA_POOL_HUGEPAGES | STRATA_POOL_NO_SMALL,
 			 .decay_ms = STRATA_DECAY_NEVER);
 	struct llm_model *m = calloc(1, sizeof(*m));
-	const char *paths[] = { path };
+	char weights[600];
+	const char *paths[] = { weights };
+	struct stat st;
 	int e;
 
 	if (!m)
 		return -ENOMEM;
 	m->rt = rt;
 	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->hf = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (m->hf) {
+		/* Sharded when there is an index, else one file. */
+		snprintf(weights, sizeof(weights), "%s/model.safetensors.index.json", path);
+		if (access(weights, F_OK))
+			snprintf(weights, sizeof(weights), "%s/model.safetensors", path);
+		if ((e = llm_hparams_hf(path, &m->hp, err, len)))
+			goto out;
+	} else {
+		snprintf(weights, sizeof(weights), "%s", path);
+	}
 	e = strata_model_open(paths, 1, &mopts, &m->file);
 	if (e) {
 		if (e != -STRATA_EFORMAT)
-			fail(err, len, e, "%s: %s", path, strata_strerror(e));
+			fail(err, len, e, "%s: %s", weights, strata_strerror(e));
 		goto out;
 	}
-	if ((e = llm_hparams_gguf(m->file, path, &m->hp, err, len)))
-		goto out;
-	if ((e = llm_vocab_gguf(m->file, path, m->hp.vocab, &m->vocab, err, len)))
+	if (m->hf) {
+		size_t idx;
+
+		/* Tied when the config says so, or when there is no lm_head. */
+		m->hp.tied = m->hp.tied || strata_model_find(m->file, "lm_head.weight", &idx) != 0;
+		e = llm_vocab_hf(path, m->hp.vocab, &m->vocab, err, len);
+	} else {
+		e = llm_hparams_gguf(m->file, path, &m->hp, err, len);
+		if (!e)
+			e = llm_vocab_gguf(m->file, path, m->hp.vocab, &m->vocab, err, len);
+	}
+	if (e)
 		goto out;
 	m->ctx = opts && opts->ctx ? opts->ctx : (uint32_t)(m->hp.ctx_train < 2048 ? m->hp.ctx_train : 2048);
 	m->pos = calloc(m->ctx, sizeof(*m->pos));

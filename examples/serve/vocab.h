@@ -55,6 +55,8 @@ struct llm_vocab {
 
 int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_size, struct llm_vocab **out,
 		   char *err, size_t errlen);
+/* A byte-level BPE tokenizer.json (and tokenizer_config.json) in @dir (hf.c). */
+int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, char *err, size_t errlen);
 void llm_vocab_free(struct llm_vocab *v);
 
 /* The id of the token whose text is exactly @s, or -1. */

@@ -3,21 +3,23 @@
  * tests/serve/test_model_errors.c — models the engine must refuse, each
  * with a message naming the file and what is wrong with it: a missing
  * file, a truncated one, another architecture, a missing key, a tensor of
- * the wrong shape, an unknown tokenizer.  The files are a generated
- * tiny-15m with bytes changed in place.
+ * the wrong shape, an unknown tokenizer; in a Hugging Face folder, another
+ * model type, a missing field, scaled rotary embeddings, no tokenizer.
+ * The files are a generated tiny-15m with bytes changed in place.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers.h"
 #include "llm.h"
 
 static char dir[] = "/tmp/strata-badmodel-XXXXXX";
-static char good[600];
+static char good[600], good_hf[600];
 static struct strata_rt *rt;
 
 static int setup(void **state)
@@ -30,8 +32,13 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(good, sizeof(good), "%s/tiny.gguf", dir);
-	snprintf(cmd, sizeof(cmd), "%s/strata gen-model --config tiny-15m --dtype bf16 -o %s 2>/dev/null",
+	snprintf(cmd, sizeof(cmd), "%s/strata gen-model --config tiny-15m --dtype bf16 --format gguf -o %s 2>/dev/null",
 		 build ? build : "build/release", good);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(good_hf, sizeof(good_hf), "%s/hf", dir);
+	snprintf(cmd, sizeof(cmd), "%s/strata gen-model --config tiny-15m -o %s 2>/dev/null", build ? build : "build/release",
+		 good_hf);
 	return system(cmd) == 0 && strata_rt_create(&ropts, &rt) == 0 ? 0 : -1;
 }
 
@@ -165,13 +172,73 @@ static void unknown_tokenizer(void **state)
 	refused(path, -EOPNOTSUPP, "tokenizer.ggml.model is \"bert\"");
 }
 
+/* A Hugging Face folder @name like the good one, its config.json with
+ * @from replaced by @to (NULL: unchanged), and without @drop. */
+static void hf_variant(const char *name, const char *from, const char *to, const char *drop, char *path, size_t len)
+{
+	static const char *const files[] = { "model.safetensors", "tokenizer.json", "tokenizer_config.json" };
+	char src[800], dst[800], text[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	assert_int_equal(mkdir(path, 0755), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		if (drop && !strcmp(drop, files[i]))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", good_hf, files[i]);
+		snprintf(dst, sizeof(dst), "%s/%s", path, files[i]);
+		assert_int_equal(symlink(src, dst), 0);
+	}
+	snprintf(src, sizeof(src), "%s/config.json", good_hf);
+	f = fopen(src, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	if (from) {
+		char *at = strstr(text, from), out[4096];
+
+		assert_non_null(at);
+		snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+		strcpy(text, out);
+	}
+	snprintf(dst, sizeof(dst), "%s/config.json", path);
+	f = fopen(dst, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void hugging_face_folders(void **state)
+{
+	struct llm_model *m;
+	char path[700], err[512] = "";
+
+	(void)state;
+	if (llm_open(rt, good_hf, NULL, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	llm_close(m);
+	hf_variant("gpt2", "\"llama\"", "\"gpt2\"", NULL, path, sizeof(path));
+	refused(path, -EOPNOTSUPP, "model_type is gpt2");
+	hf_variant("nohidden", "\"hidden_size\"", "\"hidden_sighs\"", NULL, path, sizeof(path));
+	refused(path, -EINVAL, "the field hidden_size is missing");
+	hf_variant("scaled", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}", NULL,
+		   path, sizeof(path));
+	refused(path, -EOPNOTSUPP, "rope_scaling");
+	hf_variant("notok", NULL, NULL, "tokenizer.json", path, sizeof(path));
+	refused(path, -EINVAL, "tokenizer.json");
+	hf_variant("noweights", NULL, NULL, "model.safetensors", path, sizeof(path));
+	refused(path, -ENOENT, "model.safetensors");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_good_file_opens), cmocka_unit_test(missing_file),
 		cmocka_unit_test(truncated_file),	cmocka_unit_test(another_architecture),
 		cmocka_unit_test(missing_key),	cmocka_unit_test(wrong_shape),
-		cmocka_unit_test(unknown_tokenizer),
+		cmocka_unit_test(unknown_tokenizer),	cmocka_unit_test(hugging_face_folders),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
