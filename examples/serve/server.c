@@ -9,7 +9,8 @@
  * for the whole answer or streams it as server-sent events while it grows.
  * A client that goes away mid-stream cancels its job; the engine moves on
  * to the next.  SIGTERM (or SIGINT) stops new connections, lets the jobs
- * in hand finish, and returns.
+ * in hand finish (the connections already accepted, for up to 30 s), and
+ * returns.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +51,7 @@ struct server {
 	pthread_cond_t changed; /* a job queued, grew or finished; stopping */
 	struct job *head, *tail;
 	unsigned queued, max_queue;
+	unsigned active; /* requests received and not yet completed */
 	bool stopping;
 	unsigned long next_id;
 	struct strata_metric *requests, *rejected, *prompt_tokens, *gen_tokens, *queue_depth, *ttft, *decode_rate;
@@ -173,6 +175,7 @@ static void *engine(void *arg)
 /* ---- HTTP ------------------------------------------------------------------ */
 
 struct conn {
+	struct server *s;
 	char *body;
 	size_t len;
 	bool too_big;
@@ -355,6 +358,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!cs) { /* headers only so far */
 		if (!(cs = calloc(1, sizeof(*cs))))
 			return MHD_NO;
+		cs->s = s;
+		pthread_mutex_lock(&s->lock);
+		s->active++;
+		pthread_mutex_unlock(&s->lock);
 		*con_cls = cs;
 		return MHD_YES;
 	}
@@ -410,6 +417,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 	(void)cls, (void)c, (void)toe;
 	if (cs) {
+		pthread_mutex_lock(&cs->s->lock);
+		cs->s->active--;
+		pthread_mutex_unlock(&cs->s->lock);
 		free(cs->body);
 		free(cs);
 		*con_cls = NULL;
@@ -466,6 +476,23 @@ static void metrics_destroy(struct server *s)
 	strata_metric_destroy(s->decode_rate);
 }
 
+/* Let the requests already received finish (the engine still runs), for
+ * up to DRAIN_S seconds: one that arrived just before SIGTERM is answered,
+ * not cut off.  Idle keep-alive connections do not count. */
+#define DRAIN_S 30
+static void drain(struct server *s)
+{
+	for (int i = 0; i < DRAIN_S * 50; i++) {
+		pthread_mutex_lock(&s->lock);
+		unsigned active = s->active;
+
+		pthread_mutex_unlock(&s->lock);
+		if (active == 0)
+			return;
+		usleep(20000);
+	}
+}
+
 int server_run(struct llm_model *m, const struct server_opts *o)
 {
 	struct server s = { .m = m, .max_queue = o->queue ? o->queue : 16 };
@@ -513,6 +540,7 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 			if (ls != MHD_INVALID_SOCKET)
 				close(ls);
 		}
+		drain(&s);
 		pthread_mutex_lock(&s.lock);
 		s.stopping = true;
 		pthread_cond_broadcast(&s.changed);
