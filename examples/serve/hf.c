@@ -13,23 +13,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llm.h"
 #include "vocab.h"
-
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 static json_t *load(const char *dir, const char *file, char *path, size_t plen, char *err, size_t len, int *e)
 {
@@ -39,9 +28,9 @@ static json_t *load(const char *dir, const char *file, char *path, size_t plen, 
 	snprintf(path, plen, "%s/%s", dir, file);
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!o)
-		*e = fail(err, len, -EINVAL, "%s: %s (line %d)", path, je.text, je.line);
+		*e = llm_fail(err, len, -EINVAL, "%s: %s (line %d)", path, je.text, je.line);
 	else if (!json_is_object(o))
-		*e = fail(err, len, -EINVAL, "%s: not a JSON object", path), json_decref(o), o = NULL;
+		*e = llm_fail(err, len, -EINVAL, "%s: not a JSON object", path), json_decref(o), o = NULL;
 	return o;
 }
 
@@ -50,9 +39,9 @@ static int need_int(json_t *o, const char *path, const char *key, int64_t *out, 
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
-		return fail(err, len, -EINVAL, "%s: the field %s is missing", path, key);
+		return llm_fail(err, len, -EINVAL, "%s: the field %s is missing", path, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
-		return fail(err, len, -EINVAL, "%s: %s is not a positive integer", path, key);
+		return llm_fail(err, len, -EINVAL, "%s: %s is not a positive integer", path, key);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -68,14 +57,14 @@ int llm_hparams_hf(const char *dir, struct llm_hparams *hp, char *err, size_t le
 	memset(hp, 0, sizeof(*hp));
 	v = json_object_get(o, "model_type");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "llama"))
-		e = fail(err, len, -EOPNOTSUPP, "%s: model_type is %s; only \"llama\" is supported", path,
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: model_type is %s; only \"llama\" is supported", path,
 			 json_is_string(v) ? json_string_value(v) : "missing");
 	if (!e && (v = json_object_get(o, "rope_scaling")) && !json_is_null(v))
-		e = fail(err, len, -EOPNOTSUPP, "%s: rope_scaling is set; scaled rotary embeddings are not supported", path);
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: rope_scaling is set; scaled rotary embeddings are not supported", path);
 	if (!e && (v = json_object_get(o, "hidden_act")) && (!json_is_string(v) || strcmp(json_string_value(v), "silu")))
-		e = fail(err, len, -EOPNOTSUPP, "%s: hidden_act must be \"silu\"", path);
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: hidden_act must be \"silu\"", path);
 	if (!e && ((v = json_object_get(o, "attention_bias")) || (v = json_object_get(o, "mlp_bias"))) && json_is_true(v))
-		e = fail(err, len, -EOPNOTSUPP, "%s: attention_bias / mlp_bias: biases are not supported", path);
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: attention_bias / mlp_bias: biases are not supported", path);
 	if (!e)
 		e = need_int(o, path, "hidden_size", &hp->dim, err, len);
 	if (!e)
@@ -102,10 +91,10 @@ int llm_hparams_hf(const char *dir, struct llm_hparams *hp, char *err, size_t le
 		hp->head_dim = hp->dim / hp->heads;
 		hp->rope_layout = STRATA_ROPE_HALF;
 		if (hp->dim % hp->heads || hp->head_dim % 2)
-			e = fail(err, len, -EINVAL, "%s: hidden_size %lld is not an even multiple of %lld heads", path,
+			e = llm_fail(err, len, -EINVAL, "%s: hidden_size %lld is not an even multiple of %lld heads", path,
 				 (long long)hp->dim, (long long)hp->heads);
 		else if (hp->heads % hp->kv_heads)
-			e = fail(err, len, -EINVAL, "%s: num_key_value_heads %lld does not divide %lld heads", path,
+			e = llm_fail(err, len, -EINVAL, "%s: num_key_value_heads %lld does not divide %lld heads", path,
 				 (long long)hp->kv_heads, (long long)hp->heads);
 	}
 	json_decref(o);
@@ -182,7 +171,7 @@ static int merges(struct llm_vocab *v, json_t *list, const char *path, char *err
 			 json_is_string(json_array_get(m, 1)))
 			total += json_string_length(json_array_get(m, 0)) + json_string_length(json_array_get(m, 1)) + 2;
 		else
-			return fail(err, len, -EINVAL, "%s: model.merges[%zu] is neither \"a b\" nor [a, b]", path, i);
+			return llm_fail(err, len, -EINVAL, "%s: model.merges[%zu] is neither \"a b\" nor [a, b]", path, i);
 	}
 	blob = v->merge_blob = malloc(total ? total : 1);
 	if (!blob)
@@ -246,11 +235,11 @@ int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, ch
 	vmap = json_object_get(model, "vocab");
 	if (!json_is_string(json_object_get(model, "type")) || strcmp(json_string_value(json_object_get(model, "type")), "BPE") ||
 	    !json_is_object(vmap)) {
-		e = fail(err, len, -EOPNOTSUPP, "%s: model.type must be \"BPE\" with a vocab object", path);
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: model.type must be \"BPE\" with a vocab object", path);
 		goto out;
 	}
 	if (!(pre = pre_name(json_object_get(tok, "pre_tokenizer")))) {
-		e = fail(err, len, -EOPNOTSUPP, "%s: pre_tokenizer is not byte-level (ByteLevel, or Llama 3's Split + ByteLevel)",
+		e = llm_fail(err, len, -EOPNOTSUPP, "%s: pre_tokenizer is not byte-level (ByteLevel, or Llama 3's Split + ByteLevel)",
 			 path);
 		goto out;
 	}
@@ -267,7 +256,7 @@ int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, ch
 		json_int_t id = json_integer_value(val);
 
 		if (!json_is_integer(val) || id < 0 || id >= vocab_size) {
-			e = fail(err, len, -EINVAL, "%s: model.vocab[\"%s\"] is not an id below vocab_size %lld", path, key,
+			e = llm_fail(err, len, -EINVAL, "%s: model.vocab[\"%s\"] is not an id below vocab_size %lld", path, key,
 				 (long long)vocab_size);
 			goto out;
 		}

@@ -94,4 +94,8 @@ int llm_step(struct llm_model *m, int32_t token, float *logits);
 /* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
 double llm_now(void);
 
+/* Write the message into @err (@len bytes; NULL is fine) and return @code:
+ * the engine's way of failing with a reason (model.c). */
+int llm_fail(char *err, size_t len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif /* STRATA_SERVE_LLM_H */

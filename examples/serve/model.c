@@ -25,7 +25,7 @@ double llm_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
+int llm_fail(char *err, size_t len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -68,9 +68,9 @@ static int need_int(struct strata_model *file, const char *path, const char *key
 	int e = meta_number(file, key, &v);
 
 	if (e == -ENOENT)
-		return fail(err, len, -EINVAL, "%s: the key %s is missing", path, key);
+		return llm_fail(err, len, -EINVAL, "%s: the key %s is missing", path, key);
 	if (e || v < 1 || v > 1e9 || v != floor(v))
-		return fail(err, len, -EINVAL, "%s: %s is not a positive integer", path, key);
+		return llm_fail(err, len, -EINVAL, "%s: %s is not a positive integer", path, key);
 	*out = (int64_t)v;
 	return 0;
 }
@@ -84,9 +84,9 @@ int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hpa
 
 	memset(hp, 0, sizeof(*hp));
 	if (strata_model_meta_find(file, "general.architecture", &arch) || arch.type != STRATA_META_STRING)
-		return fail(err, len, -EINVAL, "%s: general.architecture is missing: not a model GGUF file", path);
+		return llm_fail(err, len, -EINVAL, "%s: general.architecture is missing: not a model GGUF file", path);
 	if (arch.count != 5 || memcmp(arch.v.str, "llama", 5))
-		return fail(err, len, -EOPNOTSUPP, "%s: general.architecture is \"%.*s\"; only \"llama\" is supported",
+		return llm_fail(err, len, -EOPNOTSUPP, "%s: general.architecture is \"%.*s\"; only \"llama\" is supported",
 			    path, (int)(arch.count < 64 ? arch.count : 64), arch.v.str);
 	if ((e = need_int(file, path, "llama.embedding_length", &hp->dim, err, len)) ||
 	    (e = need_int(file, path, "llama.feed_forward_length", &hp->hidden, err, len)) ||
@@ -107,23 +107,23 @@ int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hpa
 		hp->eps = (float)v;
 	hp->head_dim = hp->dim / hp->heads;
 	if (hp->dim % hp->heads || hp->head_dim % 2)
-		return fail(err, len, -EINVAL, "%s: llama.embedding_length %lld is not an even multiple of %lld heads",
+		return llm_fail(err, len, -EINVAL, "%s: llama.embedding_length %lld is not an even multiple of %lld heads",
 			    path, (long long)hp->dim, (long long)hp->heads);
 	if (hp->kv_heads < 1 || hp->heads % hp->kv_heads)
-		return fail(err, len, -EINVAL, "%s: llama.attention.head_count_kv %lld does not divide %lld heads", path,
+		return llm_fail(err, len, -EINVAL, "%s: llama.attention.head_count_kv %lld does not divide %lld heads", path,
 			    (long long)hp->kv_heads, (long long)hp->heads);
 	if (meta_number(file, "llama.rope.dimension_count", &v) == 0 && (int64_t)v != hp->head_dim)
-		return fail(err, len, -EOPNOTSUPP,
+		return llm_fail(err, len, -EOPNOTSUPP,
 			    "%s: llama.rope.dimension_count %g: rotating part of a head is not supported (head size %lld)",
 			    path, v, (long long)hp->head_dim);
 	if (strata_model_find(file, "token_embd.weight", &idx))
-		return fail(err, len, -EINVAL, "%s: the tensor token_embd.weight is missing", path);
+		return llm_fail(err, len, -EINVAL, "%s: the tensor token_embd.weight is missing", path);
 	{
 		struct strata_tensor_info t;
 
 		strata_model_tensor(file, idx, &t);
 		if (t.ndim != 2 || (int64_t)t.shape[1] != hp->dim)
-			return fail(err, len, -EINVAL, "%s: token_embd.weight is not [vocab, %lld]", path, (long long)hp->dim);
+			return llm_fail(err, len, -EINVAL, "%s: token_embd.weight is not [vocab, %lld]", path, (long long)hp->dim);
 		hp->vocab = (int64_t)t.shape[0];
 	}
 	hp->tied = strata_model_find(file, "output.weight", &idx) != 0;
@@ -179,7 +179,7 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 	e = strata_model_open(paths, 1, &mopts, &m->file);
 	if (e) {
 		if (e != -STRATA_EFORMAT)
-			fail(err, len, e, "%s: %s", weights, strata_strerror(e));
+			llm_fail(err, len, e, "%s: %s", weights, strata_strerror(e));
 		goto out;
 	}
 	if (m->hf) {
@@ -207,7 +207,7 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 		popts.node = opts->node;
 	}
 	if ((e = strata_pool_create(rt, &popts, &m->pool))) {
-		fail(err, len, e, "cannot create the weights' pool: %s", strata_strerror(e));
+		llm_fail(err, len, e, "cannot create the weights' pool: %s", strata_strerror(e));
 		goto out;
 	}
 	{
@@ -215,7 +215,7 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 		STRATA_LOAD_OPTS(lopts, .pool = m->pool);
 
 		if ((e = strata_load_start(m->file, &lopts, &m->load))) {
-			fail(err, len, e, "%s: cannot start loading: %s", path, strata_strerror(e));
+			llm_fail(err, len, e, "%s: cannot start loading: %s", path, strata_strerror(e));
 			goto out;
 		}
 	}
@@ -227,7 +227,7 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 		STRATA_COMPILE_OPTS(copts, .threads = opts ? opts->threads : 0);
 
 		if ((e = strata_graph_compile(m->graph, &copts, &m->prog))) {
-			fail(err, len, e, "compiling the forward pass: %s", strata_graph_error(m->graph));
+			llm_fail(err, len, e, "compiling the forward pass: %s", strata_graph_error(m->graph));
 			goto out;
 		}
 	}

@@ -5,22 +5,12 @@
  * string map the tokenizer looks them up in.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "llm.h"
 #include "vocab.h"
-
-static int fail(char *err, size_t len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* ---- the string map ---------------------------------------------------------- */
 
@@ -115,7 +105,8 @@ static int64_t meta_int(struct strata_model *file, const char *key, int64_t dflt
 }
 
 /* The texts of a string array copied into one block: *@texts and *@lens
- * per element.  Return: 0; -EINVAL (not a string array); -ENOMEM. */
+ * per element; (*@texts)[0] is the block (free it, then the arrays).
+ * Return: 0; -EINVAL (not a string array); -ENOMEM. */
 static int copy_strings(const struct strata_meta *m, char ***texts, uint32_t **lens)
 {
 	size_t total = 0, at = 0;
@@ -139,6 +130,7 @@ static int copy_strings(const struct strata_meta *m, char ***texts, uint32_t **l
 		free(blob);
 		return -ENOMEM;
 	}
+	(*texts)[0] = blob; /* the block's owner, even for an empty array */
 	for (i = 0; i < m->count; i++) {
 		const char *s;
 		uint64_t len;
@@ -184,9 +176,9 @@ static int read_merges(struct llm_vocab *v, struct strata_model *file, const cha
 	int e;
 
 	if (strata_model_meta_find(file, "tokenizer.ggml.merges", &m))
-		return fail(err, len, -EINVAL, "%s: tokenizer.ggml.merges is missing (a BPE vocabulary needs it)", path);
+		return llm_fail(err, len, -EINVAL, "%s: tokenizer.ggml.merges is missing (a BPE vocabulary needs it)", path);
 	if ((e = copy_strings(&m, texts, lens)))
-		return fail(err, len, e, "%s: tokenizer.ggml.merges is not an array of strings", path);
+		return llm_fail(err, len, e, "%s: tokenizer.ggml.merges is not an array of strings", path);
 	*count = m.count;
 	for (i = 0; i < m.count; i++)
 		if ((e = llm_strmap_put(&v->merges, (*texts)[i], (*lens)[i], (uint32_t)i)))
@@ -209,7 +201,7 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 	v->bos = v->eos = v->unk = v->eot = -1;
 	memset(v->byte_token, 0xff, sizeof(v->byte_token));
 	if (strata_model_meta_find(file, "tokenizer.ggml.model", &model) || model.type != STRATA_META_STRING) {
-		e = fail(err, len, -EINVAL, "%s: tokenizer.ggml.model is missing: the file has no tokenizer", path);
+		e = llm_fail(err, len, -EINVAL, "%s: tokenizer.ggml.model is missing: the file has no tokenizer", path);
 		goto out;
 	}
 	if (model.count == 4 && !memcmp(model.v.str, "gpt2", 4)) {
@@ -217,17 +209,17 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 	} else if (model.count == 5 && !memcmp(model.v.str, "llama", 5)) {
 		v->kind = LLM_VOCAB_SPM;
 	} else {
-		e = fail(err, len, -EOPNOTSUPP,
+		e = llm_fail(err, len, -EOPNOTSUPP,
 			 "%s: tokenizer.ggml.model is \"%.*s\"; supported: \"gpt2\" (byte-level BPE), \"llama\" (SentencePiece)",
 			 path, (int)(model.count < 32 ? model.count : 32), model.v.str);
 		goto out;
 	}
 	if (strata_model_meta_find(file, "tokenizer.ggml.tokens", &toks) || (e = copy_strings(&toks, &v->text, &v->len))) {
-		e = fail(err, len, -EINVAL, "%s: tokenizer.ggml.tokens is missing or not an array of strings", path);
+		e = llm_fail(err, len, -EINVAL, "%s: tokenizer.ggml.tokens is missing or not an array of strings", path);
 		goto out;
 	}
 	if (toks.count == 0 || (int64_t)toks.count > vocab_size) {
-		e = fail(err, len, -EINVAL, "%s: tokenizer.ggml.tokens has %llu tokens; the embedding has %lld rows", path,
+		e = llm_fail(err, len, -EINVAL, "%s: tokenizer.ggml.tokens has %llu tokens; the embedding has %lld rows", path,
 			 (unsigned long long)toks.count, (long long)vocab_size);
 		goto out;
 	}
@@ -281,7 +273,7 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 	v->add_bos = meta_int(file, "tokenizer.ggml.add_bos_token", v->kind == LLM_VOCAB_SPM) != 0;
 	v->add_space_prefix = meta_int(file, "tokenizer.ggml.add_space_prefix", v->kind == LLM_VOCAB_SPM) != 0;
 	if (v->bos >= (int32_t)v->n || v->eos >= (int32_t)v->n || v->unk >= (int32_t)v->n) {
-		e = fail(err, len, -EINVAL, "%s: a tokenizer.ggml.*_token_id is past the %u tokens", path, v->n);
+		e = llm_fail(err, len, -EINVAL, "%s: a tokenizer.ggml.*_token_id is past the %u tokens", path, v->n);
 		goto out;
 	}
 	v->eot = end_of_turn(v);

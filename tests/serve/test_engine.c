@@ -19,6 +19,13 @@
 #include "vocab.h"
 
 #define STEPS 16 /* greedy tokens compared after each prompt */
+/* All five prompts; two under a sanitizer, where the plain reference runs
+ * ten times slower (the engine is what the sanitizer is there to check). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PROMPTS 2
+#else
+#define PROMPTS 5
+#endif
 
 static struct strata_rt *rt;
 static struct llm_model *model;
@@ -75,7 +82,7 @@ static void same_greedy_tokens_as_the_reference(void **state)
 	NEED_REAL_MODEL(path);
 	assert_non_null(a);
 	assert_non_null(b);
-	for (int p = 0; p < 5; p++) {
+	for (int p = 0; p < PROMPTS; p++) {
 		const int32_t *prompt = five_prompt_ids[p];
 		int32_t ours[STEPS], theirs[STEPS];
 
@@ -106,7 +113,7 @@ static void same_greedy_tokens_as_the_reference(void **state)
 			err = fmax(err, fabs(a[i] - b[i]) / scale);
 		worst = fmax(worst, err);
 	}
-	print_message("logits: worst difference %.2g of the largest logit\n", worst);
+	print_message("%d prompts: the same greedy tokens; logits within %.2g of the largest\n", PROMPTS, worst);
 	assert_true(worst < 0.02);
 	free(a);
 	free(b);
