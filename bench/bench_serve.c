@@ -8,6 +8,8 @@
  *   serve.decode  small-110m (generated, f32 and bf16): decode tokens/s
  *                 against the bound the triad bandwidth sets (weight bytes
  *                 read per token / triad bytes per second)
+ *   serve.prefill small-110m (f32, Hugging Face layout): a 256-token prompt
+ *                 against PyTorch eager on the same weights
  *   serve.ttft    base-1b (bf16): time to the first token from a cold page
  *                 cache, weights streamed under the compute against loaded
  *                 first
@@ -15,7 +17,7 @@
  *                 arena
  *
  * The engine is the example's own code (examples/serve), linked in.
- *   bench_serve [real|decode|ttft|rss ...]
+ *   bench_serve [real|decode|prefill|ttft|rss ...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +227,63 @@ static void bench_decode(void)
 	}
 }
 
+/* ---- serve.prefill --------------------------------------------------------------- */
+
+/* A 256-token prompt on small-110m (f32, Hugging Face layout) against
+ * PyTorch eager (bench/torch_prefill.py) on the same weights and tokens. */
+static void bench_prefill(void)
+{
+	const char *dir = "build/bench-data/small-110m-f32-hf";
+	char cmd[1024], line[256];
+	int32_t ids[256];
+	double t[REPS], tmed, torch_ms = 0;
+	int torch_argmax = -1, ours;
+	struct llm_model *m;
+	float *logits;
+	FILE *f;
+
+	if (access(dir, R_OK)) {
+		snprintf(cmd, sizeof(cmd), "mkdir -p build/bench-data && %s/strata gen-model --config small-110m -o %s", build,
+			 dir);
+		if (system(cmd)) {
+			fprintf(stderr, "bench_serve: %s failed\n", cmd);
+			return;
+		}
+	}
+	m = open_model(dir, 2, 512);
+	logits = malloc((size_t)m->hp.vocab * 4);
+	for (int i = 0; i < 256; i++)
+		ids[i] = 5 + (i * 7) % 200;
+	for (int r = -1; r < REPS; r++) {
+		double t0;
+
+		m->ncached = 0;
+		t0 = bench_now();
+		llm_prefill(m, ids, 256, logits);
+		if (r >= 0)
+			t[r] = (bench_now() - t0) * 1e3;
+	}
+	tmed = bench_median(t, REPS);
+	ours = llm_argmax(logits, m->hp.vocab);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 bench/torch_prefill.py %s 256 2 %d 2>/dev/null", dir, REPS);
+	f = popen(cmd, "r");
+	if (f && fgets(line, sizeof(line), f))
+		sscanf(line, "%lf %*f %*f %d", &torch_ms, &torch_argmax);
+	if (f)
+		pclose(f);
+	if (torch_ms <= 0)
+		printf("{\"bench\":\"serve.prefill\",\"skipped\":\"PyTorch not available (python3-torch)\"}\n");
+	else
+		printf("{\"bench\":\"serve.prefill\",\"case\":\"small-110m f32, 256-token prompt, 2t\",\"metric\":"
+		       "\"time\",\"unit\":\"ms\",\"value\":%.1f,\"baseline\":\"pytorch eager\",\"baseline_value\":%.1f,"
+		       "\"ratio\":%.3f,\"speedup\":%.2f,\"better\":\"lower\",\"goal_speedup\":2,\"same_argmax\":%s,"
+		       "\"reps\":%d}\n",
+		       tmed, torch_ms, tmed / torch_ms, torch_ms / tmed, ours == torch_argmax ? "true" : "false", REPS);
+	fflush(stdout);
+	free(logits);
+	llm_close(m);
+}
+
 /* ---- serve.ttft ---------------------------------------------------------------- */
 
 /* Drop @path from the page cache (the next read comes from the device). */
@@ -382,6 +441,8 @@ int main(int argc, char **argv)
 		bench_real();
 	if (WANT("decode"))
 		bench_decode();
+	if (WANT("prefill"))
+		bench_prefill();
 	if (WANT("rss"))
 		bench_serve_rss();
 	if (WANT("ttft"))
