@@ -285,22 +285,9 @@ int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, ch
 		if (id >= 0 && id < v->n)
 			v->type[id] = json_is_true(json_object_get(a, "special")) ? LLM_TOKEN_CONTROL : LLM_TOKEN_USER;
 	}
-	for (uint32_t k = 0; k < v->n; k++)
-		if ((e = llm_strmap_put(&v->ids, v->text[k], v->len[k], k)))
-			goto out;
-	if ((e = merges(v, json_object_get(model, "merges"), path, err, len)) ||
+	if ((e = llm_vocab_index(v)) || (e = merges(v, json_object_get(model, "merges"), path, err, len)) ||
 	    (e = llm_pre_compile(v, pre, strlen(pre), err, len)))
 		goto out;
-	for (uint32_t k = 0; k < v->n; k++)
-		if (v->type[k] == LLM_TOKEN_CONTROL || v->type[k] == LLM_TOKEN_USER)
-			v->special[v->nspecial++] = (int32_t)k;
-	/* Longest first, as the GGUF vocabulary sorts them. */
-	for (uint32_t x = 1; x < v->nspecial; x++)
-		for (uint32_t y = x; y > 0 && v->len[v->special[y]] > v->len[v->special[y - 1]]; y--) {
-			int32_t t = v->special[y];
-
-			v->special[y] = v->special[y - 1], v->special[y - 1] = t;
-		}
 	cfg = load(dir, "tokenizer_config.json", cpath, sizeof(cpath), err, len, &e);
 	e = 0; /* optional */
 	if (cfg) {
@@ -313,19 +300,7 @@ int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, ch
 		if (json_is_string(t) && !(v->template = strdup(json_string_value(t))))
 			e = -ENOMEM;
 	}
-	{
-		static const char *const marks[] = { "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>" };
-
-		v->eot = v->eos;
-		for (unsigned k = 0; k < 4; k++) {
-			int32_t id = llm_vocab_find(v, marks[k], strlen(marks[k]));
-
-			if (id >= 0) {
-				v->eot = id;
-				break;
-			}
-		}
-	}
+	v->eot = llm_vocab_end_of_turn(v);
 out:
 	free(texts);
 	json_decref(tok);

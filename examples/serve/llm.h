@@ -66,6 +66,9 @@ void llm_close(struct llm_model *m);
 
 /* Hyperparameters from a GGUF file's llama.* keys (model.c). */
 int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hparams *hp, char *err, size_t errlen);
+/* GGUF key @key as a number (integers, floats, bools; model.c).
+ * Return: 0; -ENOENT (absent); -EINVAL (not a number). */
+int llm_meta_number(struct strata_model *file, const char *key, double *out);
 /* Hyperparameters from a Hugging Face folder's config.json (hf.c). */
 int llm_hparams_hf(const char *dir, struct llm_hparams *hp, char *err, size_t errlen);
 /* The Hugging Face name of GGUF-named tensor @gguf (hf.c; @buf may hold it). */

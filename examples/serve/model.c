@@ -37,8 +37,7 @@ int llm_fail(char *err, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
-/* A numeric key as a double; -ENOENT when absent, -EINVAL when not a number. */
-static int meta_number(struct strata_model *file, const char *key, double *out)
+int llm_meta_number(struct strata_model *file, const char *key, double *out)
 {
 	struct strata_meta m;
 
@@ -65,7 +64,7 @@ static int need_int(struct strata_model *file, const char *path, const char *key
 		    size_t len)
 {
 	double v;
-	int e = meta_number(file, key, &v);
+	int e = llm_meta_number(file, key, &v);
 
 	if (e == -ENOENT)
 		return llm_fail(err, len, -EINVAL, "%s: the key %s is missing", path, key);
@@ -94,16 +93,16 @@ int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hpa
 	    (e = need_int(file, path, "llama.attention.head_count", &hp->heads, err, len)))
 		return e;
 	hp->kv_heads = hp->heads;
-	if (meta_number(file, "llama.attention.head_count_kv", &v) == 0)
+	if (llm_meta_number(file, "llama.attention.head_count_kv", &v) == 0)
 		hp->kv_heads = (int64_t)v;
 	hp->ctx_train = 2048;
-	if (meta_number(file, "llama.context_length", &v) == 0 && v >= 1)
+	if (llm_meta_number(file, "llama.context_length", &v) == 0 && v >= 1)
 		hp->ctx_train = (int64_t)v;
 	hp->rope_theta = 10000.0f;
-	if (meta_number(file, "llama.rope.freq_base", &v) == 0)
+	if (llm_meta_number(file, "llama.rope.freq_base", &v) == 0)
 		hp->rope_theta = (float)v;
 	hp->eps = 1e-5f;
-	if (meta_number(file, "llama.attention.layer_norm_rms_epsilon", &v) == 0)
+	if (llm_meta_number(file, "llama.attention.layer_norm_rms_epsilon", &v) == 0)
 		hp->eps = (float)v;
 	hp->head_dim = hp->dim / hp->heads;
 	if (hp->dim % hp->heads || hp->head_dim % 2)
@@ -112,7 +111,7 @@ int llm_hparams_gguf(struct strata_model *file, const char *path, struct llm_hpa
 	if (hp->kv_heads < 1 || hp->heads % hp->kv_heads)
 		return llm_fail(err, len, -EINVAL, "%s: llama.attention.head_count_kv %lld does not divide %lld heads", path,
 			    (long long)hp->kv_heads, (long long)hp->heads);
-	if (meta_number(file, "llama.rope.dimension_count", &v) == 0 && (int64_t)v != hp->head_dim)
+	if (llm_meta_number(file, "llama.rope.dimension_count", &v) == 0 && (int64_t)v != hp->head_dim)
 		return llm_fail(err, len, -EOPNOTSUPP,
 			    "%s: llama.rope.dimension_count %g: rotating part of a head is not supported (head size %lld)",
 			    path, v, (long long)hp->head_dim);

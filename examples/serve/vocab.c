@@ -88,20 +88,12 @@ void llm_strmap_free(struct llm_strmap *m)
 
 /* ---- the vocabulary -------------------------------------------------------- */
 
-/* A numeric key, or @dflt when absent. */
+/* A numeric key, or @dflt when absent or not a number. */
 static int64_t meta_int(struct strata_model *file, const char *key, int64_t dflt)
 {
-	struct strata_meta m;
+	double v;
 
-	if (strata_model_meta_find(file, key, &m))
-		return dflt;
-	if (m.type == STRATA_META_I8 || m.type == STRATA_META_I16 || m.type == STRATA_META_I32 || m.type == STRATA_META_I64)
-		return m.v.i;
-	if (m.type == STRATA_META_F32 || m.type == STRATA_META_F64)
-		return (int64_t)m.v.f;
-	if (m.type == STRATA_META_STRING || m.type == STRATA_META_ARRAY)
-		return dflt;
-	return (int64_t)m.v.u;
+	return llm_meta_number(file, key, &v) ? dflt : (int64_t)v;
 }
 
 /* The texts of a string array copied into one block: *@texts and *@lens
@@ -153,9 +145,22 @@ static int by_length_desc(const void *a, const void *b, void *arg)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-/* The token that ends a chat turn: the template's end marker when the
- * vocabulary has one, else end-of-sequence. */
-static int32_t end_of_turn(const struct llm_vocab *v)
+int llm_vocab_index(struct llm_vocab *v)
+{
+	int e;
+
+	v->nspecial = 0;
+	for (uint32_t i = 0; i < v->n; i++) {
+		if ((e = llm_strmap_put(&v->ids, v->text[i], v->len[i], i)))
+			return e;
+		if (v->type[i] == LLM_TOKEN_CONTROL || v->type[i] == LLM_TOKEN_USER)
+			v->special[v->nspecial++] = (int32_t)i;
+	}
+	qsort_r(v->special, v->nspecial, sizeof(*v->special), by_length_desc, v);
+	return 0;
+}
+
+int32_t llm_vocab_end_of_turn(const struct llm_vocab *v)
 {
 	static const char *const marks[] = { "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>" };
 
@@ -247,9 +252,8 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 			if (strata_meta_array_number(&m, i, &s) == 0)
 				v->score[i] = (float)s;
 	}
-	for (i = 0; i < v->n; i++)
-		if ((e = llm_strmap_put(&v->ids, v->text[i], v->len[i], i)))
-			goto out;
+	if ((e = llm_vocab_index(v)))
+		goto out;
 	if (v->kind == LLM_VOCAB_BPE) {
 		struct strata_meta pre;
 
@@ -276,11 +280,7 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 		e = llm_fail(err, len, -EINVAL, "%s: a tokenizer.ggml.*_token_id is past the %u tokens", path, v->n);
 		goto out;
 	}
-	v->eot = end_of_turn(v);
-	for (i = 0; i < v->n; i++)
-		if (v->type[i] == LLM_TOKEN_CONTROL || v->type[i] == LLM_TOKEN_USER)
-			v->special[v->nspecial++] = (int32_t)i;
-	qsort_r(v->special, v->nspecial, sizeof(*v->special), by_length_desc, v);
+	v->eot = llm_vocab_end_of_turn(v);
 	if (strata_model_meta_find(file, "tokenizer.chat_template", &m) == 0 && m.type == STRATA_META_STRING) {
 		v->template = strndup(m.v.str, m.count);
 		if (!v->template)

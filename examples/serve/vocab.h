@@ -59,6 +59,14 @@ int llm_vocab_gguf(struct strata_model *file, const char *path, int64_t vocab_si
 int llm_vocab_hf(const char *dir, int64_t vocab_size, struct llm_vocab **out, char *err, size_t errlen);
 void llm_vocab_free(struct llm_vocab *v);
 
+/* Index a vocabulary whose texts and types are set: the text → id map,
+ * and the control and user-defined tokens, longest first.  Return: 0;
+ * -ENOMEM. */
+int llm_vocab_index(struct llm_vocab *v);
+/* The token that ends a chat turn: the template's end marker when the
+ * vocabulary has one, else end-of-sequence. */
+int32_t llm_vocab_end_of_turn(const struct llm_vocab *v);
+
 /* The id of the token whose text is exactly @s, or -1. */
 int32_t llm_vocab_find(const struct llm_vocab *v, const char *s, size_t len);
 

@@ -42,13 +42,11 @@ static struct llm_vocab *make(enum llm_vocab_kind kind, const char *const *texts
 		at += v->len[i] + 1;
 		v->type[i] = types ? types[i] : LLM_TOKEN_NORMAL;
 		v->score[i] = scores ? scores[i] : 0;
-		assert_int_equal(llm_strmap_put(&v->ids, v->text[i], v->len[i], i), 0);
-		if (v->type[i] == LLM_TOKEN_CONTROL)
-			v->special[v->nspecial++] = (int32_t)i;
 		if (v->type[i] == LLM_TOKEN_BYTE)
 			v->byte_token[(uint8_t)strtol(texts[i] + 3, NULL, 16)] = (int32_t)i;
 	}
 	v->bos = 1, v->eos = 2, v->unk = 0;
+	assert_int_equal(llm_vocab_index(v), 0);
 	return v;
 }
 
