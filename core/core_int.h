@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <hwloc.h>
 
@@ -18,6 +19,15 @@
 #include <strata/topo.h>
 
 #include "base/base.h"
+
+/* Nanoseconds on CLOCK_MONOTONIC: the clock core's timers share. */
+static inline uint64_t st_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* --- logging (core/log.c) ------------------------------------------------ */
 

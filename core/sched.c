@@ -68,14 +68,6 @@ static void wake_waiters(struct st_sched *s)
 		pthread_cond_broadcast(&s->wake);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -93,7 +85,7 @@ static inline void cpu_relax(void)
 static void idle_wait(struct st_sched *s)
 {
 	unsigned seen = atomic_load_explicit(&s->gen, memory_order_relaxed);
-	int64_t until;
+	uint64_t until;
 	unsigned spins = 0;
 
 	/* A run with nothing in flight and nothing ready waits for an outside
@@ -106,10 +98,10 @@ static void idle_wait(struct st_sched *s)
 		return;
 	}
 	pthread_mutex_unlock(&s->lock);
-	until = now_ns() + SPIN_NS;
+	until = st_mono_ns() + SPIN_NS;
 	while (atomic_load_explicit(&s->gen, memory_order_acquire) == seen) {
 		cpu_relax();
-		if (++spins % 64 == 0 && now_ns() > until)
+		if (++spins % 64 == 0 && st_mono_ns() > until)
 			break;
 	}
 	pthread_mutex_lock(&s->lock);

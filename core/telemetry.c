@@ -80,14 +80,6 @@ struct st_telemetry {
 	uint64_t metrics_handle;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static double rate(uint64_t now, uint64_t before, double dt)
 {
 	return now >= before && dt > 0 ? (double)(now - before) / dt : 0;
@@ -349,7 +341,7 @@ int st_telemetry_next_level(int cur, const struct strata_telemetry_snapshot *s, 
 static void sample(struct st_telemetry *t)
 {
 	struct strata_telemetry_snapshot s;
-	uint64_t now = mono_ns();
+	uint64_t now = st_mono_ns();
 	double dt = t->primed ? (double)(now - t->prev_ns) / 1e9 : 0;
 	int level;
 
@@ -402,7 +394,7 @@ static void *sampler(void *arg)
 		if (n > 0 && p[0].revents)
 			break;
 		if (n > 0 && (p[1].revents & POLLPRI))
-			t->trigger_until = mono_ns() + 2000000000ULL;
+			t->trigger_until = st_mono_ns() + 2000000000ULL;
 		if (n > 0 && (p[1].revents & (POLLERR | POLLNVAL))) {
 			close(t->psi_fd);
 			t->psi_fd = -1;

@@ -18,9 +18,7 @@
 #include "core/sched.h"
 
 /* A kernel moving fewer bytes than this runs as one chunk on one thread. */
-#ifndef SPLIT_BYTES
 #define SPLIT_BYTES (64u << 10)
-#endif
 #include <strata/trace.h>
 
 /* Rows of @s (every dimension but the last) at @seq. */
@@ -73,20 +71,12 @@ int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k,
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* One chunk of a kernel: a trace span (arg0 the kernel, arg1 its items),
  * and the kernel's first start and last end for its wall time. */
 static int call_kernel(void *arg, int64_t lo, int64_t hi)
 {
 	struct st_call *c = arg;
-	uint64_t t0 = now_ns(), seen = __atomic_load_n(&c->start_ns, __ATOMIC_RELAXED), t1;
+	uint64_t t0 = st_mono_ns(), seen = __atomic_load_n(&c->start_ns, __ATOMIC_RELAXED), t1;
 	int err;
 
 	while ((seen == 0 || t0 < seen) &&
@@ -95,7 +85,7 @@ static int call_kernel(void *arg, int64_t lo, int64_t hi)
 	strata_trace_begin(c->trace_id, c->kernel, (uint64_t)(hi - lo));
 	err = c->fn(c->t, c->seq, lo, hi);
 	strata_trace_end(c->trace_id);
-	t1 = now_ns();
+	t1 = st_mono_ns();
 	seen = __atomic_load_n(&c->end_ns, __ATOMIC_RELAXED);
 	while (t1 > seen && !__atomic_compare_exchange_n(&c->end_ns, &seen, t1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
@@ -322,7 +312,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			p->tasks[k].chunk = items ? items : 1;
 	}
 	if (!err) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = st_mono_ns();
 
 		strata_trace_begin(p->trace_run, p->f.nk, seq);
 		if (sr.n == 0) {
@@ -336,7 +326,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		}
 		strata_trace_end(p->trace_run);
 		if (!err)
-			st_graph_obs_run(p, now_ns() - t0);
+			st_graph_obs_run(p, st_mono_ns() - t0);
 		if (err == -EINVAL)
 			st_program_fail(p, err, "run: an embedding id is outside its table");
 		else if (err == -ERANGE)
