@@ -82,8 +82,7 @@ static void emit_q8_dot(struct emitter *e)
 		    "\t\t\t\t(const __m128i *)(p + 2 + 8 * k)))), _mm256_loadu_ps(a + 8 * k), dot);\n"
 		    "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n"
 		    "\t}\n"
-		    "\tfloat s[8];\n\t_mm256_storeu_ps(s, acc);\n"
-		    "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
+		    "\treturn st_sum8(acc);\n}\n"
 		    "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
 		    "\tfor (int q = 0; q < 4; q++)\n\t\td[q] = st_qdot(p + q * rb, a, K);\n}\n#endif\n\n");
 }
@@ -272,11 +271,7 @@ static void emit_nibble_dot(struct emitter *e, enum strata_dtype t)
 		    "\t\t_mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)), _mm256_set1_epi32(15)));\n"
 		    "}\n"
 		    "#define st_vload _mm256_loadu_ps\n#define st_vmul _mm256_mul_ps\n#define st_vfma _mm256_fmadd_ps\n"
-		    "#define st_vbcast _mm256_broadcastss_ps\n#define st_vzero _mm256_setzero_ps\n"
-		    "static inline float st_vsum(__m256 v)\n{\n"
-		    "\t__m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));\n"
-		    "\tq = _mm_add_ps(q, _mm_movehl_ps(q, q));\n"
-		    "\treturn _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));\n}\n"
+		    "#define st_vbcast _mm256_broadcastss_ps\n#define st_vzero _mm256_setzero_ps\n#define st_vsum st_sum8\n"
 		    "#endif\n"
 		    "/* The row of a in nibble order, and per block {1, offset factor}. */\n"
 		    "static inline void st_prep_row(const float *a, int64_t K, float *ap, float *ds)\n{\n"
@@ -342,7 +337,13 @@ static void emit_nibble_dot(struct emitter *e, enum strata_dtype t)
  */
 void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 {
-	st_text_add(&e->t, "#if defined(__AVX2__) && defined(__F16C__)\n#include <immintrin.h>\n#define ST_SIMD 1\n#endif\n"
+	st_text_add(&e->t, "#if defined(__AVX2__) && defined(__F16C__)\n#include <immintrin.h>\n#define ST_SIMD 1\n"
+			   "/* The sum of eight lanes, the one every AVX2 dot product ends with. */\n"
+			   "static inline float st_sum8(__m256 v)\n{\n"
+			   "\t__m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));\n"
+			   "\tq = _mm_add_ps(q, _mm_movehl_ps(q, q));\n"
+			   "\treturn _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));\n}\n"
+			   "#endif\n"
 			   "static inline void st_unpack(const uint8_t *p, float *w, int64_t K)\n{\n");
 	switch (t) {
 	case STRATA_DTYPE_F32: st_text_add(&e->t, "\tmemcpy(w, p, (size_t)K * 4);\n"); break;
@@ -422,8 +423,7 @@ static void emit_half_dot(struct emitter *e, enum strata_dtype t)
 		    "\tconst __m128i h = _mm_loadu_si128((const __m128i *)p);\n"
 		    "\treturn %s;\n}\n"
 		    "#define st_hfma _mm256_fmadd_ps\n#define st_hzero _mm256_setzero_ps\n#define st_hloada _mm256_loadu_ps\n"
-		    "static inline float st_hsum16(__m256 v)\n{\n\tfloat s[8];\n\t_mm256_storeu_ps(s, v);\n"
-		    "\treturn ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));\n}\n"
+		    "#define st_hsum16 st_sum8\n"
 		    "#endif\n"
 		    "#ifdef ST_SIMD\n"
 		    "static inline void st_hdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
