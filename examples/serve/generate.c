@@ -92,27 +92,21 @@ static long find_stop(const char *s, size_t len, const struct llm_gen_opts *o)
  * become U+FFFD). */
 static int flush(struct pending *p, const struct llm_gen_opts *o, bool all, llm_emit_fn emit, void *user)
 {
-	size_t keep = 0, out;
-	int e = 0;
+	size_t tail = incomplete_tail(p->s, p->len), keep = 0, out;
 
 	if (!all) {
 		keep = stop_prefix_tail(p->s, p->len, o);
-		size_t t = incomplete_tail(p->s, p->len);
-
-		keep = keep > t ? keep : t;
+		keep = keep > tail ? keep : tail;
 	}
-	out = p->len - keep;
-	if (all && incomplete_tail(p->s, p->len)) {
-		out -= incomplete_tail(p->s, p->len);
-		if (out && emit(user, p->s, out))
-			return -ECANCELED;
-		return emit(user, "\xef\xbf\xbd", 3) ? -ECANCELED : 0;
-	}
+	out = p->len - keep - (all ? tail : 0);
 	if (out && emit(user, p->s, out))
-		e = -ECANCELED;
-	memmove(p->s, p->s + out, keep);
+		return -ECANCELED;
+	/* At the end, a character the text never finished stands as U+FFFD. */
+	if (all && tail && emit(user, "\xef\xbf\xbd", 3))
+		return -ECANCELED;
+	memmove(p->s, p->s + p->len - keep, keep);
 	p->len = keep;
-	return e;
+	return 0;
 }
 
 int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const struct llm_gen_opts *o,
