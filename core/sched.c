@@ -90,8 +90,10 @@ static void idle_wait(struct st_sched *s)
 
 	/* A run with nothing in flight and nothing ready waits for an outside
 	 * event (a weight still loading): that can take long, and spinning
-	 * would take the CPU the load needs.  Sleep at once. */
-	if (s->tasks && s->inflight == 0) {
+	 * would take the CPU the load needs.  Sleep at once.  (A run whose
+	 * tasks have all finished is not waiting: its caller is about to
+	 * return, and the next run will want this thread warm.) */
+	if (s->tasks && s->inflight == 0 && s->nfinished < s->ntasks) {
 		s->sleepers++;
 		pthread_cond_wait(&s->wake, &s->lock);
 		s->sleepers--;

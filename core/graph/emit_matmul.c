@@ -35,6 +35,24 @@ static const char *row_bytes(enum strata_dtype t, const char *k, char *buf, size
 }
 
 /*
+ * Decode streams its weights from memory once, in groups of four rows
+ * that lie next to each other, and the hardware prefetcher alone does not
+ * keep enough of them in flight (a Q4_1 GEMV ran at 0.55 of its in-cache
+ * speed).  st_sweep() prefetches the group's bytes [from, from + len)
+ * ST_AHEAD bytes early: a dot product over four rows that has done a
+ * fraction f of them has done f of the group's bytes, so calling it with
+ * from = 4 x (the offset within a row) sweeps the weight linearly.
+ */
+static void emit_sweep(struct emitter *e)
+{
+	st_text_add(&e->t, "#define ST_AHEAD 8192\n"
+			   "static inline void st_sweep(const void *p, int64_t from, int64_t len)\n{\n"
+			   "\tconst char *s = (const char *)p + from + ST_AHEAD;\n"
+			   "\tfor (uintptr_t l = (uintptr_t)s & ~(uintptr_t)63; l < (uintptr_t)(s + len); l += 64)\n"
+			   "\t\t__builtin_prefetch((const void *)l, 0, 3);\n}\n");
+}
+
+/*
  * Q8_0 decode: st_qdot() dots one row of a with one row of b without
  * unpacking it to memory (per block d·Σ q·a); st_qdot4() takes four rows
  * of b at once.  Used when a has few rows, where an unpacked row of b
@@ -64,6 +82,7 @@ static void emit_q8_dot(struct emitter *e)
 		    "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
 		    "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;\n"
 		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+		    "\t\tst_sweep(p, 4 * b * 34, 4 * 34);\n"
 		    "\t\tacc0 = st_q8block(p + b * 34, a + b * 32, acc0);\n"
 		    "\t\tacc1 = st_q8block(p + rb + b * 34, a + b * 32, acc1);\n"
 		    "\t\tacc2 = st_q8block(p + 2 * rb + b * 34, a + b * 32, acc2);\n"
@@ -209,6 +228,7 @@ static void emit_digit_dot(struct emitter *e, enum strata_dtype t)
 		    "\t\tconst int8_t *x = xd + b * 96;\n"
 		    "\t\tconst __m512i x2 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64), x0 = _mm512_loadu_si512(x + 128);\n"
 		    "\t\tst_factors(ds + 2 * b, two, &f, &g);\n"
+		    "\t\tst_sweep(p, 4 * b * %d, 8 * %d);\n"
 		    "\t\tfor (int r = 0; r < 4; r++)\n"
 		    "\t\t\tst_qpair(p + r * rb + b * %d, two, x2, x1, x0, f, g, &acc[r], &e[r]);\n"
 		    "\t}\n"
@@ -220,7 +240,7 @@ static void emit_digit_dot(struct emitter *e, enum strata_dtype t)
 		    q41 ? "\t*f = v;\n\t*g = v;\n"
 			: "\t*f = _mm_mask_blend_ps(5, _mm_setzero_ps(), v);\n"
 			  "\t*g = _mm_maskz_permute_ps(5, v, _MM_SHUFFLE(3, 3, 1, 1));\n",
-		    bs, q41 ? "e[1] + e[3]" : "e[0] + e[2]", bs, q41 ? "er[1] + er[3]" : "er[0] + er[2]");
+		    bs, q41 ? "e[1] + e[3]" : "e[0] + e[2]", bs, bs, bs, q41 ? "er[1] + er[3]" : "er[0] + er[2]");
 }
 
 /*
@@ -316,16 +336,17 @@ static void emit_nibble_dot(struct emitter *e, enum strata_dtype t)
 		    "\t\t\t      float out[4])\n{\n"
 		    "\tst_vec acc[4] = { st_vzero(), st_vzero(), st_vzero(), st_vzero() };\n"
 		    "\t__m128 e[4] = { _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps() };\n"
-		    "\tfor (int64_t b = 0; b < K / 32; b++)\n"
+		    "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+		    "\t\tst_sweep(p, 4 * b * %d, 4 * %d);\n"
 		    "\t\tfor (int r = 0; r < 4; r++) {\n"
 		    "\t\t\tconst uint8_t *blk = p + r * rb + b * %d;\n"
 		    "\t\t\tconst __m128 dm = st_scale(blk, ds + 2 * b);\n"
 		    "\t\t\tacc[r] = st_vfma(st_qblock(blk + %d, ap + b * 32), st_vbcast(dm), acc[r]);\n"
 		    "\t\t\te[r] = ST_OFFSET(e[r], dm, ds + 2 * b);\n"
-		    "\t\t}\n"
+		    "\t\t}\n\t}\n"
 		    "\tfor (int r = 0; r < 4; r++)\n\t\tout[r] = st_vsum(acc[r]) + e[r][ST_OFFSET_LANE];\n}\n"
 		    "#endif\n\n",
-		    q41 ? 20 : 18, q41 ? 4 : 2, q41 ? 20 : 18, q41 ? 4 : 2);
+		    q41 ? 20 : 18, q41 ? 4 : 2, q41 ? 20 : 18, q41 ? 20 : 18, q41 ? 20 : 18, q41 ? 4 : 2);
 }
 
 /*
@@ -431,6 +452,7 @@ static void emit_half_dot(struct emitter *e, enum strata_dtype t)
 		    "\tint64_t k = 0;\n"
 		    "\tfor (; k + ST_HL <= K; k += ST_HL) {\n"
 		    "\t\tconst st_hv av = st_hloada(a + k);\n"
+		    "\t\tst_sweep(p, 8 * k, 8 * ST_HL);\n"
 		    "\t\ts0 = st_hfma(st_hload(p + 2 * k), av, s0);\n"
 		    "\t\ts1 = st_hfma(st_hload(p + rb + 2 * k), av, s1);\n"
 		    "\t\ts2 = st_hfma(st_hload(p + 2 * rb + 2 * k), av, s2);\n"
@@ -441,10 +463,17 @@ static void emit_half_dot(struct emitter *e, enum strata_dtype t)
 		    "\t\tfor (int r = 0; r < 4; r++) {\n"
 		    "\t\t\tuint16_t h;\n\t\t\tmemcpy(&h, p + r * rb + 2 * k, 2);\n"
 		    "\t\t\td[r] += %s * a[k];\n\t\t}\n"
-		    "}\n#endif\n\n",
+		    "}\n"
+		    "static inline float st_hdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
+		    "\tst_hv s = st_hzero();\n\tint64_t k = 0;\n"
+		    "\tfor (; k + ST_HL <= K; k += ST_HL)\n"
+		    "\t\ts = st_hfma(st_hload(p + 2 * k), st_hloada(a + k), s);\n"
+		    "\tfloat d = st_hsum16(s);\n"
+		    "\tfor (; k < K; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n\t\td += %s * a[k];\n\t}\n"
+		    "\treturn d;\n}\n#endif\n\n",
 		    f16 ? "_mm512_cvtph_ps(h)" : "_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))",
 		    f16 ? "_mm256_cvtph_ps(h)" : "_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))",
-		    f16 ? "st_half(h)" : "st_bf16(h)");
+		    f16 ? "st_half(h)" : "st_bf16(h)", f16 ? "st_half(h)" : "st_bf16(h)");
 }
 
 /* st_unpack() and the dot products over blocks that decode uses. */
@@ -461,19 +490,16 @@ static void emit_unpack(struct emitter *e, enum strata_dtype t)
 		emit_nibble_dot(e, t);
 }
 
-/* st_store(): element (row r, column j) of the result gets @acc through
- * the epilogue. */
-static void emit_store(struct emitter *e)
+/* The row split and the epilogue arguments' row pointers of result row
+ * r, the opening of both store functions below. */
+static void emit_row_args(struct emitter *e, const struct pad4 *ref, bool *moves)
 {
 	const struct st_kernel *k = e->k;
-	struct pad4 ref = st_emit_pad(&e->g->nodes[k->root].shape);
-	bool moves[ST_KERNEL_MAX_ARGS] = { false }, used[ST_KERNEL_MAX_ARGS] = { false };
+	bool used[ST_KERNEL_MAX_ARGS] = { false };
 	unsigned m, i;
 
-	st_text_add(&e->t, "static inline void st_store(void *const *t, int64_t seq, int64_t r, int64_t j, float acc, "
-			   "float *dst)\n{\n\t(void)t; (void)seq; (void)r; (void)j;\n\t{\n");
 	if (k->nmembers > 1)
-		st_emit_split_row(e, &ref, "r", "i");
+		st_emit_split_row(e, ref, "r", "i");
 	for (m = 1; m < k->nmembers; m++) {
 		const struct st_node *n = &e->g->nodes[k->members[m]];
 
@@ -485,13 +511,38 @@ static void emit_store(struct emitter *e)
 
 				used[a] = true;
 				st_fmt(name, sizeof(name), "p%d", a);
-				moves[a] = st_emit_arg_row(e, (unsigned)a, &ref, "i", name);
+				moves[a] = st_emit_arg_row(e, (unsigned)a, ref, "i", name);
 			}
 		}
 	}
+}
+
+/*
+ * st_store(): element (row r, column j) of the result gets @acc through
+ * the epilogue.  st_store_row(): columns j0 … j0 + n - 1 of row r get
+ * acc[0 … n - 1]: the row is split once, and the loop over the columns
+ * vectorizes (a decode step's SiLU epilogue, called an element at a time,
+ * took as long as the matmul's weights).
+ */
+static void emit_store(struct emitter *e)
+{
+	const struct st_kernel *k = e->k;
+	struct pad4 ref = st_emit_pad(&e->g->nodes[k->root].shape);
+	bool moves[ST_KERNEL_MAX_ARGS] = { false };
+
+	st_text_add(&e->t, "static inline void st_store(void *const *t, int64_t seq, int64_t r, int64_t j, float acc, "
+			   "float *dst)\n{\n\t(void)t; (void)seq; (void)r; (void)j;\n\t{\n");
+	emit_row_args(e, &ref, moves);
 	st_text_add(&e->t, "\t\t{\n\t\t\tconst float v0 = acc;\n");
 	st_emit_chain(e, 1, k->nmembers, "p", moves, "j");
 	st_text_add(&e->t, "\t\t\t*dst = v%u;\n\t\t}\n\t}\n}\n\n", k->nmembers - 1);
+	st_text_add(&e->t, "static inline void st_store_row(void *const *t, int64_t seq, int64_t r, int64_t j0, int64_t n,\n"
+			   "\t\t\t\tconst float *acc, float *dst)\n{\n\t(void)t; (void)seq; (void)r;\n\t{\n");
+	emit_row_args(e, &ref, moves);
+	st_text_add(&e->t, "\t\tfor (int64_t c = 0; c < n; c++) {\n\t\t\tconst int64_t j = j0 + c;\n"
+			   "\t\t\tconst float v0 = acc[c];\n\t\t\t(void)j;\n");
+	st_emit_chain(e, 1, k->nmembers, "p", moves, "j");
+	st_text_add(&e->t, "\t\t\tdst[c] = v%u;\n\t\t}\n\t}\n}\n\n", k->nmembers - 1);
 }
 
 /*
@@ -537,11 +588,12 @@ static void emit_dot_kernels(struct emitter *e)
 		    "\t\t\td[i][0] += a[i * lda + k] * w0[k];\n\t\t\td[i][1] += a[i * lda + k] * w1[k];\n"
 		    "\t\t\td[i][2] += a[i * lda + k] * w2[k];\n\t\t\td[i][3] += a[i * lda + k] * w3[k];\n\t\t}\n}\n"
 		    "static inline void st_dot1x4(const float *a, const float *w0, const float *w1, const float *w2,\n"
-		    "\t\t\t     const float *w3, int64_t K, float d[4])\n{\n"
+		    "\t\t\t     const float *w3, int64_t K, const void *pf, float d[4])\n{\n"
 		    "\tvf s0, s1, s2, s3;\n\tint64_t k = 0;\n"
 		    "\tmemset(&s0, 0, sizeof(s0)), s1 = s2 = s3 = s0;\n"
 		    "\tfor (; k + VL <= K; k += VL) {\n"
 		    "\t\tconst vf av = st_load(a + k);\n"
+		    "\t\tif (pf)\n\t\t\tst_sweep(pf, 16 * k, 16 * VL);\n"
 		    "\t\ts0 += av * st_load(w0 + k);\n\t\ts1 += av * st_load(w1 + k);\n"
 		    "\t\ts2 += av * st_load(w2 + k);\n\t\ts3 += av * st_load(w3 + k);\n\t}\n"
 		    "\td[0] = st_hsum(s0), d[1] = st_hsum(s1), d[2] = st_hsum(s2), d[3] = st_hsum(s3);\n"
@@ -555,60 +607,69 @@ static void emit_dot_kernels(struct emitter *e)
 		    "\td = st_hsum(s);\n\tfor (; k < K; k++)\n\t\td += a[k] * w[k];\n\treturn d;\n}\n\n");
 }
 
+/*
+ * Decode (a has fewer than four rows): four rows of b at a time with
+ * @dot4 (writing out[4]), the tile's last few with @dot1; the results
+ * gather in res and pass through the epilogue a row at a time.  With
+ * @prep, a's rows are prepared (st_prep_row) once per batch a chunk meets.
+ */
+static void emit_decode(struct emitter *e, bool prep, const char *dot4, const char *dot1)
+{
+	st_text_add(&e->t, "\t\tif (M < 4) {\n\t\t\tfloat res[4][NB];\n");
+	if (prep)
+		st_text_add(&e->t, "\t\t\tif (bi != qbi) {\n"
+				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+				   "\t\t\t\t\tst_prep_row(A + m * K, K, qa[m], qs[m]);\n"
+				   "\t\t\t\tqbi = bi;\n\t\t\t}\n");
+	st_text_add(&e->t,
+		    "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
+		    "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
+		    "\t\t\t\t\tfloat *out = &res[m][n - n0];\n"
+		    "\t\t\t\t\t%s;\n\t\t\t\t}\n"
+		    "\t\t\tfor (; n < n1; n++)\n"
+		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\t\tres[m][n - n0] = %s;\n"
+		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, res[m], C + m * N + n0);\n"
+		    "\t\t\tcontinue;\n\t\t}\n",
+		    dot4, dot1);
+}
+
 /* b transposed: four columns at a time, against four rows of a at a time. */
 static void emit_trans(struct emitter *e, enum strata_dtype bt)
 {
 	bool f32 = bt == STRATA_DTYPE_F32;
+	static const char qdot4[] = "st_qdot4_q(B + n * RB, RB, qa[m], qs[m], K, out)",
+			  qdot1[] = "st_qdot_q(B + n * RB, qa[m], qs[m], K)";
 
 	st_text_add(&e->t, "\t\tint64_t n = n0;\n");
-	/* Decode with a's rows prepared once per batch a chunk meets: digits
-	 * (VNNI), or nibble order (4-bit blocks elsewhere). */
-	static const char prepared[] = "\t\tif (M < 4) {\n"
-				   "\t\t\tif (bi != qbi) {\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_prep_row(A + m * K, K, qa[m], qs[m]);\n"
-				   "\t\t\t\tqbi = bi;\n\t\t\t}\n"
-				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
-				   "\t\t\t\t\tfloat d[4];\n"
-				   "\t\t\t\t\tst_qdot4_q(B + n * RB, RB, qa[m], qs[m], K, d);\n"
-				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
-				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
-				   "\t\t\t\t}\n"
-				   "\t\t\tfor (; n < n1; n++)\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot_q(B + n * RB, qa[m], qs[m], K),\n"
-				   "\t\t\t\t\t\t C + m * N + n);\n"
-				   "\t\t\tcontinue;\n\t\t}\n";
-
-	if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1)
-		st_text_add(&e->t, "#ifdef ST_SIMD\n%s#endif\n", prepared);
-	else if (bt == STRATA_DTYPE_F16 || bt == STRATA_DTYPE_BF16)
-		st_text_add(&e->t, "#ifdef ST_SIMD\n"
-				   "\t\tif (M < 4) {\n"
-				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
-				   "\t\t\t\t\tfloat d[4];\n"
-				   "\t\t\t\t\tst_hdot4(B + n * RB, RB, A + m * K, K, d);\n"
-				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
-				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
-				   "\t\t\t\t}\n"
-				   "\t\t}\n#endif\n");
-	else if (bt == STRATA_DTYPE_Q8_0)
-		st_text_add(&e->t, "#if ST_DIGITS\n%s#elif defined(ST_SIMD)\n"
-				   "\t\tif (M < 4) {\n"
-				   "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++) {\n"
-				   "\t\t\t\t\tfloat d[4];\n"
-				   "\t\t\t\t\tst_qdot4(B + n * RB, RB, A + m * K, K, d);\n"
-				   "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
-				   "\t\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
-				   "\t\t\t\t}\n"
-				   "\t\t\tfor (; n < n1; n++)\n"
-				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_store(t, seq, bi * M + m, n, st_qdot(B + n * RB, A + m * K, K), C + m * N + n);\n"
-				   "\t\t\tcontinue;\n\t\t}\n#endif\n",
-			    prepared);
+	switch (bt) {
+	case STRATA_DTYPE_F32:
+		emit_decode(e, false,
+			    "st_dot1x4(A + m * K, (const float *)(B + n * RB), (const float *)(B + (n + 1) * RB),\n"
+			    "\t\t\t\t\t\t  (const float *)(B + (n + 2) * RB), (const float *)(B + (n + 3) * RB), K,\n"
+			    "\t\t\t\t\t\t  B + n * RB, out)",
+			    "st_dot(A + m * K, (const float *)(B + n * RB), K)");
+		break;
+	case STRATA_DTYPE_F16:
+	case STRATA_DTYPE_BF16:
+		st_text_add(&e->t, "#ifdef ST_SIMD\n");
+		emit_decode(e, false, "st_hdot4(B + n * RB, RB, A + m * K, K, out)", "st_hdot(B + n * RB, A + m * K, K)");
+		st_text_add(&e->t, "#endif\n");
+		break;
+	case STRATA_DTYPE_Q8_0:
+		st_text_add(&e->t, "#if ST_DIGITS\n");
+		emit_decode(e, true, qdot4, qdot1);
+		st_text_add(&e->t, "#elif defined(ST_SIMD)\n");
+		emit_decode(e, false, "st_qdot4(B + n * RB, RB, A + m * K, K, out)", "st_qdot(B + n * RB, A + m * K, K)");
+		st_text_add(&e->t, "#endif\n");
+		break;
+	default: /* Q4_0, Q4_1 */
+		st_text_add(&e->t, "#ifdef ST_SIMD\n");
+		emit_decode(e, true, qdot4, qdot1);
+		st_text_add(&e->t, "#endif\n");
+		break;
+	}
 	if (!f32)
 		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
@@ -631,7 +692,7 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		    "\t\t\t}\n"
 		    "\t\t\tfor (; m < M; m++) {\n"
 		    "\t\t\t\tfloat d[4];\n"
-		    "\t\t\t\tst_dot1x4(A + m * K, w0, w1, w2, w3, K, d);\n"
+		    "\t\t\t\tst_dot1x4(A + m * K, w0, w1, w2, w3, K, NULL, d);\n"
 		    "\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 		    "\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
 		    "\t\t\t}\n\t\t}\n"
@@ -657,8 +718,7 @@ static void emit_plain(struct emitter *e)
 		    "\t\t\t\tconst float av = a[k], *brow = (const float *)B + k * N + n0;\n"
 		    "\t\t\t\tfor (int64_t j = 0; j < n1 - n0; j++)\n\t\t\t\t\tacc[j] += av * brow[j];\n"
 		    "\t\t\t}\n"
-		    "\t\t\tfor (int64_t j = 0; j < n1 - n0; j++)\n"
-		    "\t\t\t\tst_store(t, seq, bi * M + m, n0 + j, acc[j], C + m * N + n0 + j);\n"
+		    "\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, acc, C + m * N + n0);\n"
 		    "\t\t}\n",
 		    NB);
 }
@@ -672,6 +732,8 @@ int st_emit_matmul(struct emitter *e)
 	struct pad4 pa = st_emit_pad(&a->shape), pb = st_emit_pad(&b->shape);
 	char batch[48], m[48], kk[48], n[48], rb[64];
 
+	if (trans)
+		emit_sweep(e);
 	/* b as is is f32 (fold.c widens any other storage). */
 	if (trans && b->dtype != STRATA_DTYPE_F32)
 		emit_unpack(e, b->dtype);
