@@ -193,10 +193,13 @@ static void emit_write_rows(struct emitter *e, const struct st_node *n)
 }
 
 /*
- * Causal attention with a running softmax (one pass over the cache rows
- * 0 … pos[s], no score matrix): the running maximum m, the sum l of
- * exp(score - m), and the weighted sum of v rows, rescaled whenever m
- * grows.  One item is one (query row, head).
+ * Causal attention with a running softmax over blocks of BLK cache rows
+ * (0 … pos[s], no score matrix): a block's scores go to a small buffer,
+ * the running maximum m, the sum l of exp(score - m) and the weighted sum
+ * of v rows are rescaled once per block whose maximum is larger, and the
+ * exponentials of a block are one loop the compiler vectorizes.  (One
+ * row at a time, each exponential waited on the last: a decode step's
+ * attention took as long as a matmul.)  One item is one (query row, head).
  */
 static void emit_attention(struct emitter *e, const struct st_node *n)
 {
@@ -206,7 +209,7 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 	head(e);
 	st_text_add(&e->t,
 		    "\tconst float *q = t[%d], *k = t[%d], *v = t[%d];\n\tconst int32_t *pos = t[%d];\n"
-		    "\tenum { H = %lld, D = %lld, C = %lld, KVH = %lld, GROUP = %lld };\n"
+		    "\tenum { H = %lld, D = %lld, C = %lld, KVH = %lld, GROUP = %lld, BLK = 128 };\n"
 		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
 		    "\t\tconst int64_t s = it / H, kh = (it %% H) / GROUP;\n"
 		    "\t\tconst int32_t last = pos[s];\n"
@@ -214,21 +217,31 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 		    "\t\tfloat acc[D], m = -INFINITY, l = 0;\n"
 		    "\t\tif (last < 0 || last >= C)\n\t\t\treturn -34; /* -ERANGE */\n"
 		    "\t\tfor (int d = 0; d < D; d++)\n\t\t\tacc[d] = 0;\n"
-		    "\t\tfor (int64_t j = 0; j <= last; j++) {\n"
-		    "\t\t\tconst float *kr = k + (j * KVH + kh) * D, *vr = v + (j * KVH + kh) * D;\n"
-		    "\t\t\tfloat part[8] = { 0 }, dot = 0, p;\n"
-		    "\t\t\tint d = 0;\n"
-		    "\t\t\tfor (; d + 8 <= D; d += 8)\n\t\t\t\tfor (int u = 0; u < 8; u++)\n"
-		    "\t\t\t\t\tpart[u] += qr[d + u] * kr[d + u];\n"
-		    "\t\t\tfor (; d < D; d++)\n\t\t\t\tpart[0] += qr[d] * kr[d];\n"
-		    "\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\tdot += part[u];\n"
-		    "\t\t\tdot *= %.9gf;\n"
-		    "\t\t\tif (dot > m) {\n"
-		    "\t\t\t\tconst float c = st_exp(m - dot);\n"
-		    "\t\t\t\tl *= c;\n\t\t\t\tfor (d = 0; d < D; d++)\n\t\t\t\t\tacc[d] *= c;\n"
-		    "\t\t\t\tm = dot;\n\t\t\t}\n"
-		    "\t\t\tp = st_exp(dot - m);\n\t\t\tl += p;\n"
-		    "\t\t\tfor (d = 0; d < D; d++)\n\t\t\t\tacc[d] += p * vr[d];\n"
+		    "\t\tfor (int64_t j0 = 0; j0 <= last; j0 += BLK) {\n"
+		    "\t\t\tconst int64_t n = last + 1 - j0 < BLK ? last + 1 - j0 : BLK;\n"
+		    "\t\t\tfloat sc[BLK], bm = -INFINITY, part[8] = { 0 };\n"
+		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++) {\n"
+		    "\t\t\t\tconst float *kr = k + ((j0 + jj) * KVH + kh) * D;\n"
+		    "\t\t\t\tfloat dp[8] = { 0 }, dot = 0;\n"
+		    "\t\t\t\tint d = 0;\n"
+		    "\t\t\t\tfor (; d + 8 <= D; d += 8)\n\t\t\t\t\tfor (int u = 0; u < 8; u++)\n"
+		    "\t\t\t\t\t\tdp[u] += qr[d + u] * kr[d + u];\n"
+		    "\t\t\t\tfor (; d < D; d++)\n\t\t\t\t\tdp[0] += qr[d] * kr[d];\n"
+		    "\t\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\t\tdot += dp[u];\n"
+		    "\t\t\t\tsc[jj] = dot * %.9gf;\n"
+		    "\t\t\t\tbm = sc[jj] > bm ? sc[jj] : bm;\n"
+		    "\t\t\t}\n"
+		    "\t\t\tif (bm > m) {\n"
+		    "\t\t\t\tconst float c = st_exp(m - bm);\n"
+		    "\t\t\t\tl *= c;\n\t\t\t\tfor (int d = 0; d < D; d++)\n\t\t\t\t\tacc[d] *= c;\n"
+		    "\t\t\t\tm = bm;\n\t\t\t}\n"
+		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++)\n\t\t\t\tsc[jj] = st_exp(sc[jj] - m);\n"
+		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++)\n\t\t\t\tpart[jj %% 8] += sc[jj];\n"
+		    "\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\tl += part[u];\n"
+		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++) {\n"
+		    "\t\t\t\tconst float *vr = v + ((j0 + jj) * KVH + kh) * D, p = sc[jj];\n"
+		    "\t\t\t\tfor (int d = 0; d < D; d++)\n\t\t\t\t\tacc[d] += p * vr[d];\n"
+		    "\t\t\t}\n"
 		    "\t\t}\n"
 		    "\t\tfor (int d = 0; d < D; d++)\n\t\t\t((float *)t[0])[it * D + d] = acc[d] / l;\n"
 		    "\t}\n\treturn 0;\n}\n",

@@ -310,6 +310,10 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		}
 		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < SPLIT_BYTES)
 			p->tasks[k].chunk = items ? items : 1;
+		/* Attention's result is small, but each of its items (a query
+		 * row's head) reads that head's whole cache: share them out. */
+		if (g->nodes[ker->core].op == STRATA_OP_ATTENTION)
+			p->tasks[k].chunk = (items + threads - 1) / threads;
 	}
 	if (!err) {
 		uint64_t t0 = st_mono_ns();
