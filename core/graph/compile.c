@@ -269,6 +269,46 @@ static int build_kernels(struct strata_program *p, const struct strata_compile_o
 	return err;
 }
 
+/* Which matmuls read their block-quantized weight packed sixteen rows to
+ * a block (emit_packed.c): wherever the CPU the kernels are built for has
+ * AVX-512 VNNI, unless the caller said not to. */
+static void choose_packing(struct strata_program *p, unsigned flags)
+{
+	uint64_t features = (flags & STRATA_COMPILE_NO_PACKING) ? 0 : st_cpu_features_detect();
+	uint32_t k;
+
+	for (k = 0; k < p->f.nk; k++)
+		p->f.k[k].packed = st_packs(st_program_graph(p), &p->f.k[k], features);
+}
+
+/* The packed kernels' copies and tile states.  Nothing is written until
+ * a run packs a tile, so memory is taken as the weights are met. */
+static int make_packed(struct strata_program *p)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	uint32_t k;
+
+	p->packed = st_calloc(p->f.nk ? p->f.nk : 1, sizeof(*p->packed));
+	if (!p->packed)
+		return -ENOMEM;
+	for (k = 0; k < p->f.nk; k++) {
+		const struct st_node *b;
+		struct st_packed *pk = &p->packed[k];
+
+		if (!p->f.k[k].packed)
+			continue;
+		b = &g->nodes[g->nodes[p->f.k[k].core].src[1]];
+		pk->bytes = st_node_bytes(b, 1);
+		pk->raw = st_malloc(pk->bytes + 63);
+		pk->tiles = st_calloc((size_t)(b->shape.dim[0] + 31) / 32, sizeof(*pk->tiles));
+		if (!pk->raw || !pk->tiles)
+			return -ENOMEM;
+		pk->data = (void *)(((uintptr_t)pk->raw + 63) & ~(uintptr_t)63);
+		p->info.packed_bytes += pk->bytes;
+	}
+	return 0;
+}
+
 /* Bytes the plan and the fusion report. */
 static void summarize(struct strata_program *p)
 {
@@ -369,8 +409,11 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 		goto fail;
 	if (p->info.backend == STRATA_BACKEND_C) {
 		choose_streaming(p, g->rt->topo);
+		choose_packing(p, ST_OPT(opts, flags, 0));
 		err = build_kernels(p, opts, &tc, dir, private_dir);
 		t[3] = now_ms();
+		if (!err)
+			err = make_packed(p);
 		if (!err && p->plan.arena_bytes) {
 			p->arena_raw = st_malloc(p->plan.arena_bytes + 63);
 			p->arena = (void *)(((uintptr_t)p->arena_raw + 63) & ~(uintptr_t)63);

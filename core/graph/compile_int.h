@@ -49,6 +49,10 @@ struct st_kernel {
 	/* Element-wise only: results of at least this many bytes are written
 	 * with streaming stores, past the caches (0: never; compile.c). */
 	uint64_t stream_bytes;
+	/* Matmul only: b is read from the program's copy packed sixteen rows
+	 * to a block (emit_packed.c), passed after the args with its tiles'
+	 * states. */
+	bool packed;
 	char *source; /* C source (emit.c) */
 	uint64_t hash; /* of the source and the toolchain (kcache.c) */
 	st_kernel_fn fn;
@@ -129,10 +133,22 @@ void st_plan_free(struct st_plan *p);
 /* emit.c: @k->source for kernel @k of @g.  Return: 0; -ENOMEM. */
 int st_kernel_emit(const struct strata_graph *g, struct st_kernel *k);
 
+/* emit_packed.c: whether matmul kernel @k reads its weight packed sixteen
+ * rows to a block, on a CPU with @cpu_features (STRATA_CPU_* bits). */
+bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t cpu_features);
+
+/* A packed kernel's copy of its weight, and one state per tile of 32
+ * rows (0 not packed, 1 being packed, 2 packed; the kernel packs them). */
+struct st_packed {
+	void *raw, *data; /* data: raw aligned to 64 bytes */
+	uint32_t *tiles;
+	uint64_t bytes;
+};
+
 /* One kernel ready to run: its function and the addresses it takes. */
 struct st_call {
 	st_kernel_fn fn;
-	void *t[1 + ST_KERNEL_MAX_ARGS];
+	void *t[3 + ST_KERNEL_MAX_ARGS]; /* result, args, and a packed weight's copy and tile states */
 	int64_t seq;
 	uint32_t kernel; /* its number, for trace events */
 	int trace_id; /* the span name of its kind */
@@ -155,6 +171,7 @@ struct strata_program {
 	struct st_plan plan;
 	struct st_placement *place; /* per kernel */
 	void *arena, *arena_raw;
+	struct st_packed *packed; /* per kernel: its packed weight (kernels with .packed) */
 	void **state; /* per node of the final graph: the buffer of a state, else NULL */
 	void **objects; /* dlopen handles */
 	unsigned nobjects;

@@ -59,6 +59,11 @@ void st_emit_prelude(struct emitter *e);
  * (emit_matmul.c; the embedding gathers rows with it too). */
 void st_emit_unpack(struct emitter *e, enum strata_dtype t);
 
+/* st_pack_tile(), st_ensure_packed(), st_unpack_packed() and, on AVX-512
+ * VNNI, st_prep_packed() and st_pdot16() for weights stored as @t
+ * (emit_packed.c). */
+void st_emit_packed(struct emitter *e, enum strata_dtype t);
+
 int st_emit_matmul(struct emitter *e);
 int st_emit_single(struct emitter *e);
 

@@ -635,14 +635,47 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 		    dot4, dot1);
 }
 
+/*
+ * Decode on a packed weight (emit_packed.c): the tile is packed if this
+ * is its first run, then on AVX-512 VNNI sixteen rows of b at a time.
+ * The prefill path below widens rows of the packed copy.
+ */
+static void emit_packed_decode(struct emitter *e)
+{
+	unsigned pi = 1 + e->k->nargs;
+
+	st_text_add(&e->t,
+		    "\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n"
+		    "\t\tst_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], it %% nblk, n0, n1, K);\n"
+		    "#if ST_PDIGITS\n"
+		    "\t\tif (M < 4) {\n\t\t\tfloat res[4][NB];\n"
+		    "\t\t\tif (bi != qbi) {\n"
+		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\t\tst_prep_packed(A + m * K, K, px[m], pda[m], pso[m], pcorr[m]);\n"
+		    "\t\t\t\tqbi = bi;\n\t\t\t}\n"
+		    "\t\t\tfor (; n < n1; n += 16)\n"
+		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\t\tst_pdot16(P + n / 16 * (K / 32) * ST_PGB, px[m], pda[m], pso[m], pcorr[m], K,\n"
+		    "\t\t\t\t\t\t  &res[m][n - n0]);\n"
+		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, res[m], C + m * N + n0);\n"
+		    "\t\t\tcontinue;\n\t\t}\n#endif\n",
+		    pi, pi, pi + 1);
+}
+
 /* b transposed: four columns at a time, against four rows of a at a time. */
 static void emit_trans(struct emitter *e, enum strata_dtype bt)
 {
 	bool f32 = bt == STRATA_DTYPE_F32;
+	const char *unpack = "ST_ROW";
 	static const char qdot4[] = "st_qdot4_q(B + n * RB, RB, qa[m], qs[m], K, out)",
 			  qdot1[] = "st_qdot_q(B + n * RB, qa[m], qs[m], K)";
 
 	st_text_add(&e->t, "\t\tint64_t n = n0;\n");
+	if (e->k->packed) {
+		emit_packed_decode(e);
+		bt = STRATA_DTYPE_UNKNOWN; /* no other decode path */
+	}
 	switch (bt) {
 	case STRATA_DTYPE_F32:
 		emit_decode(e, false,
@@ -664,22 +697,24 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		emit_decode(e, false, "st_qdot4(B + n * RB, RB, A + m * K, K, out)", "st_qdot(B + n * RB, A + m * K, K)");
 		st_text_add(&e->t, "#endif\n");
 		break;
-	default: /* Q4_0, Q4_1 */
+	case STRATA_DTYPE_Q4_0:
+	case STRATA_DTYPE_Q4_1:
 		st_text_add(&e->t, "#ifdef ST_SIMD\n");
 		emit_decode(e, true, qdot4, qdot1);
 		st_text_add(&e->t, "#endif\n");
 		break;
+	default: break;
 	}
 	if (!f32)
-		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n");
+		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n#define ST_ROW(row, w) %s\n",
+			    e->k->packed ? "st_unpack_packed(P, (row), (w), K)" : "st_unpack(B + (row) * RB, (w), K)");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
 	for (int q = 0; q < 4; q++) {
 		if (f32)
 			st_text_add(&e->t, "\t\t\tconst float *w%d = (const float *)(B + (n + %d) * RB);\n", q, q);
 		else
-			st_text_add(&e->t, "\t\t\tst_unpack(B + (n + %d) * RB, wbuf[%d], K);\n"
-					   "\t\t\tconst float *w%d = wbuf[%d];\n",
-				    q, q, q, q);
+			st_text_add(&e->t, "\t\t\t%s(n + %d, wbuf[%d]);\n\t\t\tconst float *w%d = wbuf[%d];\n", unpack, q, q,
+				    q, q);
 	}
 	st_text_add(&e->t,
 		    "\t\t\tint64_t m = 0;\n"
@@ -700,7 +735,7 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 	if (f32)
 		st_text_add(&e->t, "\t\t\tconst float *w0 = (const float *)(B + n * RB);\n");
 	else
-		st_text_add(&e->t, "\t\t\tst_unpack(B + n * RB, wbuf[0], K);\n\t\t\tconst float *w0 = wbuf[0];\n");
+		st_text_add(&e->t, "\t\t\t%s(n, wbuf[0]);\n\t\t\tconst float *w0 = wbuf[0];\n", unpack);
 	st_text_add(&e->t,
 		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 		    "\t\t\t\tst_store(t, seq, bi * M + m, n, st_dot(A + m * K, w0, K), C + m * N + n);\n"
@@ -735,8 +770,12 @@ int st_emit_matmul(struct emitter *e)
 	if (trans)
 		emit_sweep(e);
 	/* b as is is f32 (fold.c widens any other storage). */
-	if (trans && b->dtype != STRATA_DTYPE_F32)
+	if (k->packed) {
+		st_emit_unpack(e, b->dtype);
+		st_emit_packed(e, b->dtype);
+	} else if (trans && b->dtype != STRATA_DTYPE_F32) {
 		emit_unpack(e, b->dtype);
+	}
 	if (trans)
 		emit_dot_kernels(e);
 	emit_store(e);
@@ -757,7 +796,14 @@ int st_emit_matmul(struct emitter *e)
 		    "\t\tconst uint8_t *B = (const uint8_t *)t[%d] + %s;\n"
 		    "\t\tfloat *C = (float *)t[0] + bi * M * N;\n",
 		    m, kk, n, NB, trans ? row_bytes(b->dtype, "K", rb, sizeof(rb)) : "(N * 4)", batch,
-		    trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1 || b->dtype == STRATA_DTYPE_Q8_0)
+		    k->packed ? "#if ST_PDIGITS\n"
+				"\t/* a's rows as digits, made once per batch a chunk meets */\n"
+				"\tint8_t px[4][3 * K] __attribute__((aligned(64)));\n"
+				"\tfloat pda[4][K / 32], pso[4][K / 32];\n"
+				"\tint32_t pcorr[4][K / 32];\n"
+				"\tint64_t qbi = -1;\n"
+				"#endif\n"
+		    : trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1 || b->dtype == STRATA_DTYPE_Q8_0)
 			    ? "#if defined(ST_SIMD) && (ST_DIGITS || !ST_Q8)\n"
 			      "\t/* a's rows in nibble order, made once per batch a chunk meets */\n"
 			      "\tst_qa_t qa[4][ST_QA_LEN(K)] __attribute__((aligned(64)));\n"

@@ -298,6 +298,10 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			c->t[1 + i] = ptr[ker->args[i]];
 			c->bytes += bytes_at(g, ker->args[i], seq);
 		}
+		if (ker->packed) {
+			c->t[1 + ker->nargs] = p->packed[k].data;
+			c->t[2 + ker->nargs] = p->packed[k].tiles;
+		}
 		p->tasks[k].items = items;
 		/* Four chunks a worker, unless the whole kernel is small.  The
 		 * workers spin between kernels (sched.c), so handing one a chunk
@@ -428,6 +432,11 @@ void strata_program_destroy(struct strata_program *p)
 	st_free(p->calls);
 	st_free(p->ptr);
 	st_free(p->arena_raw);
+	for (i = 0; p->packed && i < p->f.nk; i++) {
+		st_free(p->packed[i].raw);
+		st_free(p->packed[i].tiles);
+	}
+	st_free(p->packed);
 	for (i = 0; p->state && i < st_program_state_graph(p)->n; i++)
 		st_free(p->state[i]);
 	st_free(p->state);

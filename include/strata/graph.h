@@ -331,6 +331,12 @@ struct strata_program;
 
 #define STRATA_COMPILE_INTERPRET (1u << 0) /* no code generation: run the reference interpreter */
 #define STRATA_COMPILE_NO_FUSION (1u << 1) /* every op a kernel of its own (to measure what fusion saves) */
+/* Read block-quantized weights (Q8_0, Q4_0, Q4_1) in their own layout.  By
+ * default, where the CPU has AVX-512 VNNI, a matmul keeps a copy of such a
+ * weight packed sixteen rows to a block, made at the first run that reaches
+ * it (strata_program_info()'s packed_bytes): decode is then bound by
+ * memory, not by unpacking, at the price of the copy. */
+#define STRATA_COMPILE_NO_PACKING (1u << 2)
 
 struct strata_compile_opts {
 	size_t sz;
@@ -396,6 +402,7 @@ struct strata_program_info {
 	uint64_t stream_waits; /* runs' waits for a streamed weight not yet loaded */
 	uint64_t bytes_moved; /* estimated bytes all kernels move at max_seq */
 	double compile_ms;
+	uint64_t packed_bytes; /* copies of weights packed for decode (STRATA_COMPILE_NO_PACKING) */
 };
 
 /* strata_program_info() - describe @p.  Return: 0; -EINVAL. */

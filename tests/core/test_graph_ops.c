@@ -252,6 +252,84 @@ static void matmul_and_embedding_quantized(void **state)
 		free(w[i]);
 }
 
+/* Whether this CPU reads quantized weights packed (emit_packed.c). */
+static bool packs_here(void)
+{
+	const uint64_t need = 1ull << STRATA_CPU_AVX512F | 1ull << STRATA_CPU_AVX512BW | 1ull << STRATA_CPU_AVX512VL |
+			      1ull << STRATA_CPU_AVX512VNNI | 1ull << STRATA_CPU_F16C;
+
+	return (strata_topo_cpu_features(strata_rt_topo(test_rt)) & need) == need;
+}
+
+/*
+ * Q8_0, Q4_0 and Q4_1 weights with rows in sixteens (48: a whole tile of
+ * 32 and half of one), which a matmul reads from a copy packed sixteen rows
+ * to a block where the CPU has AVX-512 VNNI.  A batch of two shares each
+ * weight, so two chunks meet a tile at the first run; a SiLU epilogue
+ * follows.  Decode (1 and 3 rows), prefill (5), and decode again on the
+ * packed copy, each against the reference; with packing and without; the
+ * caller's weights are left as they were.
+ */
+static void packed_quantized_weights(void **state)
+{
+	static const enum strata_dtype types[] = { STRATA_DTYPE_Q8_0, STRATA_DTYPE_Q4_0, STRATA_DTYPE_Q4_1 };
+	static const uint32_t seqs[] = { 1, 3, 5, 1 };
+	const int64_t as[] = { 2, STRATA_DIM_SEQ, 96 }, ws[] = { 48, 96 };
+	float *ad = graph_random_floats(2 * 5 * 96, -1, 1), *got = malloc(2 * 5 * 48 * 4), *want = malloc(2 * 5 * 48 * 4);
+	void *w[3], *copy[3];
+	size_t bytes[3], total = 0;
+	uint32_t a, wn, t, outs[3];
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 3, as, &a), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		bytes[i] = (size_t)(48 * 96 / 32) * (types[i] == STRATA_DTYPE_Q8_0 ? 34 : types[i] == STRATA_DTYPE_Q4_1 ? 20 : 18);
+		total += bytes[i];
+		w[i] = random_weight(types[i], 48, 96);
+		copy[i] = malloc(bytes[i]);
+		memcpy(copy[i], w[i], bytes[i]);
+		assert_int_equal(strata_graph_weight(test_graph, "w", types[i], 2, ws, w[i], &wn), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &t), 0);
+		assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_SILU, t, &outs[i]), 0);
+	}
+	graph_mark(outs, 3);
+	for (unsigned flags = 0; flags <= STRATA_COMPILE_NO_PACKING; flags += STRATA_COMPILE_NO_PACKING) {
+		STRATA_COMPILE_OPTS(opts, .threads = 2, .flags = flags);
+		struct strata_program_info info = { .sz = sizeof(info) };
+		struct strata_program *p;
+
+		assert_int_equal(strata_graph_compile(test_graph, &opts, &p), 0);
+		assert_int_equal(strata_program_info(p, &info), 0);
+		assert_int_equal(info.packed_bytes, !flags && packs_here() ? total : 0);
+		for (unsigned r = 0; r < 4; r++) {
+			struct strata_graph_tensor in = { a, ad, 2 * seqs[r] * 96 * 4 };
+
+			for (unsigned i = 0; i < 3; i++) {
+				struct strata_graph_tensor g = { outs[i], got, 2 * seqs[r] * 48 * 4 };
+				struct strata_graph_tensor ref = { outs[i], want, g.bytes };
+				double scale = 1;
+
+				assert_int_equal(strata_program_run(p, seqs[r], &in, 1, &g, 1), 0);
+				assert_int_equal(strata_graph_eval_reference(test_graph, seqs[r], &in, 1, &ref, 1), 0);
+				for (size_t j = 0; j < g.bytes / 4; j++)
+					scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
+				for (size_t j = 0; j < g.bytes / 4; j++)
+					if (!(fabs(got[j] - want[j]) <= 2e-5 * scale))
+						fail_msg("%s, seq %u, flags %u, element %zu: %.9g, reference %.9g",
+							 i == 0 ? "Q8_0" : i == 1 ? "Q4_0" : "Q4_1", seqs[r], flags, j,
+							 (double)got[j], (double)want[j]);
+			}
+		}
+		strata_program_destroy(p);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		assert_memory_equal(w[i], copy[i], bytes[i]);
+		free(w[i]);
+		free(copy[i]);
+	}
+	free(ad), free(got), free(want);
+}
+
 /* Reshape and slice as views, permute and slice as copies, concat, argmax. */
 static void data_movement(void **state)
 {
@@ -428,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rope_both_layouts, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(matmul_f32, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(packed_quantized_weights, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(casts, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(gather_from_a_sequence, graph_setup, graph_teardown),
