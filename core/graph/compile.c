@@ -185,27 +185,58 @@ static int load(struct strata_program *p, const struct st_toolchain *tc, const c
  */
 uint64_t (*st_graph_llc_bytes)(const struct strata_topo *topo) = strata_topo_llc_bytes;
 
+/* Whether kernel @ker writes its result over one of its arguments. */
+static bool writes_in_place(const struct strata_program *p, const struct st_kernel *ker)
+{
+	const struct st_value *v = p->plan.v, *r = &v[ker->root];
+	unsigned i;
+
+	for (i = 0; i < ker->nargs; i++)
+		if (r->home == ST_HOME_ARENA && v[ker->args[i]].home == ST_HOME_ARENA &&
+		    v[ker->args[i]].offset == r->offset)
+			return true;
+	return false;
+}
+
 static void choose_streaming(struct strata_program *p, const struct strata_topo *topo)
 {
-	const struct st_value *v = p->plan.v;
 	uint64_t llc = st_graph_llc_bytes(topo);
 	uint32_t k;
-	unsigned i;
 
 	for (k = 0; k < p->f.nk; k++) {
 		struct st_kernel *ker = &p->f.k[k];
-		const struct st_value *r = &v[ker->root];
-		bool in_place = false;
 
 		ker->stream_bytes = 0;
-		if (ker->kind != ST_KERNEL_ELEMWISE || r->home == ST_HOME_STATE)
+		if (ker->kind != ST_KERNEL_ELEMWISE || p->plan.v[ker->root].home == ST_HOME_STATE)
 			continue;
-		for (i = 0; i < ker->nargs; i++)
-			in_place |= r->home == ST_HOME_ARENA && v[ker->args[i]].home == ST_HOME_ARENA &&
-				    v[ker->args[i]].offset == r->offset;
 		/* The result's share of a cache-sized working set. */
-		if (!in_place)
+		if (!writes_in_place(p, ker))
 			ker->stream_bytes = (llc ? llc : (uint64_t)32 << 20) / (ker->nargs + 1);
+	}
+}
+
+/*
+ * The bytes the kernels bring into the caches at max_seq (fill_bytes):
+ * their arguments, and the lines of a result written with ordinary stores
+ * where the kernel had not just read them (a store to a line not in cache
+ * reads it first).  Results going back to memory are left out: written
+ * lines drain while the core waits on its reads.  On this project's
+ * machine an in-place t = t + x over 1 GiB arrays ran at 23.6 GB/s counting
+ * all three, the time of reading t and x alone (15.3 GB/s), where
+ * y = t · x, which reads y's lines before writing them, ran at 13.7.
+ * Streaming stores read nothing.
+ */
+static void count_fills(struct strata_program *p)
+{
+	const struct strata_graph *g = st_program_graph(p);
+	uint32_t k;
+
+	for (k = 0; k < p->f.nk; k++) {
+		const struct st_kernel *ker = &p->f.k[k];
+		uint64_t root = st_node_bytes(&g->nodes[ker->root], g->max_seq);
+		bool streamed = ker->stream_bytes && root >= ker->stream_bytes;
+
+		p->info.fill_bytes += ker->bytes - root + (writes_in_place(p, ker) || streamed ? 0 : root);
 	}
 }
 
@@ -409,6 +440,7 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 		goto fail;
 	if (p->info.backend == STRATA_BACKEND_C) {
 		choose_streaming(p, g->rt->topo);
+		count_fills(p);
 		choose_packing(p, ST_OPT(opts, flags, 0));
 		err = build_kernels(p, opts, &tc, dir, private_dir);
 		t[3] = now_ms();

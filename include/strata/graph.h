@@ -403,6 +403,11 @@ struct strata_program_info {
 	uint64_t bytes_moved; /* estimated bytes all kernels move at max_seq */
 	double compile_ms;
 	uint64_t packed_bytes; /* copies of weights packed for decode (STRATA_COMPILE_NO_PACKING) */
+	/* What the kernels bring in from memory at max_seq: arguments, and the
+	 * lines of results written with plain stores to lines not just read.
+	 * Written-back lines drain while a core waits on its reads, so run
+	 * time follows this more closely than bytes_moved (compile.c). */
+	uint64_t fill_bytes;
 };
 
 /* strata_program_info() - describe @p.  Return: 0; -EINVAL. */

@@ -380,6 +380,51 @@ static void large_results_stream_past_the_cache(void **state)
 	free(bd);
 }
 
+/*
+ * fill_bytes counts what comes in from memory: arguments, and the lines of
+ * a result written with plain stores (read for ownership), but not those
+ * of a result written over its argument or streamed past the caches.
+ * Two element-wise ops over 64 KiB values, fused and not, with the real
+ * cache and with a small one (the result then streams).
+ */
+static void fill_bytes_count_reads_for_ownership(void **state)
+{
+	uint64_t (*real)(const struct strata_topo *) = st_graph_llc_bytes;
+	const int64_t xs[] = { 64, 256 };
+	const uint64_t v = 64 * 256 * 4;
+	uint32_t a, b, t, y;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, xs, &a), 0);
+	assert_int_equal(strata_graph_input(test_graph, "b", STRATA_DTYPE_F32, 2, xs, &b), 0);
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, a, b, &t), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_NEG, t, &y), 0);
+	graph_mark(&y, 1);
+	for (int small = 0; small < 2; small++) {
+		STRATA_COMPILE_OPTS(fused_opts, .threads = 1);
+		STRATA_COMPILE_OPTS(unfused_opts, .threads = 1, .flags = STRATA_COMPILE_NO_FUSION);
+		struct strata_program_info fi = { .sz = sizeof(fi) }, ui = { .sz = sizeof(ui) };
+		struct strata_program *fused, *unfused;
+
+		st_graph_llc_bytes = small ? small_llc : real;
+		assert_int_equal(strata_graph_compile(test_graph, &fused_opts, &fused), 0);
+		assert_int_equal(strata_graph_compile(test_graph, &unfused_opts, &unfused), 0);
+		assert_int_equal(strata_program_info(fused, &fi), 0);
+		assert_int_equal(strata_program_info(unfused, &ui), 0);
+		assert_int_equal(fi.kernels, 1);
+		assert_int_equal(ui.kernels, 2);
+		assert_int_equal(ui.in_place, 1); /* neg writes over the product */
+		assert_int_equal(fi.bytes_moved, 3 * v);
+		assert_int_equal(ui.bytes_moved, 3 * v + 2 * v);
+		/* a and b, then the result's lines: read first, unless streamed */
+		assert_int_equal(fi.fill_bytes, small ? 2 * v : 3 * v);
+		assert_int_equal(ui.fill_bytes, (small ? 2 * v : 3 * v) + v);
+		strata_program_destroy(fused);
+		strata_program_destroy(unfused);
+	}
+	st_graph_llc_bytes = real;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kernels_are_observed, graph_setup, graph_teardown),
 		cmocka_unit_test(kernels_follow_their_weights),
 		cmocka_unit_test_setup_teardown(large_results_stream_past_the_cache, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(fill_bytes_count_reads_for_ownership, graph_setup, graph_teardown),
 		cmocka_unit_test(random_graphs),
 	};
 
