@@ -231,7 +231,10 @@ static void block_latency_sampled(void **state)
 	lat2 = lat_samples(x2) - lat_samples(x1);
 	print_message("%s: %llu reads, %llu timed; then %llu reads, %llu timed\n", name, (unsigned long long)ios1,
 		      (unsigned long long)lat1, (unsigned long long)ios2, (unsigned long long)lat2);
-	assert_true(ios1 > 0 && lat1 > 0 && lat1 <= ios1);
+	/* A snapshot copies a device's counters while completions update
+	 * them: a completion between the copy of ios and that of the
+	 * histogram shows in the histogram one interval early. */
+	assert_true(ios1 > 0 && lat1 > 0 && lat1 <= ios1 + 4);
 	/* Other reads of the same device count too; the file's reads dominate. */
 	assert_true(lat1 * 10 >= ios1 * 9);
 	rate = (double)ios1 / 0.3;
