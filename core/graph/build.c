@@ -233,6 +233,29 @@ int strata_graph_weight(struct strata_graph *g, const char *name, enum strata_dt
 	return append(g, &n, out);
 }
 
+int strata_graph_weight_lend(struct strata_graph *g, uint32_t weight)
+{
+	struct st_node *n;
+	void **grown;
+
+	if (!g || weight >= g->n || g->nodes[weight].op != STRATA_OP_WEIGHT)
+		return g ? st_graph_fail(g, -EINVAL, "weight_lend: node %u is not a weight", weight) : -EINVAL;
+	n = &g->nodes[weight];
+	/* Only block-quantized matrices of whole groups of 16 rows are ever
+	 * packed (emit_packed.c). */
+	if (n->lent_tiles || !is_block(n->dtype) || n->shape.ndim != 2 || n->shape.dim[0] % 16)
+		return 0;
+	grown = st_realloc(g->owned, (g->nowned + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	g->owned = grown;
+	n->lent_tiles = st_calloc((size_t)(n->shape.dim[0] + 31) / 32, sizeof(*n->lent_tiles));
+	if (!n->lent_tiles)
+		return -ENOMEM;
+	g->owned[g->nowned++] = n->lent_tiles;
+	return 0;
+}
+
 int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *model, size_t tensor, uint32_t *out)
 {
 	struct st_node n = { .op = STRATA_OP_WEIGHT };

@@ -140,9 +140,11 @@ bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t 
 /* A packed kernel's copy of its weight, and one state per tile of 32
  * rows (0 not packed, 1 being packed, 2 packed; the kernel packs them). */
 struct st_packed {
-	void *raw, *data; /* data: raw aligned to 64 bytes */
-	uint32_t *tiles;
+	void *raw, *data; /* data: raw aligned to 64 bytes (NULL in place) */
+	uint32_t *tiles; /* the program's, or in place the weight's (lent_tiles) */
 	uint64_t bytes;
+	bool in_place; /* a lent weight rewritten in its own bytes */
+	unsigned warg; /* the weight's index among the kernel's args */
 };
 
 /* One kernel ready to run: its function and the addresses it takes. */

@@ -63,6 +63,8 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t);
  * VNNI, st_prep_packed() and st_pdot16() for weights stored as @t
  * (emit_packed.c). */
 void st_emit_packed(struct emitter *e, enum strata_dtype t);
+/* The layout part alone, for the embedding of a table packed in place. */
+void st_emit_packed_rows(struct emitter *e, enum strata_dtype t);
 
 int st_emit_matmul(struct emitter *e);
 int st_emit_single(struct emitter *e);

@@ -23,8 +23,10 @@
  * group's blocks follow each other, so a tile of rows is one stream.
  *
  * The program keeps the packed copy (the caller's weight stays as it is,
- * for the embedding, the interpreter and other programs).  Each tile of
- * 32 rows is packed by the first chunk that meets it, at the first run.
+ * for the embedding, the interpreter and other programs), or, for a weight
+ * the caller lent (strata_graph_weight_lend()) and nothing else reads,
+ * rewrites the weight in its own bytes.  Each tile of 32 rows is packed by
+ * the first chunk that meets it, at the first run.
  *
  * a's row is cut into three 8-bit digits per value as in the unpacked
  * path (emit_matmul.c), in natural order, one array per digit.  A row's
@@ -56,13 +58,17 @@ static void emit_layout(struct emitter *e, enum strata_dtype t, int bs, int qoff
 {
 	bool q8 = t == STRATA_DTYPE_Q8_0;
 
-	st_text_add(&e->t, "#define ST_PBS %d /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n"
-			   "/* Rows n0 … n1 - 1 of b into the packed copy. */\n"
-			   "static void st_pack_tile(const uint8_t *B, uint8_t *P, int64_t n0, int64_t n1, int64_t K)\n{\n"
+	st_text_add(&e->t, "#include <stdlib.h>\n#define ST_PBS %d /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n"
+			   "/* Rows n0 … n1 - 1 of b packed into P, a group of 16 at a time through a\n"
+			   " * buffer: a group's rows take the bytes its packed form does, so P may\n"
+			   " * be B itself (a lent weight). */\n"
+			   "static int st_pack_tile(const uint8_t *B, uint8_t *P, int64_t n0, int64_t n1, int64_t K)\n{\n"
 			   "\tconst int64_t nb = K / 32;\n"
-			   "\tfor (int64_t g = n0 / 16; g < n1 / 16; g++)\n"
+			   "\tuint8_t *tmp = malloc((size_t)(nb * ST_PGB));\n"
+			   "\tif (!tmp)\n\t\treturn -12; /* -ENOMEM */\n"
+			   "\tfor (int64_t g = n0 / 16; g < n1 / 16; g++) {\n"
 			   "\t\tfor (int64_t b = 0; b < nb; b++) {\n"
-			   "\t\t\tuint8_t *o = P + (g * nb + b) * ST_PGB;\n"
+			   "\t\t\tuint8_t *o = tmp + b * ST_PGB;\n"
 			   "\t\t\tfor (int r = 0; r < 16; r++) {\n"
 			   "\t\t\t\tconst uint8_t *s = B + ((g * 16 + r) * nb + b) * ST_PBS;\n"
 			   "\t\t\t\tmemcpy(o + 2 * r, s, 2);\n",
@@ -76,18 +82,22 @@ static void emit_layout(struct emitter *e, enum strata_dtype t, int bs, int qoff
 		st_text_add(&e->t, "\t\t\t\tfor (int j = 0; j < 4; j++)\n"
 				   "\t\t\t\t\tmemcpy(o + %d + 64 * j + 4 * r, s + %d + 4 * j, 4);\n",
 			    qoff * 16, qoff);
-	st_text_add(&e->t, "\t\t\t}\n\t\t}\n}\n"
+	st_text_add(&e->t, "\t\t\t}\n\t\t}\n"
+			   "\t\tmemcpy(P + g * nb * ST_PGB, tmp, (size_t)(nb * ST_PGB));\n\t}\n"
+			   "\tfree(tmp);\n\treturn 0;\n}\n"
 			   "/* Tile @tile packed once: the first chunk to meet it packs it, any other\n"
-			   " * waits (a batch of a's rows meets the same tile in several chunks). */\n"
-			   "static inline void st_ensure_packed(const uint8_t *B, uint8_t *P, uint32_t *state, int64_t tile,\n"
-			   "\t\t\t\t    int64_t n0, int64_t n1, int64_t K)\n{\n"
-			   "\tuint32_t s = __atomic_load_n(&state[tile], __ATOMIC_ACQUIRE);\n"
-			   "\tif (s == 2)\n\t\treturn;\n"
-			   "\tif (s == 0 && __atomic_compare_exchange_n(&state[tile], &s, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {\n"
-			   "\t\tst_pack_tile(B, P, n0, n1, K);\n"
-			   "\t\t__atomic_store_n(&state[tile], 2, __ATOMIC_RELEASE);\n"
-			   "\t\treturn;\n\t}\n"
-			   "\twhile (__atomic_load_n(&state[tile], __ATOMIC_ACQUIRE) != 2)\n\t\t;\n}\n"
+			   " * waits (a batch of a's rows meets the same tile in several chunks; a\n"
+			   " * lent weight's tiles are shared by its graph's programs). */\n"
+			   "static inline int st_ensure_packed(const uint8_t *B, uint8_t *P, uint32_t *state, int64_t tile,\n"
+			   "\t\t\t\t   int64_t n0, int64_t n1, int64_t K)\n{\n"
+			   "\tfor (;;) {\n"
+			   "\t\tuint32_t s = __atomic_load_n(&state[tile], __ATOMIC_ACQUIRE);\n"
+			   "\t\tif (s == 2)\n\t\t\treturn 0;\n"
+			   "\t\tif (s == 0 && __atomic_compare_exchange_n(&state[tile], &s, 1, 0, __ATOMIC_ACQUIRE,\n"
+			   "\t\t\t\t\t\t\t __ATOMIC_RELAXED)) {\n"
+			   "\t\t\tconst int err = st_pack_tile(B, P, n0, n1, K);\n"
+			   "\t\t\t__atomic_store_n(&state[tile], err ? 0 : 2, __ATOMIC_RELEASE);\n"
+			   "\t\t\treturn err;\n\t\t}\n\t}\n}\n"
 			   "/* Row n of b from the packed copy, widened: each block put back\n"
 			   " * together and given to st_unpack(), so the values are its own. */\n"
 			   "static inline void st_unpack_packed(const uint8_t *P, int64_t n, float *w, int64_t K)\n{\n"
@@ -192,13 +202,25 @@ static void emit_dot16(struct emitter *e, enum strata_dtype t, int qoff)
 			   "#else\n#define ST_PDIGITS 0\n#endif\n\n");
 }
 
+/* A row's block bytes, and where its quants start in them (in 16ths of a
+ * group's block: after the d's, and Q4_1's m's). */
+static int block_bytes(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18;
+}
+
+static int quant_offset(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_Q4_1 ? 4 : 2;
+}
+
+void st_emit_packed_rows(struct emitter *e, enum strata_dtype t)
+{
+	emit_layout(e, t, block_bytes(t), quant_offset(t));
+}
+
 void st_emit_packed(struct emitter *e, enum strata_dtype t)
 {
-	int bs = t == STRATA_DTYPE_Q8_0 ? 34 : t == STRATA_DTYPE_Q4_1 ? 20 : 18;
-	/* Where the quants start, in 16ths of a group's block: after the d's
-	 * (and Q4_1's m's). */
-	int qoff = t == STRATA_DTYPE_Q4_1 ? 4 : 2;
-
-	emit_layout(e, t, bs, qoff);
-	emit_dot16(e, t, qoff);
+	emit_layout(e, t, block_bytes(t), quant_offset(t));
+	emit_dot16(e, t, quant_offset(t));
 }

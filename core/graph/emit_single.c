@@ -97,14 +97,22 @@ static void emit_embedding(struct emitter *e, const struct st_node *n)
 
 	st_emit_product(tab->shape.dim, 1, rows);
 	st_emit_unpack(e, tab->dtype);
+	if (e->k->packed) /* a lent table a matmul packs in place (emit_packed.c) */
+		st_emit_packed_rows(e, tab->dtype);
 	head(e);
 	st_text_add(&e->t,
 		    "\tconst uint8_t *table = t[%d];\n\tconst int32_t *id = t[%d];\n"
 		    "\tfor (int64_t i = lo; i < hi; i++) {\n"
-		    "\t\tif (id[i] < 0 || id[i] >= %s)\n\t\t\treturn -22; /* -EINVAL */\n"
+		    "\t\tif (id[i] < 0 || id[i] >= %s)\n\t\t\treturn -22; /* -EINVAL */\n",
+		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, rows);
+	if (e->k->packed)
+		st_text_add(&e->t, "\t\tif (__atomic_load_n((const uint32_t *)t[%u] + id[i] / 32, __ATOMIC_ACQUIRE) == 2) {\n"
+				   "\t\t\tst_unpack_packed(table, id[i], (float *)t[0] + i * %lld, %lld);\n"
+				   "\t\t\tcontinue;\n\t\t}\n",
+			    e->k->nargs + 2, (long long)width, (long long)width);
+	st_text_add(&e->t,
 		    "\t\tst_unpack(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
 		    "\t}\n\treturn 0;\n}\n",
-		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, rows,
 		    (long long)rb, (long long)width, (long long)width);
 }
 

@@ -71,6 +71,7 @@ static int evaluate(struct folder *fo, uint32_t id)
 	n->dtype = n->dtype == STRATA_DTYPE_I32 ? STRATA_DTYPE_I32 : STRATA_DTYPE_F32;
 	n->nsrc = 0;
 	n->data = out.data;
+	n->lent_tiles = NULL; /* a widened copy of its own now */
 	return 0;
 }
 

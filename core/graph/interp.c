@@ -106,6 +106,42 @@ static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, u
 	}
 }
 
+/*
+ * A lent weight's rows (strata_graph_weight_lend()): a tile of 32 rows a
+ * program packed in place is in emit_packed.c's layout, per 16 rows and
+ * block: the 16 scales (Q4_1: then the 16 minimums), then the quants a
+ * 32-bit word per row, word j of the 16 rows side by side, Q8_0's plus
+ * 128.  Each of its rows' blocks is put back together first.
+ */
+static void unpack_lent(const struct st_node *n, const uint8_t *src, float *out)
+{
+	const int64_t rows = n->shape.dim[0], k = n->shape.dim[1], nb = k / 32;
+	const bool q8 = n->dtype == STRATA_DTYPE_Q8_0, q41 = n->dtype == STRATA_DTYPE_Q4_1;
+	const size_t bs = q8 ? 34 : q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+	uint8_t blk[34];
+	int64_t r, b;
+
+	for (r = 0; r < rows; r++, out += k) {
+		if (__atomic_load_n(&n->lent_tiles[r / 32], __ATOMIC_ACQUIRE) != 2) {
+			unpack_blocks(n->dtype, src + (size_t)(r * nb) * bs, out, (uint64_t)k);
+			continue;
+		}
+		for (b = 0; b < nb; b++) {
+			const uint8_t *g = src + (size_t)((r / 16) * nb + b) * 16 * bs;
+			int64_t lane = r % 16;
+
+			memcpy(blk, g + 2 * lane, 2);
+			if (q41)
+				memcpy(blk + 2, g + 32 + 2 * lane, 2);
+			for (int j = 0; j < (q8 ? 8 : 4); j++)
+				memcpy(blk + qoff + 4 * j, g + qoff * 16 + 64 * j + 4 * lane, 4);
+			for (int j = 0; q8 && j < 32; j++)
+				blk[2 + j] ^= 0x80;
+			unpack_blocks(n->dtype, blk, out + b * 32, 32);
+		}
+	}
+}
+
 static void widen(const struct st_node *n, const void *data, float *out, uint64_t count)
 {
 	const uint16_t *h = data;
@@ -119,6 +155,8 @@ static void widen(const struct st_node *n, const void *data, float *out, uint64_
 	else if (n->dtype == STRATA_DTYPE_BF16)
 		for (i = 0; i < count; i++)
 			out[i] = bf16_to_float(h[i]);
+	else if (n->lent_tiles)
+		unpack_lent(n, data, out);
 	else
 		unpack_blocks(n->dtype, data, out, count);
 }

@@ -132,6 +132,10 @@ static bool must_follow(const struct strata_program *p, uint32_t j, uint32_t k)
 		if (p->f.kernel_of[p->plan.v[kk->args[i]].home == ST_HOME_VIEW ? p->plan.v[kk->args[i]].base
 										 : kk->args[i]] == j)
 			return true;
+	/* A lent weight's matmul rewrites it in place; a gather from it must
+	 * not read a tile while it is rewritten. */
+	if (p->packed && p->packed[j].in_place && p->packed[k].in_place && p->packed[j].tiles == p->packed[k].tiles)
+		return true;
 	if (!arena_range(p, kk->root, &lo, &hi))
 		return false;
 	if (overlaps(p, kj->root, lo, hi))
@@ -299,8 +303,10 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			c->bytes += bytes_at(g, ker->args[i], seq);
 		}
 		if (ker->packed) {
-			c->t[1 + ker->nargs] = p->packed[k].data;
-			c->t[2 + ker->nargs] = p->packed[k].tiles;
+			const struct st_packed *pk = &p->packed[k];
+
+			c->t[1 + ker->nargs] = pk->in_place ? c->t[1 + pk->warg] : pk->data;
+			c->t[2 + ker->nargs] = pk->tiles;
 		}
 		p->tasks[k].items = items;
 		/* Four chunks a worker, unless the whole kernel is small.  The
@@ -433,6 +439,8 @@ void strata_program_destroy(struct strata_program *p)
 	st_free(p->ptr);
 	st_free(p->arena_raw);
 	for (i = 0; p->packed && i < p->f.nk; i++) {
+		if (p->packed[i].in_place)
+			continue; /* the tiles are the graph's */
 		st_free(p->packed[i].raw);
 		st_free(p->packed[i].tiles);
 	}

@@ -57,6 +57,11 @@ static int weight(struct builder *b, const char *gguf_name, int64_t rows, int64_
 			    b->m->path, name, t.ndim, (unsigned long long)t.shape[0],
 			    (unsigned long long)(t.ndim > 1 ? t.shape[1] : 1), (long long)rows, (long long)(cols ? cols : 1));
 	e = strata_graph_weight_streamed(b->g, b->m->file, idx, out);
+	/* The bytes are the engine's, in its pool, and nothing but the graph
+	 * reads them: the program may pack a quantized matrix in place rather
+	 * than keep a second, packed copy of it. */
+	if (!e)
+		e = strata_graph_weight_lend(b->g, *out);
 	if (e)
 		return fail(b, e, "%s: the tensor %s: %s", b->m->path, name, strata_graph_error(b->g));
 	return 0;

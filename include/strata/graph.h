@@ -148,6 +148,20 @@ STRATA_API int strata_graph_weight(struct strata_graph *g, const char *name, enu
 STRATA_API int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *model, size_t tensor,
 					    uint32_t *out);
 
+/*
+ * strata_graph_weight_lend() - let @g's programs keep weight @weight in a
+ * layout of their own in its own bytes.  A program that would copy it
+ * (a block-quantized weight packed for decode, strata_program_info()'s
+ * packed_bytes) rewrites it in place instead, at the first run that
+ * reaches it, when nothing but that matmul reads it.  The caller must not
+ * read the bytes, or change them, from then on; @g's programs and the
+ * reference interpreter still read them right, and a weight once rewritten
+ * stays so for every program compiled from @g.  A weight no program would
+ * copy is lent to no effect.
+ * Return: 0; -EINVAL (@weight is not a weight of @g); -ENOMEM.
+ */
+STRATA_API int strata_graph_weight_lend(struct strata_graph *g, uint32_t weight);
+
 /* strata_graph_bind_load() - streamed weights come from @load (which must
  * load their tensors and outlive the runs).  Return: 0; -EINVAL. */
 STRATA_API int strata_graph_bind_load(struct strata_graph *g, struct strata_load *load);

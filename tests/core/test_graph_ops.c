@@ -266,22 +266,27 @@ static bool packs_here(void)
  * 32 and half of one), which a matmul reads from a copy packed sixteen rows
  * to a block where the CPU has AVX-512 VNNI.  A batch of two shares each
  * weight, so two chunks meet a tile at the first run; a SiLU epilogue
- * follows.  Decode (1 and 3 rows), prefill (5), and decode again on the
- * packed copy, each against the reference; with packing and without; the
- * caller's weights are left as they were.
+ * follows, and an embedding gathers from each weight too (rows of packed
+ * and unpacked tiles).  Decode (1 and 3 rows), prefill (5), and decode again on the
+ * packed copy, each against the reference; with packing and without, the
+ * caller's weights left as they were; then lent (strata_graph_weight_lend()):
+ * packed in their own bytes, which the reference and a program compiled
+ * not to pack still read right.
  */
 static void packed_quantized_weights(void **state)
 {
 	static const enum strata_dtype types[] = { STRATA_DTYPE_Q8_0, STRATA_DTYPE_Q4_0, STRATA_DTYPE_Q4_1 };
 	static const uint32_t seqs[] = { 1, 3, 5, 1 };
-	const int64_t as[] = { 2, STRATA_DIM_SEQ, 96 }, ws[] = { 48, 96 };
-	float *ad = graph_random_floats(2 * 5 * 96, -1, 1), *got = malloc(2 * 5 * 48 * 4), *want = malloc(2 * 5 * 48 * 4);
+	const int64_t as[] = { 2, STRATA_DIM_SEQ, 96 }, ws[] = { 48, 96 }, is[] = { STRATA_DIM_SEQ };
+	float *ad = graph_random_floats(2 * 5 * 96, -1, 1), *got = malloc(2 * 5 * 96 * 4), *want = malloc(2 * 5 * 96 * 4);
+	int32_t ids[5] = { 47, 0, 31, 32, 16 };
 	void *w[3], *copy[3];
 	size_t bytes[3], total = 0;
-	uint32_t a, wn, t, outs[3];
+	uint32_t a, idn, wn, t, outs[6];
 
 	(void)state;
 	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 3, as, &a), 0);
+	assert_int_equal(strata_graph_input(test_graph, "ids", STRATA_DTYPE_I32, 1, is, &idn), 0);
 	for (unsigned i = 0; i < 3; i++) {
 		bytes[i] = (size_t)(48 * 96 / 32) * (types[i] == STRATA_DTYPE_Q8_0 ? 34 : types[i] == STRATA_DTYPE_Q4_1 ? 20 : 18);
 		total += bytes[i];
@@ -291,42 +296,56 @@ static void packed_quantized_weights(void **state)
 		assert_int_equal(strata_graph_weight(test_graph, "w", types[i], 2, ws, w[i], &wn), 0);
 		assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &t), 0);
 		assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_SILU, t, &outs[i]), 0);
+		assert_int_equal(strata_graph_embedding(test_graph, wn, idn, &outs[3 + i]), 0);
 	}
-	graph_mark(outs, 3);
-	for (unsigned flags = 0; flags <= STRATA_COMPILE_NO_PACKING; flags += STRATA_COMPILE_NO_PACKING) {
+	graph_mark(outs, 6);
+	/* Passes 0 and 1: packed copies, then none; 2 and 3: the weights lent,
+	 * packed in place, then read so by a program that would not pack. */
+	for (unsigned pass = 0; pass < 4; pass++) {
+		unsigned flags = pass % 2 ? STRATA_COMPILE_NO_PACKING : 0;
 		STRATA_COMPILE_OPTS(opts, .threads = 2, .flags = flags);
 		struct strata_program_info info = { .sz = sizeof(info) };
 		struct strata_program *p;
 
+		if (pass == 2) {
+			for (unsigned i = 0; i < 3; i++)
+				assert_memory_equal(w[i], copy[i], bytes[i]);
+			for (uint32_t id = 0; id < test_graph->n; id++)
+				if (test_graph->nodes[id].op == STRATA_OP_WEIGHT)
+					assert_int_equal(strata_graph_weight_lend(test_graph, id), 0);
+		}
 		assert_int_equal(strata_graph_compile(test_graph, &opts, &p), 0);
 		assert_int_equal(strata_program_info(p, &info), 0);
-		assert_int_equal(info.packed_bytes, !flags && packs_here() ? total : 0);
+		assert_int_equal(info.packed_bytes, pass == 0 && packs_here() ? total : 0);
 		for (unsigned r = 0; r < 4; r++) {
-			struct strata_graph_tensor in = { a, ad, 2 * seqs[r] * 96 * 4 };
+			struct strata_graph_tensor in[2] = { { a, ad, 2 * seqs[r] * 96 * 4 }, { idn, ids, seqs[r] * 4 } };
 
-			for (unsigned i = 0; i < 3; i++) {
-				struct strata_graph_tensor g = { outs[i], got, 2 * seqs[r] * 48 * 4 };
+			/* the matmuls, then the gathers from the same weights */
+			for (unsigned i = 0; i < 6; i++) {
+				struct strata_graph_tensor g = { outs[i], got, (i < 3 ? 2 * 48 : 96) * seqs[r] * 4 };
 				struct strata_graph_tensor ref = { outs[i], want, g.bytes };
 				double scale = 1;
 
-				assert_int_equal(strata_program_run(p, seqs[r], &in, 1, &g, 1), 0);
-				assert_int_equal(strata_graph_eval_reference(test_graph, seqs[r], &in, 1, &ref, 1), 0);
+				assert_int_equal(strata_program_run(p, seqs[r], in, 2, &g, 1), 0);
+				assert_int_equal(strata_graph_eval_reference(test_graph, seqs[r], in, 2, &ref, 1), 0);
 				for (size_t j = 0; j < g.bytes / 4; j++)
 					scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
 				for (size_t j = 0; j < g.bytes / 4; j++)
 					if (!(fabs(got[j] - want[j]) <= 2e-5 * scale))
-						fail_msg("%s, seq %u, flags %u, element %zu: %.9g, reference %.9g",
-							 i == 0 ? "Q8_0" : i == 1 ? "Q4_0" : "Q4_1", seqs[r], flags, j,
+						fail_msg("%s, seq %u, pass %u, element %zu: %.9g, reference %.9g",
+							 i % 3 == 0 ? "Q8_0" : i % 3 == 1 ? "Q4_0" : "Q4_1", seqs[r], pass, j,
 							 (double)got[j], (double)want[j]);
 			}
 		}
 		strata_program_destroy(p);
 	}
 	for (unsigned i = 0; i < 3; i++) {
-		assert_memory_equal(w[i], copy[i], bytes[i]);
+		/* rewritten in place where this CPU packs */
+		assert_true(!memcmp(w[i], copy[i], bytes[i]) == !packs_here());
 		free(w[i]);
 		free(copy[i]);
 	}
+	assert_int_equal(strata_graph_weight_lend(test_graph, a), -EINVAL); /* an input */
 	free(ad), free(got), free(want);
 }
 
