@@ -346,10 +346,12 @@ struct strata_program;
 #define STRATA_COMPILE_INTERPRET (1u << 0) /* no code generation: run the reference interpreter */
 #define STRATA_COMPILE_NO_FUSION (1u << 1) /* every op a kernel of its own (to measure what fusion saves) */
 /* Read block-quantized weights (Q8_0, Q4_0, Q4_1) in their own layout.  By
- * default, where the CPU has AVX-512 VNNI, a matmul keeps a copy of such a
- * weight packed sixteen rows to a block, made at the first run that reaches
- * it (strata_program_info()'s packed_bytes): decode is then bound by
- * memory, not by unpacking, at the price of the copy. */
+ * default, where the CPU has AVX-512 VNNI, a matmul reads such a weight
+ * packed sixteen rows to a block, made at the first run that reaches it:
+ * decode is then bound by memory, not by unpacking.  The packed form is a
+ * copy (strata_program_info()'s packed_bytes), or the weight's own bytes
+ * when the caller lent them (strata_graph_weight_lend()).  A lent weight
+ * already packed stays so: this flag does not undo that. */
 #define STRATA_COMPILE_NO_PACKING (1u << 2)
 
 struct strata_compile_opts {
