@@ -16,7 +16,7 @@ LIB_SRCS := \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
 	core/graph/shape.c core/graph/build.c core/graph/interp.c core/graph/passes.c core/graph/fold.c \
-	core/graph/fuse.c core/graph/plan.c core/graph/emit.c core/graph/emit_matmul.c core/graph/emit_packed.c core/graph/emit_single.c \
+	core/graph/fuse.c core/graph/plan.c core/graph/emit.c core/graph/emit_matmul.c core/graph/emit_packed.c core/graph/emit_single.c core/graph/emit_weights.c core/graph/pack.c \
 	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/graph/observe.c core/graph/stream.c core/graph/place.c core/sched.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \

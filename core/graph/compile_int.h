@@ -137,6 +137,11 @@ int st_kernel_emit(const struct strata_graph *g, struct st_kernel *k);
  * rows to a block, on a CPU with @cpu_features (STRATA_CPU_* bits). */
 bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t cpu_features);
 
+/* pack.c: mark the kernels that read packed weights (.packed) and fill
+ * p->packed.  Return: 0; -ENOMEM; -EINVAL (a lent weight already packed
+ * that a kernel would read as stored). */
+int st_choose_packing(struct strata_program *p, unsigned flags);
+
 /* A packed kernel's copy of its weight, and one state per tile of 32
  * rows (0 not packed, 1 being packed, 2 packed; the kernel packs them). */
 struct st_packed {

@@ -56,8 +56,12 @@ void st_emit_chain(struct emitter *e, unsigned from, unsigned to, const char *pt
 void st_emit_prelude(struct emitter *e);
 
 /* st_unpack(p, w, K): a row of K elements stored as @t widened to f32
- * (emit_matmul.c; the embedding gathers rows with it too). */
+ * (emit_weights.c; the embedding gathers rows with it too). */
 void st_emit_unpack(struct emitter *e, enum strata_dtype t);
+/* st_unpack() and decode's dot products on rows stored as @t (emit_weights.c). */
+void st_emit_stored_dots(struct emitter *e, enum strata_dtype t);
+/* st_sweep(p, from, len): the prefetch of decode's dot products. */
+void st_emit_sweep(struct emitter *e);
 
 /* st_pack_tile(), st_ensure_packed(), st_unpack_packed() and, on AVX-512
  * VNNI, st_prep_packed() and st_pdot16() for weights stored as @t
