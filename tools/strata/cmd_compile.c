@@ -250,6 +250,11 @@ int cmd_compile(int argc, char **argv)
 	       (unsigned long long)info.arena_bytes, (unsigned long long)info.live_bound,
 	       info.live_bound ? (double)info.arena_bytes / (double)info.live_bound : 1.0, info.in_place,
 	       info.backend == STRATA_BACKEND_C ? info.compiler : info.reason, info.threads);
+	printf("kernels move ~%llu bytes at max_seq and bring in ~%llu (reads and reads for ownership)",
+	       (unsigned long long)info.bytes_moved, (unsigned long long)info.fill_bytes);
+	if (info.packed_bytes)
+		printf("; %llu bytes of weights packed for decode", (unsigned long long)info.packed_bytes);
+	printf("\n");
 	rc = 0;
 	if (seq)
 		rc = run_and_check(g, p, (uint32_t)seq);
