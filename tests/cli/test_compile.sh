@@ -14,6 +14,7 @@ for g in examples/graphs/*.graph; do
 	expect_exit 0 "$strata" compile --run 5 "$g"
 	grep -q "differ from the reference by at most" "$out/stdout" || fail "$g: no comparison printed"
 	grep -q "in [0-9]* kernels" "$out/stdout" || fail "$g: no kernel count"
+	grep -q "kernels move ~[0-9]* bytes at max_seq and bring in ~[0-9]*" "$out/stdout" || fail "$g: no traffic estimate"
 	# Unfused, and on the interpreter: the same answers.
 	expect_exit 0 "$strata" compile --no-fusion --run 3 "$g"
 	expect_exit 0 "$strata" compile --interpret --run 3 "$g"
