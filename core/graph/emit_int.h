@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/graph/emit_int.h — helpers shared by the C emitters (emit.c,
- * emit_matmul.c, emit_single.c).
+ * emit_matmul.c, emit_weights.c, emit_packed.c, emit_single.c).
  *
  * Generated kernels see shapes padded to four dimensions on the left; a
  * size is a constant or the variable `seq`.  Arguments are t[1 + i] (the

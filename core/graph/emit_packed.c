@@ -29,7 +29,7 @@
  * the first chunk that meets it, at the first run.
  *
  * a's row is cut into three 8-bit digits per value as in the unpacked
- * path (emit_matmul.c), in natural order, one array per digit.  A row's
+ * path (emit_weights.c), in natural order, one array per digit.  A row's
  * block sum must fit 31 bits (the arithmetic in between wraps and comes
  * back): 32 · 15 · 2^22 for 4 bits, 32 · 128 · 2^19 for Q8_0, so Q8_0's
  * values keep 20 bits (the relative rounding 2^-20 of the block's largest,

@@ -86,7 +86,6 @@ static void gather_packed(struct strata_program *p)
 	}
 }
 
-
 /*
  * Which matmuls read their block-quantized weight packed sixteen rows to a
  * block (emit_packed.c): wherever the CPU the kernels are built for has
