@@ -18,7 +18,7 @@
 #include "helpers.h"
 #include "llm.h"
 
-static char dir[] = "/tmp/strata-badmodel-XXXXXX";
+static char dir[300];
 static char good[600], good_hf[600];
 static struct strata_rt *rt;
 
@@ -29,8 +29,7 @@ static int setup(void **state)
 	char cmd[1024];
 
 	(void)state;
-	if (!mkdtemp(dir))
-		return -1;
+	snprintf(dir, sizeof(dir), "%s", make_tmpdir());
 	snprintf(good, sizeof(good), "%s/tiny.gguf", dir);
 	snprintf(cmd, sizeof(cmd), "%s/strata gen-model --config tiny-15m --dtype bf16 --format gguf -o %s 2>/dev/null",
 		 build ? build : "build/release", good);

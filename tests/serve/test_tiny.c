@@ -20,12 +20,13 @@
 #include "sample.h"
 #include "vocab.h"
 
-static char dir[] = "/tmp/strata-tiny-XXXXXX";
+static char dir[300];
 
 static int make_dir(void **state)
 {
 	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
+	snprintf(dir, sizeof(dir), "%s", make_tmpdir());
+	return 0;
 }
 
 static int remove_dir(void **state)
