@@ -298,7 +298,7 @@ int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_
 		pthread_mutexattr_t attr;
 
 		pthread_mutexattr_init(&attr);
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP /* the type is an enum: test its initializer */
 		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 #endif
 		pthread_mutex_init(&s->lock, &attr);

@@ -241,10 +241,8 @@ int strata_graph_weight_lend(struct strata_graph *g, uint32_t weight)
 	if (!g || weight >= g->n || g->nodes[weight].op != STRATA_OP_WEIGHT)
 		return g ? st_graph_fail(g, -EINVAL, "weight_lend: node %u is not a weight", weight) : -EINVAL;
 	n = &g->nodes[weight];
-	/* Only block-quantized matrices of whole groups of 16 rows are ever
-	 * packed (emit_packed.c). */
-	if (n->lent_tiles || !is_block(n->dtype) || n->shape.ndim != 2 || n->shape.dim[0] % 16)
-		return 0;
+	if (n->lent_tiles || !st_weight_packable(n))
+		return 0; /* no program would copy it */
 	grown = st_realloc(g->owned, (g->nowned + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;

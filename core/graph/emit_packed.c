@@ -48,9 +48,7 @@ bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t 
 	if (k->kind != ST_KERNEL_MATMUL || !(c->p.flags & STRATA_MATMUL_TRANS_B) || (cpu_features & need) != need)
 		return false;
 	b = &g->nodes[c->src[1]];
-	return (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1 || b->dtype == STRATA_DTYPE_Q8_0) &&
-	       b->shape.ndim == 2 && b->op == STRATA_OP_WEIGHT && b->shape.dim[0] > 0 && b->shape.dim[0] % 16 == 0 &&
-	       b->shape.dim[1] % 32 == 0;
+	return st_weight_packable(b);
 }
 
 /* Packing a tile, and reading a row back (the prefill path, any CPU). */

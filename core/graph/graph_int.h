@@ -79,6 +79,11 @@ bool st_shape_symbolic(const struct st_shape *s);
 uint64_t st_shape_elems(const struct st_shape *s, uint32_t seq);
 /* Bytes of @n's value at @seq, in its storage type (blocks included). */
 uint64_t st_node_bytes(const struct st_node *n, uint32_t seq);
+
+/* core/graph/pack.c: whether weight @w is one a matmul may read packed
+ * sixteen rows to a block (Q8_0, Q4_0 or Q4_1, a matrix of whole groups of
+ * 16 rows). */
+bool st_weight_packable(const struct st_node *w);
 /* Broadcast @a and @b (trailing-aligned, 1 stretches) into @out.
  * Return: 0, or -EINVAL when a pair of sizes is incompatible. */
 int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struct st_shape *out);

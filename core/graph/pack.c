@@ -12,6 +12,23 @@
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
 
+bool st_weight_packable(const struct st_node *w)
+{
+	return w->op == STRATA_OP_WEIGHT &&
+	       (w->dtype == STRATA_DTYPE_Q4_0 || w->dtype == STRATA_DTYPE_Q4_1 || w->dtype == STRATA_DTYPE_Q8_0) &&
+	       w->shape.ndim == 2 && w->shape.dim[0] > 0 && w->shape.dim[0] % 16 == 0 && w->shape.dim[1] % 32 == 0;
+}
+
+/* The position of node @id among kernel @k's args. */
+static unsigned arg_index(const struct st_kernel *k, uint32_t id)
+{
+	unsigned i = 0;
+
+	while (i < k->nargs && k->args[i] != id)
+		i++;
+	return i;
+}
+
 /* Whether node @a reads weight @w's bytes: @w itself, a view of it, or
  * another weight node on the same bytes (a folded reshape). */
 static bool reads_bytes_of(const struct strata_program *p, uint32_t a, uint32_t w)
@@ -81,8 +98,7 @@ static void gather_packed(struct strata_program *p)
 		p->f.k[j].packed = true;
 		p->packed[j].in_place = true;
 		p->packed[j].tiles = w->lent_tiles;
-		for (p->packed[j].warg = 0; p->f.k[j].args[p->packed[j].warg] != c->src[0]; p->packed[j].warg++)
-			;
+		p->packed[j].warg = arg_index(&p->f.k[j], c->src[0]);
 	}
 }
 
@@ -118,8 +134,7 @@ int st_choose_packing(struct strata_program *p, unsigned flags)
 						   "and kernel %u reads it as stored", w->name, k);
 			continue;
 		}
-		for (pk->warg = 0; pk->warg < ker->nargs && ker->args[pk->warg] != wid; pk->warg++)
-			;
+		pk->warg = arg_index(ker, wid);
 		pk->bytes = st_node_bytes(w, 1);
 		pk->in_place = w->lent_tiles && other_readers(p, k, wid) == 0;
 		if (done && !pk->in_place)
