@@ -14,6 +14,12 @@
  *
  * Control and user-defined tokens written in the text (chat templates do)
  * are recognised first when asked, longest first.
+ *
+ * Prompts come from clients, so every step is O(n log n) in the text's
+ * length: the text is made valid UTF-8 once, and PCRE2 is told not to
+ * check it again on every match (that check alone made splitting
+ * quadratic); merges are taken from a heap of candidate pairs instead of
+ * rescanning the piece for each one (merge.c).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge.h"
 #include "vocab.h"
 
 #define MAX_EXPRS 3
@@ -192,59 +199,69 @@ static size_t utf8_len(uint8_t c)
 	return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
+struct bpe_ctx {
+	const struct llm_vocab *v;
+	const char *enc;
+	char *key; /* "left right" */
+};
+
+/* A pair's merge rank, if the merges list it. */
+static bool bpe_pair(void *ctx, const struct llm_sym *l, const struct llm_sym *r, double *key)
+{
+	struct bpe_ctx *c = ctx;
+	int64_t rank;
+
+	memcpy(c->key, c->enc + l->at, l->len);
+	c->key[l->len] = ' ';
+	memcpy(c->key + l->len + 1, c->enc + r->at, r->len);
+	rank = llm_strmap_get(&c->v->merges, c->key, l->len + 1 + r->len);
+	*key = (double)rank;
+	return rank >= 0;
+}
+
+/* Link @n symbols in order. */
+static void link_syms(struct llm_sym *sym, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sym[i].prev = (int32_t)i - 1;
+		sym[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
+	}
+}
+
 /* One piece through BPE; ids appended. */
 static int bpe_piece(const struct llm_vocab *v, const char *s, size_t len, int32_t **ids, uint32_t *n, uint32_t *cap)
 {
-	char *enc = malloc(len * 2 + 1), *key = NULL;
-	struct span *sym = calloc(len ? len : 1, sizeof(*sym));
-	size_t nsym = len, at = 0, i;
+	char *enc = malloc(len * 2 + 1);
+	struct llm_sym *sym = calloc(len ? len : 1, sizeof(*sym));
+	struct bpe_ctx ctx = { v, enc, NULL };
+	size_t at = 0, i;
 	int e = 0;
 
-	if (!enc || !sym) {
+	if (!enc || !sym || len > INT32_MAX / 2) {
 		e = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
-		sym[i].at = at;
-		sym[i].len = utf8_put(byte_cp((uint8_t)s[i]), enc + at);
+		sym[i].at = (uint32_t)at;
+		sym[i].len = (uint32_t)utf8_put(byte_cp((uint8_t)s[i]), enc + at);
 		at += sym[i].len;
 	}
-	key = malloc(at + 2);
-	if (!key) {
+	link_syms(sym, len);
+	if (!(ctx.key = malloc(at + 2))) {
 		e = -ENOMEM;
 		goto out;
 	}
-	/* Merge the adjacent pair of lowest rank until none is listed.  The
-	 * symbols stay contiguous in enc, so a merge widens the left one. */
-	for (;;) {
-		int64_t best = -1;
-		size_t where = 0;
-
-		for (i = 0; i + 1 < nsym; i++) {
-			int64_t r;
-
-			memcpy(key, enc + sym[i].at, sym[i].len);
-			key[sym[i].len] = ' ';
-			memcpy(key + sym[i].len + 1, enc + sym[i + 1].at, sym[i + 1].len);
-			r = llm_strmap_get(&v->merges, key, sym[i].len + 1 + sym[i + 1].len);
-			if (r >= 0 && (best < 0 || r < best))
-				best = r, where = i;
-		}
-		if (best < 0)
-			break;
-		sym[where].len += sym[where + 1].len;
-		memmove(sym + where + 1, sym + where + 2, (nsym - where - 2) * sizeof(*sym));
-		nsym--;
-	}
-	for (i = 0; i < nsym && !e; i++) {
-		int32_t id = llm_vocab_find(v, enc + sym[i].at, sym[i].len);
+	if (len)
+		e = llm_merge(sym, len, bpe_pair, &ctx);
+	for (int32_t k = len ? 0 : -1; k >= 0 && !e; k = sym[k].next) {
+		int32_t id = llm_vocab_find(v, enc + sym[k].at, sym[k].len);
 
 		if (id >= 0) {
 			e = push_id(ids, n, cap, id);
 			continue;
 		}
 		/* Not in the vocabulary: its characters one by one. */
-		for (size_t c = sym[i].at; c < sym[i].at + sym[i].len && !e;) {
+		for (size_t c = sym[k].at; c < sym[k].at + sym[k].len && !e;) {
 			size_t l = utf8_len((uint8_t)enc[c]);
 
 			id = llm_vocab_find(v, enc + c, l);
@@ -254,27 +271,26 @@ static int bpe_piece(const struct llm_vocab *v, const char *s, size_t len, int32
 	}
 out:
 	free(enc);
-	free(key);
+	free(ctx.key);
 	free(sym);
 	return e;
 }
 
 /* Split [at, at + len) of @text by expression @re: matches and the gaps
- * between them, in order. */
-static int split(pcre2_code *re, const char *text, size_t at, size_t len, struct spans *out)
+ * between them, in order.  @text is valid UTF-8 (llm_utf8_clean), so
+ * PCRE2 need not check it again at every match. */
+static int split(pcre2_code *re, pcre2_match_data *md, pcre2_match_context *mc, const char *text, size_t at,
+		 size_t len, struct spans *out)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	size_t pos = at, end = at + len, from = at;
 	int e = 0;
 
-	if (!md)
-		return -ENOMEM;
 	while (from < end && !e) {
-		int rc = pcre2_match(re, (PCRE2_SPTR)text, end, from, 0, md, NULL);
+		int rc = pcre2_match(re, (PCRE2_SPTR)text, end, from, PCRE2_NO_UTF_CHECK, md, mc);
 		PCRE2_SIZE *ov;
 
 		if (rc < 0)
-			break; /* no more matches (or text PCRE2 refuses: kept whole) */
+			break; /* no more matches (or a limit hit: the rest stays one piece) */
 		ov = pcre2_get_ovector_pointer(md);
 		if (ov[1] == ov[0]) { /* an empty match: step over a character */
 			from = ov[0] + utf8_len((uint8_t)text[ov[0]]);
@@ -288,7 +304,6 @@ static int split(pcre2_code *re, const char *text, size_t at, size_t len, struct
 	}
 	if (!e && pos < end)
 		e = push_span(out, pos, end - pos);
-	pcre2_match_data_free(md);
 	return e;
 }
 
@@ -297,12 +312,26 @@ static int bpe_text(const struct llm_vocab *v, const char *text, size_t len, int
 {
 	const struct pre *p = v->pre;
 	struct spans a = { 0 }, b = { 0 };
+	pcre2_match_data *md = NULL;
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	/* A run of a million letters is one match: the JIT may need more
+	 * than its default 32 KiB of stack for it. */
+	pcre2_jit_stack *js = pcre2_jit_stack_create(32 << 10, 8 << 20, NULL);
 	int e = push_span(&a, 0, len);
 
+	if (!mc || !js)
+		e = -ENOMEM;
+	else
+		pcre2_jit_stack_assign(mc, NULL, js);
 	for (unsigned r = 0; r < p->n && !e; r++) {
+		if (!(md = pcre2_match_data_create_from_pattern(p->re[r], NULL))) {
+			e = -ENOMEM;
+			break;
+		}
 		b.n = 0;
 		for (size_t i = 0; i < a.n && !e; i++)
-			e = split(p->re[r], text, a.s[i].at, a.s[i].len, &b);
+			e = split(p->re[r], md, mc, text, a.s[i].at, a.s[i].len, &b);
+		pcre2_match_data_free(md);
 		struct spans t = a;
 
 		a = b;
@@ -310,6 +339,8 @@ static int bpe_text(const struct llm_vocab *v, const char *text, size_t len, int
 	}
 	for (size_t i = 0; i < a.n && !e; i++)
 		e = bpe_piece(v, text + a.s[i].at, a.s[i].len, ids, n, cap);
+	pcre2_jit_stack_free(js);
+	pcre2_match_context_free(mc);
 	free(a.s);
 	free(b.s);
 	return e;
@@ -317,16 +348,34 @@ static int bpe_text(const struct llm_vocab *v, const char *text, size_t len, int
 
 /* ---- SentencePiece ------------------------------------------------------------- */
 
+struct spm_ctx {
+	const struct llm_vocab *v;
+	const char *s;
+};
+
+/* A pair's score, if the vocabulary has it: higher merges first. */
+static bool spm_pair(void *ctx, const struct llm_sym *l, const struct llm_sym *r, double *key)
+{
+	struct spm_ctx *c = ctx;
+	int32_t id = llm_vocab_find(c->v, c->s + l->at, l->len + r->len);
+
+	if (id < 0)
+		return false;
+	*key = -(double)c->v->score[id];
+	return true;
+}
+
 static int spm_text(const struct llm_vocab *v, const char *text, size_t len, bool first, int32_t **ids, uint32_t *n,
 		    uint32_t *cap)
 {
 	static const char SPACE[] = "\xe2\x96\x81";
 	size_t cap_bytes = (len + 1) * 3 + 1, at = 0, nsym = 0, i;
 	char *s = malloc(cap_bytes);
-	struct span *sym = calloc(cap_bytes, sizeof(*sym));
+	struct llm_sym *sym = calloc(cap_bytes, sizeof(*sym));
+	struct spm_ctx ctx = { v, s };
 	int e = 0;
 
-	if (!s || !sym) {
+	if (!s || !sym || cap_bytes > INT32_MAX) {
 		e = -ENOMEM;
 		goto out;
 	}
@@ -339,37 +388,23 @@ static int spm_text(const struct llm_vocab *v, const char *text, size_t len, boo
 			s[at++] = text[i];
 	}
 	for (i = 0; i < at; i += sym[nsym++].len) {
-		sym[nsym].at = i;
-		sym[nsym].len = utf8_len((uint8_t)s[i]);
+		sym[nsym].at = (uint32_t)i;
+		sym[nsym].len = (uint32_t)utf8_len((uint8_t)s[i]);
 		if (i + sym[nsym].len > at)
-			sym[nsym].len = at - i;
+			sym[nsym].len = (uint32_t)(at - i);
 	}
-	for (;;) {
-		float best = 0;
-		size_t where = 0;
-		bool found = false;
-
-		for (i = 0; i + 1 < nsym; i++) {
-			int32_t id = llm_vocab_find(v, s + sym[i].at, sym[i].len + sym[i + 1].len);
-
-			if (id >= 0 && (!found || v->score[id] > best))
-				best = v->score[id], where = i, found = true;
-		}
-		if (!found)
-			break;
-		sym[where].len += sym[where + 1].len;
-		memmove(sym + where + 1, sym + where + 2, (nsym - where - 2) * sizeof(*sym));
-		nsym--;
-	}
-	for (i = 0; i < nsym && !e; i++) {
-		int32_t id = llm_vocab_find(v, s + sym[i].at, sym[i].len);
+	link_syms(sym, nsym);
+	if (nsym)
+		e = llm_merge(sym, nsym, spm_pair, &ctx);
+	for (int32_t k = nsym ? 0 : -1; k >= 0 && !e; k = sym[k].next) {
+		int32_t id = llm_vocab_find(v, s + sym[k].at, sym[k].len);
 
 		if (id >= 0) {
 			e = push_id(ids, n, cap, id);
 			continue;
 		}
-		for (size_t c = 0; c < sym[i].len && !e; c++) {
-			int32_t bt = v->byte_token[(uint8_t)s[sym[i].at + c]];
+		for (size_t c = 0; c < sym[k].len && !e; c++) {
+			int32_t bt = v->byte_token[(uint8_t)s[sym[k].at + c]];
 
 			e = push_id(ids, n, cap, bt >= 0 ? bt : v->unk >= 0 ? v->unk : 0);
 		}
@@ -382,26 +417,49 @@ out:
 
 /* ---- the entry points ------------------------------------------------------- */
 
+/* The length of the valid UTF-8 character at @u (@left bytes), or 0.
+ * Overlong forms, surrogates and code points past U+10FFFF are invalid,
+ * as PCRE2's own check has them: PCRE2 is then told not to check. */
+static size_t utf8_valid(const unsigned char *u, size_t left)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] < 0xc2)
+		return 0;
+	if (u[0] < 0xe0) {
+		need = 2;
+	} else if (u[0] < 0xf0) {
+		need = 3;
+		lo = u[0] == 0xe0 ? 0xa0 : lo;
+		hi = u[0] == 0xed ? 0x9f : hi;
+	} else if (u[0] < 0xf5) {
+		need = 4;
+		lo = u[0] == 0xf0 ? 0x90 : lo;
+		hi = u[0] == 0xf4 ? 0x8f : hi;
+	} else {
+		return 0;
+	}
+	if (need > left || u[1] < lo || u[1] > hi)
+		return 0;
+	for (size_t k = 2; k < need; k++)
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+	return need;
+}
+
 char *llm_utf8_clean(const char *s, size_t len, size_t *out_len)
 {
-	char *o = malloc(len * 3 + 1);
+	char *o = len < SIZE_MAX / 3 ? malloc(len * 3 + 1) : NULL;
 	size_t i = 0, n = 0;
 
 	if (!o)
 		return NULL;
 	while (i < len) {
-		const unsigned char *u = (const unsigned char *)s + i;
-		size_t need = u[0] < 0x80 ? 1 : (u[0] >> 5) == 6 ? 2 : (u[0] >> 4) == 14 ? 3 : (u[0] >> 3) == 30 ? 4 : 0;
-		size_t k = 1;
+		size_t need = utf8_valid((const unsigned char *)s + i, len - i);
 
-		if (need == 0 || i + need > len) {
-			need = 0;
-		} else {
-			for (; k < need && (u[k] & 0xc0) == 0x80; k++)
-				;
-			if (k < need)
-				need = 0;
-		}
 		if (need == 0) { /* invalid or cut short: one replacement, skip a byte */
 			memcpy(o + n, "\xef\xbf\xbd", 3);
 			n += 3, i += 1;
@@ -415,6 +473,10 @@ char *llm_utf8_clean(const char *s, size_t len, size_t *out_len)
 	return o;
 }
 
+uint64_t llm_tokens_at_least(const struct llm_vocab *v, size_t bytes)
+{
+	return v->max_len ? bytes / v->max_len : bytes;
+}
 
 /* The special token written at @text, longest first, or -1. */
 static int32_t special_at(const struct llm_vocab *v, const char *text, size_t left)

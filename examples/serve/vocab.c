@@ -150,9 +150,12 @@ int llm_vocab_index(struct llm_vocab *v)
 	int e;
 
 	v->nspecial = 0;
+	v->max_len = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
 		if ((e = llm_strmap_put(&v->ids, v->text[i], v->len[i], i)))
 			return e;
+		if (v->len[i] > v->max_len)
+			v->max_len = v->len[i];
 		if (v->type[i] == LLM_TOKEN_CONTROL || v->type[i] == LLM_TOKEN_USER)
 			v->special[v->nspecial++] = (int32_t)i;
 	}

@@ -48,6 +48,7 @@ struct llm_vocab {
 	bool add_bos, add_space_prefix;
 	int32_t *special; /* control and user-defined tokens, longest first */
 	uint32_t nspecial;
+	uint32_t max_len; /* the longest token text, in bytes */
 	void *pre; /* BPE pre-tokenizer: compiled expressions (tokenize.c) */
 	char *template; /* tokenizer.chat_template, or NULL */
 	int32_t byte_token[256]; /* SentencePiece: <0xXX> tokens, -1 when absent */
@@ -84,6 +85,13 @@ void llm_pre_free(struct llm_vocab *v);
  * llama.cpp does before tokenizing), NUL-terminated and malloc'ed, its
  * length in *@out_len; NULL when out of memory. */
 char *llm_utf8_clean(const char *s, size_t len, size_t *out_len);
+
+/* The fewest tokens @bytes of text can become: a token's text is never
+ * shorter than the text it stands for (byte-level BPE spells a byte with
+ * one or two, SentencePiece a space with three), so the longest token
+ * bounds it.  Lets a prompt too long for the context be refused before
+ * tokenizing. */
+uint64_t llm_tokens_at_least(const struct llm_vocab *v, size_t bytes);
 
 /*
  * llm_tokenize() - @text (@len bytes of UTF-8; invalid bytes count as

@@ -3,14 +3,21 @@
  * tests/serve/test_tokenizer.c — the serving example's tokenizer on the
  * real SmolLM2 vocabulary: the same ids llama.cpp gives for tricky texts
  * (spaces, tabs, digits, Unicode, contractions, code), exact round trips,
- * special tokens recognised only when asked, and the chat template.
+ * special tokens recognised only when asked, and the chat template; the
+ * heap-ordered merge against the quadratic rescan it replaced, and
+ * megabyte prompts of every shape (a quadratic step would not finish).
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "serve_test.h"
 #include "chat.h"
+#include "merge.h"
 #include "vocab.h"
 
 /* Texts and their ids as llama.cpp tokenizes them (the same GGUF file). */
@@ -183,6 +190,140 @@ static void chat_template(void **state)
 	assert_int_equal(llm_chat_render(vocab, bad, 1, &text), -EINVAL);
 }
 
+
+/* ---- the merge order --------------------------------------------------------- */
+
+/* Ranks of pairs from a small table: the pair (a, b) of symbol "kinds"
+ * (the first byte of each) merges with rank table[a][b] (< 0: never), so
+ * equal ranks are common and ties must go left to right. */
+struct toy {
+	const char *s;
+	int rank[4][4];
+};
+
+static bool toy_pair(void *ctx, const struct llm_sym *l, const struct llm_sym *r, double *key)
+{
+	struct toy *t = ctx;
+	int k = t->rank[t->s[l->at] & 3][t->s[r->at] & 3];
+
+	/* Long symbols stop merging, so pieces end with several symbols. */
+	if (k < 0 || l->len + r->len > 6)
+		return false;
+	*key = k;
+	return true;
+}
+
+/* The algorithm merge.c replaced: rescan every pair, merge the lowest
+ * (leftmost on ties), repeat. */
+static size_t rescan_merge(struct toy *t, uint32_t *len, size_t n)
+{
+	for (;;) {
+		double best = 0, key;
+		size_t where = 0, at = 0, i;
+		bool found = false;
+
+		for (i = 0, at = 0; i + 1 < n; at += len[i], i++) {
+			struct llm_sym l = { (uint32_t)at, len[i], 0, 0 }, r = { (uint32_t)(at + len[i]), len[i + 1], 0, 0 };
+
+			if (toy_pair(t, &l, &r, &key) && (!found || key < best))
+				best = key, where = i, found = true;
+		}
+		if (!found)
+			return n;
+		len[where] += len[where + 1];
+		memmove(len + where + 1, len + where + 2, (n - where - 2) * sizeof(*len));
+		n--;
+	}
+}
+
+static void heap_merge_matches_rescan(void **state)
+{
+	char s[200];
+	uint32_t len[200];
+	struct llm_sym sym[200];
+
+	(void)state;
+	srand(7);
+	for (int round = 0; round < 2000; round++) {
+		struct toy t = { s, { { 0 } } };
+		size_t n = 1 + (size_t)rand() % 150, m, k;
+		int32_t at;
+
+		for (int a = 0; a < 4; a++)
+			for (int b = 0; b < 4; b++)
+				t.rank[a][b] = rand() % 5 - 1;
+		for (size_t i = 0; i < n; i++) {
+			s[i] = (char)('a' + rand() % 4);
+			len[i] = 1;
+			sym[i] = (struct llm_sym){ (uint32_t)i, 1, (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1 };
+		}
+		m = rescan_merge(&t, len, n);
+		assert_int_equal(llm_merge(sym, n, toy_pair, &t), 0);
+		for (k = 0, at = 0; at >= 0; at = sym[at].next, k++) {
+			assert_true(k < m);
+			if (sym[at].len != len[k])
+				fail_msg("round %d: symbol %zu is %u bytes; the rescan made %u", round, k, sym[at].len, len[k]);
+		}
+		assert_int_equal(k, m);
+	}
+}
+
+/* ---- long prompts ------------------------------------------------------------- */
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "test_tokenizer: a megabyte prompt took over the alarm: tokenizing is not O(n log n)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* 1 MiB of each shape a client could send tokenizes, and comes back as
+ * the same text.  A quadratic step (the UTF-8 re-check per match, a
+ * rescan per merge) took over 30 s for one of them; the alarm allows far
+ * more than the fraction of a second each takes (see bench-serve's
+ * serve.tokenize), sanitizers included. */
+static void megabyte_prompts_of_every_shape(void **state)
+{
+	static const char *const units[] = { "a", " ", "word ", "1", "\n", "!", "  \n\t", "é", "日本", "🚀", "a1 ", "\xff" };
+	const size_t size = 1u << 20;
+	char *text = malloc(size + 8);
+	const char *path;
+
+	(void)state;
+	NEED_REAL_MODEL(path);
+	assert_non_null(text);
+	signal(SIGALRM, on_alarm);
+	alarm(240);
+	for (unsigned u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		size_t ul = strlen(units[u]), len = 0, back_len;
+		int32_t *ids = NULL;
+		uint32_t n = 0, cap = 0;
+		struct timespec t0, t1;
+		char *back, *clean;
+
+		while (len + ul <= size)
+			memcpy(text + len, units[u], ul), len += ul;
+		text[len] = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(llm_tokenize(vocab, text, len, false, &ids, &n, &cap), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		print_message("  %zu bytes of shape %u: %u tokens in %.3f s\n", len, u, n,
+			      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+		assert_true(n >= llm_tokens_at_least(vocab, len));
+		back = decode(ids, n, &back_len);
+		clean = llm_utf8_clean(text, len, &len);
+		if (back_len != len || memcmp(back, clean, len))
+			fail_msg("1 MiB of \"%s\" did not come back as it went in", units[u]);
+		free(clean);
+		free(back);
+		free(ids);
+	}
+	alarm(0);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +331,8 @@ int main(void)
 		cmocka_unit_test(round_trips),
 		cmocka_unit_test(special_tokens_only_when_asked),
 		cmocka_unit_test(chat_template),
+		cmocka_unit_test(heap_merge_matches_rescan),
+		cmocka_unit_test(megabyte_prompts_of_every_shape),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, open_vocab, close_vocab);
