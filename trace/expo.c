@@ -250,7 +250,7 @@ static void render_histogram(struct buf *b, const struct sample *s)
 		if (i == ST_HIST_BUCKETS)
 			snprintf(le, sizeof(le), "le=\"+Inf\"");
 		else
-			snprintf(le, sizeof(le), "le=\"%.17g\"", st_hist_bound(i));
+			snprintf(le, sizeof(le), "le=\"%.17g\"", st_hist_bound(m, i));
 		put_series(b, s->name, "_bucket", s->labels, le);
 		put(b, "%llu\n", (unsigned long long)cum);
 	}

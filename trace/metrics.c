@@ -96,9 +96,9 @@ int st_label_escape(char *dst, size_t len, const char *src)
 	return 0;
 }
 
-double st_hist_bound(unsigned i)
+double st_hist_bound(const struct strata_metric *m, unsigned i)
 {
-	return ldexp(i % 2 ? 1.5 : 1.0, ST_HIST_MIN_EXP + (int)(i / 2));
+	return ldexp(i % 2 ? 1.5 : 1.0, m->min_exp + (int)(i / 2));
 }
 
 static bool same(const char *a, const char *b)
@@ -106,8 +106,8 @@ static bool same(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-int strata_metric_create(const char *name, const char *help, enum strata_metric_type type, const char *labels,
-			 struct strata_metric **out)
+static int create(const char *name, const char *help, enum strata_metric_type type, const char *labels, int min_exp,
+		  struct strata_metric **out)
 {
 	struct strata_metric *m;
 
@@ -117,7 +117,7 @@ int strata_metric_create(const char *name, const char *help, enum strata_metric_
 	pthread_mutex_lock(&st_metrics_lock);
 	for (m = st_metrics_head; m; m = m->next)
 		if (strcmp(m->name, name) == 0) {
-			if (m->type != type) {
+			if (m->type != type || (type == STRATA_METRIC_HISTOGRAM && m->min_exp != min_exp)) {
 				pthread_mutex_unlock(&st_metrics_lock);
 				return -EINVAL;
 			}
@@ -135,6 +135,7 @@ int strata_metric_create(const char *name, const char *help, enum strata_metric_
 		m->labels = strdup(labels ? labels : "");
 		m->type = type;
 		m->refs = 1;
+		m->min_exp = min_exp;
 		if (type == STRATA_METRIC_COUNTER)
 			m->shards = calloc(ST_METRIC_SHARDS, sizeof(*m->shards));
 		if (type == STRATA_METRIC_HISTOGRAM)
@@ -158,6 +159,27 @@ int strata_metric_create(const char *name, const char *help, enum strata_metric_
 	pthread_mutex_unlock(&st_metrics_lock);
 	*out = m;
 	return 0;
+}
+
+int strata_metric_create(const char *name, const char *help, enum strata_metric_type type, const char *labels,
+			 struct strata_metric **out)
+{
+	return create(name, help, type, labels, ST_HIST_MIN_EXP, out);
+}
+
+int strata_histogram_create(const char *name, const char *help, const char *labels, double smallest,
+			    struct strata_metric **out)
+{
+	int e;
+
+	if (!(smallest > 0) || !isfinite(smallest))
+		return -EINVAL;
+	/* smallest = f * 2^e, f in [0.5, 1): 2^e covers it, 2^(e-1) when f is 0.5 */
+	if (frexp(smallest, &e) == 0.5)
+		e--;
+	if (e < -1000 || e > 1000 - (int)ST_HIST_BUCKETS / 2)
+		return -EINVAL;
+	return create(name, help, STRATA_METRIC_HISTOGRAM, labels, e, out);
 }
 
 void strata_metric_destroy(struct strata_metric *m)
@@ -212,16 +234,14 @@ void strata_metric_observe(struct strata_metric *m, double v)
 	if (!m || !m->hist || isnan(v))
 		return;
 	h = &m->hist[shard()];
-	if (v <= st_hist_bound(0)) {
+	if (v <= st_hist_bound(m, 0)) {
 		b = 0;
 	} else {
 		/* v = f * 2^e with f in [0.5, 1): bounds 2^(e-1) * {1, 1.5} and 2^e. */
 		f = frexp(v, &e);
-		b = (unsigned)((e - 1 - ST_HIST_MIN_EXP) * 2) + (f > 0.75 ? 2u : f > 0.5 ? 1u : 0u);
-		if (f == 0.5)
-			b = (unsigned)((e - 1 - ST_HIST_MIN_EXP) * 2);
-		if ((int)b < 0)
-			b = 0;
+		int at = (e - 1 - m->min_exp) * 2 + (f == 0.5 ? 0 : f > 0.75 ? 2 : f > 0.5 ? 1 : 0);
+
+		b = at < 0 ? 0u : (unsigned)at;
 		if (b > ST_HIST_BUCKETS)
 			b = ST_HIST_BUCKETS;
 	}

@@ -13,8 +13,8 @@
 #include <strata/metrics.h>
 
 #define ST_METRIC_SHARDS 16u
-#define ST_HIST_BUCKETS 64u /* two per power of two, from 2^ST_HIST_MIN_EXP */
-#define ST_HIST_MIN_EXP (-24) /* ~60 ns or ~60 nanobytes: below, the first bucket */
+#define ST_HIST_BUCKETS 64u /* two per power of two, from 2^min_exp */
+#define ST_HIST_MIN_EXP (-24) /* the default: ~60 ns or ~60 nanobytes, below, the first bucket */
 
 struct st_shard {
 	_Atomic uint64_t v;
@@ -34,13 +34,14 @@ struct strata_metric {
 	_Atomic uint64_t gauge_bits;
 	struct st_shard *shards; /* counters */
 	struct st_hist_shard *hist; /* histograms: ST_METRIC_SHARDS of them */
+	int min_exp; /* histograms: the first bucket's bound is 2^min_exp */
 };
 
 extern pthread_mutex_t st_metrics_lock;
 extern struct strata_metric *st_metrics_head;
 
-/* Upper bound of histogram bucket @i. */
-double st_hist_bound(unsigned i);
+/* Upper bound of bucket @i of histogram @m. */
+double st_hist_bound(const struct strata_metric *m, unsigned i);
 /* Checks shared by create and write. */
 bool st_metric_name_ok(const char *name, enum strata_metric_type type);
 bool st_metric_labels_ok(const char *labels);

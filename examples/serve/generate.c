@@ -7,6 +7,8 @@
  * settle them, so the caller only ever sees text that stays.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,14 @@
 #include "sample.h"
 #include "vocab.h"
 
+/* Text not yet handed over, and (with logprobs) the tokens behind it. */
 struct pending {
 	char *s;
 	size_t len, cap;
+	size_t base; /* where s[0] is in the completion's text */
+	struct llm_token_out *tok; /* every token so far */
+	size_t *tok_at; /* where each token's text starts in the completion */
+	size_t ntok, tokcap, sent; /* sent: tokens handed over */
 };
 
 static int append(struct pending *p, const char *s, size_t n)
@@ -33,6 +40,25 @@ static int append(struct pending *p, const char *s, size_t n)
 	}
 	memcpy(p->s + p->len, s, n);
 	p->len += n;
+	return 0;
+}
+
+static int add_token(struct pending *p, const struct llm_token_out *t)
+{
+	if (p->ntok == p->tokcap) {
+		size_t c = p->tokcap ? p->tokcap * 2 : 64;
+		struct llm_token_out *tok = realloc(p->tok, c * sizeof(*tok));
+		size_t *at = tok ? realloc(p->tok_at, c * sizeof(*at)) : NULL;
+
+		if (tok)
+			p->tok = tok;
+		if (!at)
+			return -ENOMEM;
+		p->tok_at = at;
+		p->tokcap = c;
+	}
+	p->tok[p->ntok] = *t;
+	p->tok_at[p->ntok++] = p->base + p->len;
 	return 0;
 }
 
@@ -88,34 +114,50 @@ static long find_stop(const char *s, size_t len, const struct llm_gen_opts *o)
 	return first;
 }
 
-/* Hand over what is final; with @all, everything (incomplete characters
- * become U+FFFD). */
+/* Hand over what is final, with the tokens whose text starts in it; with
+ * @all, everything (a character the text never finished stands as
+ * U+FFFD). */
 static int flush(struct pending *p, const struct llm_gen_opts *o, bool all, llm_emit_fn emit, void *user)
 {
-	size_t tail = incomplete_tail(p->s, p->len), keep = 0, out;
+	size_t tail = incomplete_tail(p->s, p->len), keep = 0, out, ntoks = 0;
 
-	if (!all) {
+	if (all && tail) {
+		p->len -= tail;
+		if (append(p, "\xef\xbf\xbd", 3))
+			return -ENOMEM;
+	} else if (!all) {
 		keep = stop_prefix_tail(p->s, p->len, o);
 		keep = keep > tail ? keep : tail;
 	}
-	out = p->len - keep - (all ? tail : 0);
-	if (out && emit(user, p->s, out))
+	out = p->len - keep;
+	while (p->sent + ntoks < p->ntok && (all || p->tok_at[p->sent + ntoks] < p->base + out))
+		ntoks++;
+	if ((out || ntoks) && emit(user, p->s, out, ntoks ? p->tok + p->sent : NULL, ntoks))
 		return -ECANCELED;
-	/* At the end, a character the text never finished stands as U+FFFD. */
-	if (all && tail && emit(user, "\xef\xbf\xbd", 3))
-		return -ECANCELED;
-	memmove(p->s, p->s + p->len - keep, keep);
+	p->sent += ntoks;
+	memmove(p->s, p->s + out, keep);
 	p->len = keep;
+	p->base += out;
 	return 0;
+}
+
+/* A damaged weight (a NaN or infinite scale) shows in the logits. */
+static bool all_finite(const float *v, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
 }
 
 int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const struct llm_gen_opts *o,
 		 llm_emit_fn emit, void *user, struct llm_gen_result *res)
 {
 	const int64_t V = m->hp.vocab;
-	float *logits = malloc((size_t)V * sizeof(float));
+	float *logits;
 	struct llm_sampler s;
 	struct pending p = { 0 };
+	struct llm_token_out lp;
 	char piece[256];
 	double t0 = llm_now(), t1;
 	uint32_t limit;
@@ -124,20 +166,30 @@ int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const s
 	memset(res, 0, sizeof(*res));
 	res->prompt_tokens = n;
 	res->finish_reason = "length";
-	if (!logits)
+	if (atomic_load(&m->damaged))
+		return -EBADMSG;
+	if (!(logits = malloc((size_t)V * sizeof(float))))
 		return -ENOMEM;
-	llm_sampler_init(&s, o->temperature, o->top_p, o->seed);
+	if ((e = llm_sampler_init(&s, o, V, prompt, n))) {
+		free(logits);
+		return e;
+	}
 	e = llm_prefill(m, prompt, n, logits);
 	t1 = llm_now();
 	res->prefill_s = t1 - t0;
-	limit = m->ctx - n;
+	limit = n < m->ctx ? m->ctx - n : 0;
 	if (o->max_tokens && o->max_tokens < limit)
 		limit = o->max_tokens;
 	while (!e && res->completion_tokens < limit) {
-		int32_t tok = llm_sample(&s, logits, V);
+		int32_t tok;
 		int len;
 		long at;
 
+		if (!all_finite(logits, V)) {
+			e = -EBADMSG;
+			break;
+		}
+		tok = llm_sample(&s, logits, o->logprobs ? &lp : NULL, o->top_logprobs);
 		if (tok < 0) {
 			e = tok;
 			break;
@@ -146,7 +198,10 @@ int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const s
 			res->finish_reason = "stop";
 			break;
 		}
+		llm_sampler_accept(&s, tok);
 		res->completion_tokens++;
+		if (o->logprobs && (e = add_token(&p, &lp)))
+			break;
 		len = llm_token_bytes(m->vocab, tok, false, piece, sizeof(piece));
 		if (len > (int)sizeof(piece))
 			len = (int)sizeof(piece);
@@ -154,6 +209,9 @@ int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const s
 			break;
 		if ((at = find_stop(p.s, p.len, o)) >= 0) {
 			p.len = (size_t)at;
+			/* The tokens of the stop string go with it. */
+			while (p.ntok > p.sent && p.tok_at[p.ntok - 1] >= p.base + p.len)
+				p.ntok--;
 			res->finish_reason = "stop";
 			break;
 		}
@@ -168,6 +226,8 @@ int llm_generate(struct llm_model *m, const int32_t *prompt, uint32_t n, const s
 	res->decode_s = llm_now() - t1;
 	llm_sampler_free(&s);
 	free(p.s);
+	free(p.tok);
+	free(p.tok_at);
 	free(logits);
 	return e;
 }

@@ -11,6 +11,7 @@
 #ifndef STRATA_SERVE_LLM_H
 #define STRATA_SERVE_LLM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,12 @@ struct llm_model {
 	int32_t *cached;
 	uint32_t ncached;
 	char path[512];
+	/* Set (once) when a weight holds a NaN or an infinity, found as the
+	 * load hands each tensor over (weights.c): what and where.  Requests
+	 * are then refused, and /health says why. */
+	_Atomic bool damaged, damage_claimed;
+	char damage[256];
+	struct strata_load *_Atomic checking; /* the load, for the checks' reads */
 };
 
 /* Open the model at @path (a GGUF file, or a Hugging Face folder with
@@ -73,6 +80,14 @@ int llm_meta_number(struct strata_model *file, const char *key, double *out);
 int llm_hparams_hf(const char *dir, struct llm_hparams *hp, char *err, size_t errlen);
 /* The Hugging Face name of GGUF-named tensor @gguf (hf.c; @buf may hold it). */
 const char *llm_hf_name(const char *gguf, char *buf, size_t len);
+
+/* The load's per-tensor callback (@user: the model) that looks for NaN
+ * and infinite values: every element of f32, f16 and bf16 tensors, every
+ * block scale of quantized ones (weights.c). */
+void llm_check_weight(void *user, size_t tensor, int status);
+/* Where the first NaN or infinity of @data (a tensor of @dtype, @bytes)
+ * is: an element or block index; -1 when there is none. */
+int64_t llm_first_nonfinite(enum strata_dtype dtype, const void *data, uint64_t bytes);
 
 /* Build the forward graph into m->graph (forward.c). */
 int llm_build_graph(struct llm_model *m, char *err, size_t errlen);

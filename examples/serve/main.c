@@ -25,6 +25,13 @@ static void usage(FILE *to)
 		"  --node N            NUMA node for the weights (default: local)\n"
 		"  --ctx N             context length kept in the KV cache (default: min(trained, 2048))\n"
 		"  --queue N           requests waiting at most (default 16; more get 503)\n"
+		"  --served-model-name NAME  the model's id in the API (default: the file's name)\n"
+		"  --accept-any-model  serve requests that name another model (default: 404 model_not_found)\n"
+		"  --max-connections N connections open at most (default 1024; more get 503)\n"
+		"  --header-timeout S  seconds to send a request's header (default 10)\n"
+		"  --body-timeout S    seconds to send its body (default 30)\n"
+		"  --idle-timeout S    seconds a kept-alive connection may idle (default 30)\n"
+		"  --drain-timeout S   after SIGTERM, seconds before running generations are cancelled (default 30)\n"
 		"  --prompt TEXT       complete TEXT, print it and exit (no server)\n"
 		"  --chat TEXT         answer TEXT as a chat message, print it and exit\n"
 		"  -n N                tokens to generate with --prompt / --chat (default 128)\n"
@@ -32,9 +39,9 @@ static void usage(FILE *to)
 }
 
 /* Print text as it comes. */
-static int print_text(void *user, const char *text, size_t len)
+static int print_text(void *user, const char *text, size_t len, const struct llm_token_out *toks, size_t ntoks)
 {
-	(void)user;
+	(void)user, (void)toks, (void)ntoks;
 	fwrite(text, 1, len, stdout);
 	fflush(stdout);
 	return 0;
@@ -92,11 +99,18 @@ int main(int argc, char **argv)
 		{ "prompt", required_argument, NULL, 'p' },  { "chat", required_argument, NULL, 'C' },
 		{ "temperature", required_argument, NULL, 'T' }, { "top-p", required_argument, NULL, 'P' },
 		{ "seed", required_argument, NULL, 'S' },	   { "help", no_argument, NULL, 'h' },
+		{ "served-model-name", required_argument, NULL, 'M' },
+		{ "accept-any-model", no_argument, NULL, 'A' },
+		{ "max-connections", required_argument, NULL, 'X' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "body-timeout", required_argument, NULL, 'B' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct llm_opts lo = { .node = -1 };
 	struct llm_gen_opts go = { .max_tokens = 128, .top_p = 1 };
-	struct server_opts so = { .listen = "127.0.0.1:8080", .queue = 16 };
+	struct server_opts so = { .listen = "127.0.0.1:8080", .queue = 16, .drain_timeout = 30 };
 	const char *model = NULL, *prompt = NULL, *chat = NULL;
 	STRATA_RT_OPTS(ropts, .probe = STRATA_PROBE_CACHED);
 	struct strata_rt *rt;
@@ -119,6 +133,13 @@ int main(int argc, char **argv)
 		case 'T': go.temperature = strtof(optarg, NULL); break;
 		case 'P': go.top_p = strtof(optarg, NULL); break;
 		case 'S': go.seed = strtoull(optarg, NULL, 0); break;
+		case 'M': so.model_name = optarg; break;
+		case 'A': so.accept_any_model = true; break;
+		case 'X': so.max_conns = (unsigned)atoi(optarg); break;
+		case 'H': so.header_timeout = (unsigned)atoi(optarg); break;
+		case 'B': so.body_timeout = (unsigned)atoi(optarg); break;
+		case 'I': so.idle_timeout = (unsigned)atoi(optarg); break;
+		case 'D': so.drain_timeout = (unsigned)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,12 +212,13 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 	}
 	{
 		/* Layer order (the default priority): layer 0 arrives first. */
-		STRATA_LOAD_OPTS(lopts, .pool = m->pool);
+		STRATA_LOAD_OPTS(lopts, .pool = m->pool, .on_ready = llm_check_weight, .user = m);
 
 		if ((e = strata_load_start(m->file, &lopts, &m->load))) {
 			llm_fail(err, len, e, "%s: cannot start loading: %s", path, strata_strerror(e));
 			goto out;
 		}
+		atomic_store(&m->checking, m->load);
 	}
 	if ((e = llm_build_graph(m, err, len)))
 		goto out;

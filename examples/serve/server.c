@@ -1,61 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * examples/serve/server.c — the HTTP server and the engine thread.
+ * examples/serve/server.c — the HTTP front: routes, request bodies, and the
+ * connection's side of a job.
  *
  * libmicrohttpd runs a thread per connection.  A connection's handler
  * parses and tokenizes its request and puts a job on a bounded queue (a
- * full queue answers 503 at once).  One engine thread takes jobs in order
- * and generates; text goes into the job, and the connection either waits
- * for the whole answer or streams it as server-sent events while it grows.
- * A client that goes away mid-stream cancels its job; the engine moves on
- * to the next.  SIGTERM (or SIGINT) stops new connections, lets the jobs
- * in hand finish (the connections already accepted, for up to 30 s), and
- * returns.
+ * full queue answers 503 at once); the engine thread (engine.c) runs the
+ * jobs in order.  The connection either waits for the whole answer,
+ * watching its socket so that a client that leaves cancels its job, or
+ * streams server-sent events as they grow.  The guard (guard.c) bounds how
+ * long a client may take to ask and how many connections there are.
+ * SIGTERM (or SIGINT) stops new connections, lets the requests in hand
+ * finish for up to --drain-timeout seconds, then cancels what still runs
+ * and returns.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "server.h"
+#include "server_int.h"
 #include "vocab.h"
 
 #define MAX_BODY (1u << 20)
-
-struct job {
-	struct api_request req;
-	char id[40];
-	long created;
-	char *out; /* non-stream: the text; stream: events not yet sent */
-	size_t len, cap, sent;
-	bool first, done, cancelled;
-	int err;
-	struct llm_gen_result res;
-	int refs; /* the connection and the queue/engine */
-	struct job *next;
-};
-
-struct server {
-	struct llm_model *m;
-	const char *model_name;
-	pthread_mutex_t lock;
-	pthread_cond_t changed; /* a job queued, grew or finished; stopping */
-	struct job *head, *tail;
-	unsigned queued, max_queue;
-	unsigned active; /* requests received and not yet completed */
-	bool stopping;
-	unsigned long next_id;
-	struct strata_metric *requests, *rejected, *prompt_tokens, *gen_tokens, *queue_depth, *ttft, *decode_rate;
-};
 
 static int wake_fd[2] = { -1, -1 };
 
@@ -66,113 +43,7 @@ static void on_signal(int sig)
 	(void)r;
 }
 
-static void unref(struct job *j) /* lock held */
-{
-	if (--j->refs == 0) {
-		api_request_free(&j->req);
-		free(j->out);
-		free(j);
-	}
-}
-
-static int grow(struct job *j, const char *s, size_t n) /* lock held */
-{
-	if (j->len + n + 1 > j->cap) {
-		size_t c = (j->len + n + 1) * 2;
-		char *t = realloc(j->out, c);
-
-		if (!t)
-			return -ENOMEM;
-		j->out = t;
-		j->cap = c;
-	}
-	memcpy(j->out + j->len, s, n);
-	j->len += n;
-	j->out[j->len] = 0;
-	return 0;
-}
-
-struct emit_ctx {
-	struct server *s;
-	struct job *j;
-};
-
-/* Text from the engine: kept for the answer, or turned into an event. */
-static int emit(void *user, const char *text, size_t len)
-{
-	struct emit_ctx *c = user;
-	struct job *j = c->j;
-	int stop = 0;
-
-	pthread_mutex_lock(&c->s->lock);
-	if (j->cancelled) {
-		stop = 1;
-	} else if (!j->req.stream) {
-		stop = grow(j, text, len) != 0;
-	} else {
-		char *ev = api_chunk(&j->req, j->id, j->created, c->s->model_name, text, len, j->first, NULL);
-
-		stop = !ev || grow(j, ev, strlen(ev)) != 0;
-		j->first = false;
-		free(ev);
-	}
-	pthread_cond_broadcast(&c->s->changed);
-	pthread_mutex_unlock(&c->s->lock);
-	return stop;
-}
-
-static void *engine(void *arg)
-{
-	struct server *s = arg;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		struct job *j;
-
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->changed, &s->lock);
-		if (!s->head)
-			break; /* stopping, and nothing left */
-		j = s->head;
-		s->head = j->next;
-		if (!s->head)
-			s->tail = NULL;
-		s->queued--;
-		strata_metric_set(s->queue_depth, s->queued);
-		if (!j->cancelled) {
-			struct emit_ctx c = { s, j };
-			int e;
-
-			pthread_mutex_unlock(&s->lock);
-			e = llm_generate(s->m, j->req.ids, j->req.nids, &j->req.go, emit, &c, &j->res);
-			pthread_mutex_lock(&s->lock);
-			j->err = e;
-			if (!e) {
-				strata_metric_add(s->prompt_tokens, j->res.prompt_tokens);
-				strata_metric_add(s->gen_tokens, j->res.completion_tokens);
-				strata_metric_observe(s->ttft, j->res.prefill_s);
-				if (j->res.completion_tokens > 1 && j->res.decode_s > 0)
-					strata_metric_observe(s->decode_rate,
-							      (j->res.completion_tokens - 1) / j->res.decode_s);
-			}
-			if (!e && j->req.stream && !j->cancelled) {
-				char *ev = api_chunk(&j->req, j->id, j->created, s->model_name, "", 0, j->first,
-						     j->res.finish_reason);
-
-				if (!ev || grow(j, ev, strlen(ev)))
-					j->err = -ENOMEM;
-				free(ev);
-			}
-		}
-		j->done = true;
-		pthread_cond_broadcast(&s->changed);
-		unref(j);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-/* ---- HTTP ------------------------------------------------------------------ */
+/* ---- answers ----------------------------------------------------------------- */
 
 struct conn {
 	struct server *s;
@@ -181,14 +52,15 @@ struct conn {
 	bool too_big;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, const char *type)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, const char *type, bool close)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
 	if (!body) {
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}");
+		body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,"
+			      "\"code\":null}}");
 		if (!body)
 			return MHD_NO;
 	}
@@ -198,19 +70,35 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *bo
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *message)
+static enum MHD_Result reply_json(struct MHD_Connection *c, char *body)
 {
-	return reply(c, status,
-		     api_error(message, status == 503	? "server_busy"
-					: status >= 500 ? "server_error"
-							: "invalid_request_error"),
-		     "application/json");
+	return reply(c, MHD_HTTP_OK, body, "application/json", false);
 }
+
+static enum MHD_Result reply_api_error(struct MHD_Connection *c, const struct api_error *e, bool close)
+{
+	return reply(c, e->status, api_error_json(e), "application/json", close);
+}
+
+/* An error of the server's own (not of a request's fields). */
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *message)
+{
+	struct api_error e;
+
+	api_fail(&e, status, code, NULL, "%s", message);
+	if (status == 503)
+		e.type = "server_busy";
+	return reply_api_error(c, &e, status == 503);
+}
+
+/* ---- streams ----------------------------------------------------------------- */
 
 struct stream {
 	struct server *s;
@@ -247,38 +135,129 @@ static void end_stream(void *cls)
 
 	pthread_mutex_lock(&st->s->lock);
 	if (!st->j->done)
-		st->j->cancelled = true;
-	unref(st->j);
+		st->j->cancelled = st->j->client_left = true;
+	job_unref(st->j);
 	pthread_mutex_unlock(&st->s->lock);
 	free(st);
+}
+
+static enum MHD_Result start_stream(struct server *s, struct MHD_Connection *c, struct job *j)
+{
+	struct stream *st = malloc(sizeof(*st));
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!st) {
+		pthread_mutex_lock(&s->lock);
+		j->cancelled = j->client_left = true;
+		job_unref(j);
+		pthread_mutex_unlock(&s->lock);
+		return reply_error(c, 500, NULL, "out of memory");
+	}
+	*st = (struct stream){ s, j };
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_events, st, end_stream);
+	if (!r) {
+		end_stream(st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- plain answers -------------------------------------------------------------- */
+
+/* Whether the client closed its end: a plain request's client that left
+ * is not there to read the answer, so its generation stops. */
+static bool client_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p;
+
+	if (!ci)
+		return false;
+	p = (struct pollfd){ .fd = ci->connect_fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Wait (lock held) for @j, looking at the client every 100 ms. */
+static void wait_job(struct server *s, struct MHD_Connection *c, struct job *j)
+{
+	while (!j->done) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+		pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+		if (!j->done && !j->cancelled && client_gone(c)) {
+			j->cancelled = j->client_left = true;
+			pthread_cond_broadcast(&s->changed);
+		}
+	}
+}
+
+static enum MHD_Result answer(struct server *s, struct MHD_Connection *c, struct job *j)
+{
+	struct api_error ae;
+	char *body = NULL;
+	bool left;
+	int e;
+
+	pthread_mutex_lock(&s->lock);
+	wait_job(s, c, j);
+	e = j->err;
+	left = j->client_left;
+	if (e)
+		job_error(s, j, &ae);
+	else
+		body = api_result(s->m->vocab, &j->req, j->id, j->created, s->cfg.model, j->out ? j->out : "", j->len,
+				  j->toks, j->ntoks, &j->res);
+	job_unref(j);
+	pthread_mutex_unlock(&s->lock);
+	if (left) {
+		free(body);
+		return MHD_NO; /* nobody to answer: close */
+	}
+	return e ? reply_api_error(c, &ae, false) : reply_json(c, body);
 }
 
 static enum MHD_Result generate(struct server *s, struct MHD_Connection *c, struct conn *cs, bool chat)
 {
 	struct job *j = calloc(1, sizeof(*j));
-	char why[256] = "";
-	enum MHD_Result ret;
+	struct api_error ae;
 	int e;
 
 	if (!j)
-		return reply_error(c, 500, "out of memory");
-	e = api_parse(s->m, chat, cs->body ? cs->body : "", cs->len, &j->req, why, sizeof(why));
+		return reply_error(c, 500, NULL, "out of memory");
+	e = api_parse(s->m, &s->cfg, chat, cs->body ? cs->body : "", cs->len, &j->req, &ae);
 	if (e) {
 		free(j);
-		return reply_error(c, e == -ENOMEM ? 500 : 400, e == -ENOMEM ? "out of memory" : why);
+		if (e == -ENOMEM)
+			return reply_error(c, 500, NULL, "out of memory");
+		return reply_api_error(c, &ae, false);
+	}
+	if (atomic_load(&s->m->damaged)) {
+		api_request_free(&j->req);
+		free(j);
+		return reply_error(c, 500, "model_damaged", s->m->damage);
 	}
 	j->first = true;
 	j->refs = 2;
 	j->created = (long)time(NULL);
 	pthread_mutex_lock(&s->lock);
-	if (s->stopping || s->queued >= s->max_queue) {
-		bool stopping = s->stopping;
+	if (s->draining || s->queued >= s->max_queue) {
+		bool draining = s->draining;
 
 		pthread_mutex_unlock(&s->lock);
 		strata_metric_add(s->rejected, 1);
 		api_request_free(&j->req);
 		free(j);
-		return reply_error(c, 503, stopping ? "the server is shutting down" : "too many requests are waiting; try again");
+		return reply_error(c, 503, draining ? "server_shutting_down" : "queue_full",
+				   draining ? "the server is shutting down" : "too many requests are waiting; try again");
 	}
 	snprintf(j->id, sizeof(j->id), "%s-%lu", chat ? "chatcmpl" : "cmpl", ++s->next_id);
 	if (s->tail)
@@ -289,62 +268,79 @@ static enum MHD_Result generate(struct server *s, struct MHD_Connection *c, stru
 	s->queued++;
 	strata_metric_set(s->queue_depth, s->queued);
 	pthread_cond_broadcast(&s->changed);
-	if (j->req.stream) {
-		struct stream *st = malloc(sizeof(*st));
-		struct MHD_Response *r;
-
-		pthread_mutex_unlock(&s->lock);
-		if (!st) {
-			pthread_mutex_lock(&s->lock);
-			j->cancelled = true;
-			unref(j);
-			pthread_mutex_unlock(&s->lock);
-			return reply_error(c, 500, "out of memory");
-		}
-		*st = (struct stream){ s, j };
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_events, st, end_stream);
-		if (!r) {
-			end_stream(st);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-		MHD_destroy_response(r);
-		return ret;
-	}
-	while (!j->done)
-		pthread_cond_wait(&s->changed, &s->lock);
-	e = j->err;
-	{
-		char *body = e ? NULL : api_result(&j->req, j->id, j->created, s->model_name, j->out ? j->out : "", j->len,
-						   &j->res);
-
-		unref(j);
-		pthread_mutex_unlock(&s->lock);
-		if (e)
-			return reply_error(c, 500, strata_strerror(e));
-		return reply(c, MHD_HTTP_OK, body, "application/json");
-	}
+	pthread_mutex_unlock(&s->lock);
+	return j->req.stream ? start_stream(s, c, j) : answer(s, c, j);
 }
 
-/* /health: up, and how the weights' load went (the figures a dashboard or
- * the demo shows). */
-static char *health(struct server *s)
+/* ---- the other routes ------------------------------------------------------------ */
+
+/* /health: up (503 when a weight is damaged), and how the weights' load
+ * went (the figures a dashboard or the demo shows). */
+static enum MHD_Result health(struct server *s, struct MHD_Connection *c)
 {
 	struct strata_load_stats ls;
+	bool damaged = atomic_load(&s->m->damaged);
 	json_t *o;
 	char *body;
 
 	if (strata_load_stats(s->m->load, &ls))
-		return NULL;
-	o = json_pack("{s:s,s:s,s:i,s:i,s:{s:I,s:I,s:I,s:f,s:f,s:s}}", "status", "ok", "model", s->model_name, "context",
-		      (json_int_t)s->m->ctx, "queued", (json_int_t)s->queued, "load", "tensors", (json_int_t)ls.tensors,
-		      "tensors_ready", (json_int_t)ls.tensors_ready, "bytes", (json_int_t)ls.bytes, "seconds", ls.seconds,
-		      "gbps", ls.gbps, "engine", ls.engine == STRATA_IO_URING ? "io_uring" : "pread");
+		return reply_error(c, 500, NULL, "load statistics unavailable");
+	o = json_pack("{s:s,s:s,s:i,s:i,s:{s:I,s:I,s:I,s:f,s:f,s:s}}", "status", damaged ? "error" : "ok", "model",
+		      s->cfg.model, "context", (json_int_t)s->m->ctx, "queued", (json_int_t)s->queued, "load", "tensors",
+		      (json_int_t)ls.tensors, "tensors_ready", (json_int_t)ls.tensors_ready, "bytes", (json_int_t)ls.bytes,
+		      "seconds", ls.seconds, "gbps", ls.gbps, "engine", ls.engine == STRATA_IO_URING ? "io_uring" : "pread");
+	if (o && damaged)
+		json_object_set_new(o, "error", json_string(s->m->damage));
 	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	return body;
+	return reply(c, damaged ? 503 : 200, body, "application/json", false);
+}
+
+static enum MHD_Result metrics(struct MHD_Connection *c)
+{
+	char *text = NULL, *copy;
+	size_t len;
+
+	if (strata_metrics_render(&text, &len))
+		return reply_error(c, 500, NULL, "metrics unavailable");
+	copy = strndup(text, len);
+	strata_metrics_free(text);
+	return reply(c, 200, copy, "text/plain; version=0.0.4", false);
+}
+
+static enum MHD_Result models(struct server *s, struct MHD_Connection *c, const char *id)
+{
+	if (!id)
+		return reply_json(c, api_models(s->cfg.model, s->started));
+	if (strcmp(id, s->cfg.model)) {
+		struct api_error e;
+
+		api_fail(&e, 404, "model_not_found", "model", "the model \"%.100s\" does not exist here: this server serves \"%s\"",
+			 id, s->cfg.model);
+		return reply_api_error(c, &e, false);
+	}
+	return reply_json(c, api_model(s->cfg.model, s->started));
+}
+
+static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct conn *cs, const char *url, bool get,
+			     bool post)
+{
+	if (!strcmp(url, "/health"))
+		return get ? health(s, c) : reply_error(c, 405, NULL, "use GET");
+	if (!strcmp(url, "/metrics"))
+		return get ? metrics(c) : reply_error(c, 405, NULL, "use GET");
+	if (!strcmp(url, "/v1/models") || !strncmp(url, "/v1/models/", 11))
+		return get ? models(s, c, url[10] ? url + 11 : NULL) : reply_error(c, 405, NULL, "use GET");
+	if (!strcmp(url, "/v1/completions") || !strcmp(url, "/v1/chat/completions")) {
+		if (!post)
+			return reply_error(c, 405, NULL, "use POST");
+		if (cs->too_big)
+			return reply_error(c, 413, "body_too_large", "the body is over 1 MiB");
+		return generate(s, c, cs, !strcmp(url, "/v1/chat/completions"));
+	}
+	return reply_error(c, 404, "not_found",
+			   "no such endpoint: try POST /v1/completions, POST /v1/chat/completions, GET /v1/models, "
+			   "GET /health, GET /metrics");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -355,7 +351,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
 
 	(void)version;
-	if (!cs) { /* headers only so far */
+	if (!cs) { /* the header is in */
+		if (guard_over_limit(c))
+			return reply_error(c, 503, "too_many_connections",
+					   "too many connections are open; close idle ones or try again");
 		if (!(cs = calloc(1, sizeof(*cs))))
 			return MHD_NO;
 		cs->s = s;
@@ -363,6 +362,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		s->active++;
 		pthread_mutex_unlock(&s->lock);
 		*con_cls = cs;
+		guard_phase(s->guard, c, post ? GUARD_BODY : GUARD_BUSY);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -381,45 +381,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	guard_phase(s->guard, c, GUARD_BUSY);
 	strata_metric_add(s->requests, 1);
-	if (!strcmp(url, "/health")) {
-		if (!get)
-			return reply_error(c, 405, "use GET");
-		return reply(c, 200, health(s), "application/json");
-	}
-	if (!strcmp(url, "/metrics")) {
-		char *text = NULL;
-		size_t len;
-
-		if (!get)
-			return reply_error(c, 405, "use GET");
-		if (strata_metrics_render(&text, &len))
-			return reply_error(c, 500, "metrics unavailable");
-		char *copy = strndup(text, len);
-
-		strata_metrics_free(text);
-		return reply(c, 200, copy, "text/plain; version=0.0.4");
-	}
-	if (!strcmp(url, "/v1/completions") || !strcmp(url, "/v1/chat/completions")) {
-		if (!post)
-			return reply_error(c, 405, "use POST");
-		if (cs->too_big)
-			return reply_error(c, 413, "the body is over 1 MiB");
-		return generate(s, c, cs, !strcmp(url, "/v1/chat/completions"));
-	}
-	return reply_error(c, 404, "no such endpoint: try POST /v1/completions, POST /v1/chat/completions, GET /health, "
-			     "GET /metrics");
+	return route(s, c, cs, url, get, post);
 }
 
+/* A request is over (answered, or its client left): the connection, if
+ * kept alive, waits for the next under the idle deadline. */
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct server *s = cls;
 	struct conn *cs = *con_cls;
 
-	(void)cls, (void)c, (void)toe;
+	(void)toe;
+	guard_phase(s->guard, c, GUARD_HEADER);
 	if (cs) {
-		pthread_mutex_lock(&cs->s->lock);
-		cs->s->active--;
-		pthread_mutex_unlock(&cs->s->lock);
+		pthread_mutex_lock(&s->lock);
+		s->active--;
+		pthread_mutex_unlock(&s->lock);
 		free(cs->body);
 		free(cs);
 		*con_cls = NULL;
@@ -449,53 +428,104 @@ static int parse_listen(const char *spec, struct sockaddr_in *sa)
 
 static void metrics_create(struct server *s)
 {
-	strata_metric_create("strata_serve_requests_total", "HTTP requests received", STRATA_METRIC_COUNTER, NULL,
-			     &s->requests);
-	strata_metric_create("strata_serve_rejected_total", "Generation requests refused with 503 (queue full)",
-			     STRATA_METRIC_COUNTER, NULL, &s->rejected);
-	strata_metric_create("strata_serve_prompt_tokens_total", "Prompt tokens processed", STRATA_METRIC_COUNTER, NULL,
-			     &s->prompt_tokens);
-	strata_metric_create("strata_serve_generated_tokens_total", "Tokens generated", STRATA_METRIC_COUNTER, NULL,
-			     &s->gen_tokens);
-	strata_metric_create("strata_serve_queue_depth", "Generation requests waiting", STRATA_METRIC_GAUGE, NULL,
-			     &s->queue_depth);
-	strata_metric_create("strata_serve_time_to_first_token_seconds", "Prefill time per request",
-			     STRATA_METRIC_HISTOGRAM, NULL, &s->ttft);
-	strata_metric_create("strata_serve_decode_tokens_per_second", "Decode speed per request",
-			     STRATA_METRIC_HISTOGRAM, NULL, &s->decode_rate);
+	static const struct {
+		size_t at;
+		const char *name, *help;
+		enum strata_metric_type type;
+	} list[] = {
+#define M(field, name, help, type) { offsetof(struct server, field), name, help, STRATA_METRIC_##type }
+		M(requests, "strata_serve_requests_total", "HTTP requests received", COUNTER),
+		M(rejected, "strata_serve_rejected_total", "Generation requests refused with 503 (queue full, shutting down)",
+		  COUNTER),
+		M(cancelled, "strata_serve_cancelled_total",
+		  "Generations cancelled: the client left, or the drain after SIGTERM ran out", COUNTER),
+		M(prompt_tokens, "strata_serve_prompt_tokens_total", "Prompt tokens processed", COUNTER),
+		M(gen_tokens, "strata_serve_generated_tokens_total", "Tokens generated", COUNTER),
+		M(queue_depth, "strata_serve_queue_depth", "Generation requests waiting", GAUGE),
+		M(ttft, "strata_serve_time_to_first_token_seconds", "Prefill time per request", HISTOGRAM),
+		M(connections, "strata_serve_connections", "HTTP connections open", GAUGE),
+		M(conn_refused, "strata_serve_connections_refused_total",
+		  "Connections answered 503 because too many were open", COUNTER),
+		M(conn_timed_out, "strata_serve_connections_timed_out_total",
+		  "Connections closed for taking too long to send a request, or idling past the deadline", COUNTER),
+#undef M
+	};
+
+	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+		strata_metric_create(list[i].name, list[i].help, list[i].type, NULL,
+				     (struct strata_metric **)((char *)s + list[i].at));
+	/* Rates from a fraction of a token a second to far past what a CPU
+	 * decodes. */
+	strata_histogram_create("strata_serve_decode_tokens_per_second", "Decode speed per request", NULL, 0.25,
+				&s->decode_rate);
 }
 
 static void metrics_destroy(struct server *s)
 {
-	strata_metric_destroy(s->requests);
-	strata_metric_destroy(s->rejected);
-	strata_metric_destroy(s->prompt_tokens);
-	strata_metric_destroy(s->gen_tokens);
-	strata_metric_destroy(s->queue_depth);
-	strata_metric_destroy(s->ttft);
-	strata_metric_destroy(s->decode_rate);
+	struct strata_metric *all[] = { s->requests, s->rejected, s->cancelled, s->prompt_tokens, s->gen_tokens,
+					s->queue_depth, s->ttft, s->decode_rate, s->connections, s->conn_refused,
+					s->conn_timed_out };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		strata_metric_destroy(all[i]);
 }
 
-/* Let the requests already received finish (the engine still runs), for
- * up to DRAIN_S seconds: one that arrived just before SIGTERM is answered,
- * not cut off.  Idle keep-alive connections do not count. */
-#define DRAIN_S 30
-static void drain(struct server *s)
+static unsigned active(struct server *s)
 {
-	for (int i = 0; i < DRAIN_S * 50; i++) {
-		pthread_mutex_lock(&s->lock);
-		unsigned active = s->active;
+	unsigned n;
 
-		pthread_mutex_unlock(&s->lock);
-		if (active == 0)
-			return;
+	pthread_mutex_lock(&s->lock);
+	n = s->active;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Wait up to @seconds for the requests in hand (idle keep-alive
+ * connections do not count).  Return: whether they all finished. */
+static bool wait_active(struct server *s, unsigned seconds)
+{
+	for (unsigned i = 0; i < seconds * 50; i++) {
+		if (active(s) == 0)
+			return true;
 		usleep(20000);
 	}
+	return active(s) == 0;
+}
+
+/* After SIGTERM: let the requests already received finish (one that
+ * arrived just before the signal is answered, not cut off), for up to
+ * @seconds; then cancel every generation still waiting or running, so
+ * the process exits on time. */
+static void drain(struct server *s, unsigned seconds)
+{
+	pthread_mutex_lock(&s->lock);
+	s->draining = true;
+	pthread_mutex_unlock(&s->lock);
+	if (wait_active(s, seconds))
+		return;
+	pthread_mutex_lock(&s->lock);
+	unsigned n = 0;
+
+	for (struct job *j = s->head; j; j = j->next, n++)
+		j->cancelled = true;
+	if (s->running) {
+		s->running->cancelled = true;
+		n++;
+	}
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	fprintf(stderr, "strata-serve: the drain's %u s are over: %u generation%s cancelled\n", seconds, n,
+		n == 1 ? "" : "s");
+	wait_active(s, 5);
 }
 
 int server_run(struct llm_model *m, const struct server_opts *o)
 {
-	struct server s = { .m = m, .max_queue = o->queue ? o->queue : 16 };
+	struct server s = { .m = m, .max_queue = o->queue ? o->queue : 16, .started = (long)time(NULL) };
+	struct guard_opts go = { .max_conns = o->max_conns ? o->max_conns : 1024,
+				 .header_s = o->header_timeout ? o->header_timeout : 10,
+				 .body_s = o->body_timeout ? o->body_timeout : 30,
+				 .idle_s = o->idle_timeout ? o->idle_timeout : 30 };
 	struct sigaction sa = { .sa_handler = on_signal }, old_term, old_int;
 	struct sockaddr_in addr;
 	struct MHD_Daemon *d;
@@ -503,7 +533,8 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 	const char *slash = strrchr(m->path, '/');
 	int e;
 
-	s.model_name = slash ? slash + 1 : m->path;
+	s.cfg.model = o->model_name ? o->model_name : slash ? slash + 1 : m->path;
+	s.cfg.accept_any_model = o->accept_any_model;
 	if (parse_listen(o->listen, &addr)) {
 		fprintf(stderr, "strata-serve: --listen %s: expected ADDR:PORT with an IPv4 address\n", o->listen);
 		return -EINVAL;
@@ -513,11 +544,17 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.changed, NULL);
 	metrics_create(&s);
-	if ((e = -pthread_create(&eng, NULL, engine, &s)))
+	go.open = s.connections, go.refused = s.conn_refused, go.timed_out = s.conn_timed_out;
+	if ((e = guard_start(&go, &s.guard)))
 		goto out;
+	if ((e = -pthread_create(&eng, NULL, engine_main, &s)))
+		goto out;
+	/* libmicrohttpd's own limit sits above the guard's, so that a client
+	 * past the guard's limit is told so rather than dropped. */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC, 0, NULL, NULL,
 			     handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-			     (unsigned)256, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+			     go.max_conns + 64, MHD_OPTION_NOTIFY_COMPLETED, completed, &s, MHD_OPTION_NOTIFY_CONNECTION,
+			     guard_notify, s.guard, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "strata-serve: cannot listen on %s (in use, or not an address of this machine)\n",
 			o->listen);
@@ -525,28 +562,31 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 	} else {
 		sigaction(SIGTERM, &sa, &old_term);
 		sigaction(SIGINT, &sa, &old_int);
-		fprintf(stderr, "strata-serve: listening on http://%s (POST /v1/completions, /v1/chat/completions; GET /health, /metrics)\n",
-			o->listen);
+		fprintf(stderr,
+			"strata-serve: listening on http://%s as \"%s\" (POST /v1/completions, /v1/chat/completions; GET "
+			"/v1/models, /health, /metrics)\n",
+			o->listen, s.cfg.model);
 		for (char sig;;) {
 			ssize_t r = read(wake_fd[0], &sig, 1);
 
 			if (r == 1 || (r < 0 && errno != EINTR))
 				break;
 		}
-		fprintf(stderr, "strata-serve: stopping: finishing the requests in hand\n");
+		fprintf(stderr, "strata-serve: stopping: finishing the requests in hand (up to %u s)\n",
+			o->drain_timeout);
 		{
 			MHD_socket ls = MHD_quiesce_daemon(d); /* no new connections */
 
 			if (ls != MHD_INVALID_SOCKET)
 				close(ls);
 		}
-		drain(&s);
+		drain(&s, o->drain_timeout);
 		pthread_mutex_lock(&s.lock);
 		s.stopping = true;
 		pthread_cond_broadcast(&s.changed);
 		pthread_mutex_unlock(&s.lock);
 		pthread_join(eng, NULL);
-		MHD_stop_daemon(d); /* waits for the connections' threads */
+		MHD_stop_daemon(d); /* closes the connections and waits for their threads */
 		sigaction(SIGTERM, &old_term, NULL);
 		sigaction(SIGINT, &old_int, NULL);
 		e = 0;
@@ -559,6 +599,7 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 	pthread_join(eng, NULL);
 closed:
 out:
+	guard_stop(s.guard);
 	metrics_destroy(&s);
 	pthread_mutex_destroy(&s.lock);
 	pthread_cond_destroy(&s.changed);

@@ -45,6 +45,17 @@ struct strata_metric;
  */
 STRATA_API int strata_metric_create(const char *name, const char *help, enum strata_metric_type type,
 				    const char *labels, struct strata_metric **out);
+/*
+ * strata_histogram_create() - a histogram whose buckets start at @smallest
+ * (rounded up to a power of two) instead of 2^-24: 64 buckets, two per
+ * power of two, so they reach 2^32 times higher (2^-24 … 192 by default,
+ * too low for rates such as tokens per second).  Same name and labels
+ * give the same series back, when @smallest agrees.
+ * Return: 0; -EINVAL (as strata_metric_create(), or @smallest not a
+ * positive finite number); -ENOMEM.
+ */
+STRATA_API int strata_histogram_create(const char *name, const char *help, const char *labels, double smallest,
+				       struct strata_metric **out);
 /* Drop a reference; the series leaves the exposition with the last one.  NULL is accepted. */
 STRATA_API void strata_metric_destroy(struct strata_metric *m);
 
