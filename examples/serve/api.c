@@ -445,16 +445,16 @@ static int one_message(json_t *e, size_t i, struct llm_msg *msg, char **text, st
 	if (!json_is_object(e) || !json_is_string(role))
 		return BAD(param, "%s must be an object with a string role", param);
 	rs = json_string_value(role);
-	json_object_foreach(e, key, v) {
-		if (strcmp(key, "role") && strcmp(key, "content"))
-			return api_fail(err, 400, "unsupported_parameter", param, "%s.%s is not supported%s", param, key,
-					!strcmp(key, "tool_calls") ? ": tool calls are not supported" : "");
-	}
 	if (!strcmp(rs, "developer")) /* what newer models call the system message */
 		rs = "system";
 	if (strcmp(rs, "system") && strcmp(rs, "user") && strcmp(rs, "assistant"))
 		return BAD(param, "%s.role is \"%.40s\"; it must be system, developer, user or assistant%s", param, rs,
 			   !strcmp(rs, "tool") || !strcmp(rs, "function") ? " (tool calls are not supported)" : "");
+	json_object_foreach(e, key, v) {
+		if (strcmp(key, "role") && strcmp(key, "content"))
+			return api_fail(err, 400, "unsupported_parameter", param, "%s.%s is not supported%s", param, key,
+					!strcmp(key, "tool_calls") ? ": tool calls are not supported" : "");
+	}
 	if (!content || json_is_null(content))
 		return BAD(param, "%s needs a content", param);
 	msg->role = rs;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tests/serve/test_openai.sh — strata-serve through the official `openai`
+# Python client on the real model: /v1/models, max_completion_tokens,
+# stream_options.include_usage, content parts, the developer role,
+# logprobs, penalties, echo, refused fields and OpenAI's error objects
+# (tests/serve/openai_client.py); then a second server started with
+# --accept-any-model.
+set -u
+BUILD=${STRATA_BUILD:-build/release}
+MODEL=${STRATA_TEST_MODEL:-}
+if [ -z "$MODEL" ] || [ ! -r "$MODEL" ]; then
+	echo "skipped: model not available (SmolLM2 from PyPI; set STRATA_TEST_MODEL)"
+	exit 77
+fi
+if ! python3 -c 'import openai' 2>/dev/null; then
+	echo "skipped: the openai Python package is not installed (make check installs it from PyPI)"
+	exit 77
+fi
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+LOG=$(mktemp)
+PIDS=()
+trap 'kill -9 "${PIDS[@]}" 2>/dev/null; rm -f "$LOG"' EXIT
+
+start() { # PORT ARGS...: start strata-serve, wait for /health
+	local port=$1
+	shift
+	"$BUILD/strata-serve" --model "$MODEL" --listen "127.0.0.1:$port" --ctx 512 --threads 2 "$@" 2>>"$LOG" &
+	PIDS+=($!)
+	for _ in $(seq 300); do
+		python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/health', timeout=1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "FAILED strata-serve did not come up"
+	cat "$LOG"
+	exit 1
+}
+
+PORT=$(free_port)
+start "$PORT" --served-model-name smollm2
+python3 "$(dirname "$0")/openai_client.py" "$PORT" smollm2
+rc=$?
+
+PORT2=$(free_port)
+start "$PORT2" --accept-any-model
+python3 - "$PORT2" <<'EOF' || rc=1
+import sys, openai
+client = openai.OpenAI(base_url=f"http://127.0.0.1:{sys.argv[1]}/v1", api_key="none")
+r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_completion_tokens=3)
+ok = r.usage.completion_tokens >= 1 and r.model.endswith(".gguf")
+print(("ok     " if ok else "FAILED ") + "--accept-any-model serves a request naming another model, and says which it used")
+sys.exit(0 if ok else 1)
+EOF
+[ $rc -eq 0 ] || cat "$LOG"
+exit $rc
