@@ -5,10 +5,14 @@
  * file, a truncated one, another architecture, a missing key, a tensor of
  * the wrong shape, an unknown tokenizer; in a Hugging Face folder, another
  * model type, a missing field, scaled rotary embeddings, no tokenizer.
- * The files are a generated tiny-15m with bytes changed in place.
+ * The files are a generated tiny-15m with bytes changed in place.  A NaN
+ * in a weight is found as the load hands it over, and named; the logits
+ * catch it too.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "generate.h"
 #include "llm.h"
 
 static char dir[300];
@@ -231,6 +236,97 @@ static void hugging_face_folders(void **state)
 	refused(path, -ENOENT, "model.safetensors");
 }
 
+/* Each dtype's NaN and infinity, where it can be: elements of float
+ * tensors, scales (and minimums) of quantized blocks; quants are never
+ * mistaken for them. */
+static void nonfinite_values_by_dtype(void **state)
+{
+	uint8_t buf[4 * 34];
+	float f[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_F32, f, sizeof(f)), -1);
+	f[5] = NAN;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_F32, f, sizeof(f)), 5);
+	f[2] = -INFINITY;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_F32, f, sizeof(f)), 2);
+	memset(buf, 0x3c, sizeof(buf)); /* 1.0 in f16 twice over: 0x3c3c */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_F16, buf, 64), -1);
+	buf[7] = 0x7c, buf[6] = 0; /* +inf at element 3 */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_F16, buf, 64), 3);
+	memset(buf, 0x3f, sizeof(buf));
+	buf[5] = 0xff, buf[4] = 0x80; /* bf16 -inf at element 2 */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_BF16, buf, 64), 2);
+	/* Quantized: quants full of 0xff and 0x7c are fine; a scale is not. */
+	memset(buf, 0xff, sizeof(buf));
+	for (int b = 0; b < 4; b++)
+		buf[b * 34] = 0, buf[b * 34 + 1] = 0x3c;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q8_0, buf, 4 * 34), -1);
+	buf[2 * 34 + 1] = 0x7e; /* NaN scale of block 2 */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q8_0, buf, 4 * 34), 2);
+	memset(buf, 0x7c, sizeof(buf));
+	for (int b = 0; b < 4; b++)
+		buf[b * 18] = 0, buf[b * 18 + 1] = 0x3c;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q4_0, buf, 4 * 18), -1);
+	buf[3 * 18 + 1] = 0xfc; /* -inf scale of block 3 */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q4_0, buf, 4 * 18), 3);
+	memset(buf, 0xff, sizeof(buf));
+	for (int b = 0; b < 4; b++)
+		buf[b * 20] = 0, buf[b * 20 + 1] = 0x3c, buf[b * 20 + 2] = 0, buf[b * 20 + 3] = 0xbc;
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q4_1, buf, 4 * 20), -1);
+	buf[1 * 20 + 3] = 0x7d; /* NaN minimum of block 1 */
+	assert_int_equal(llm_first_nonfinite(STRATA_DTYPE_Q4_1, buf, 4 * 20), 1);
+}
+
+static int quiet(void *user, const char *text, size_t len, const struct llm_token_out *toks, size_t ntoks)
+{
+	(void)user, (void)text, (void)len, (void)toks, (void)ntoks;
+	return 0;
+}
+
+/* A NaN written into blk.2.attn_k.weight: the load's check names it, and
+ * generation refuses; were the check late, the logits refuse too. */
+static void damaged_weights(void **state)
+{
+	const char *paths[1];
+	char path[700], err[512] = "";
+	struct strata_tensor_info t;
+	struct strata_model *file;
+	struct llm_gen_opts go = { .max_tokens = 4 };
+	struct llm_gen_result res;
+	struct llm_model *m;
+	int32_t prompt[3] = { 1, 2, 3 };
+	struct stat st;
+	size_t idx;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nan.gguf", dir);
+	assert_int_equal(stat(good, &st), 0);
+	variant_bytes(path, NULL, NULL, 0, st.st_size); /* a copy */
+	paths[0] = path;
+	assert_int_equal(strata_model_open(paths, 1, NULL, &file), 0);
+	assert_int_equal(strata_model_find(file, "blk.2.attn_k.weight", &idx), 0);
+	assert_int_equal(strata_model_tensor(file, idx, &t), 0);
+	strata_model_close(file);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\xc0\x7f", 2, (off_t)t.offset + 2 * 100), 2); /* bf16 NaN, element 100 */
+	close(fd);
+
+	if (llm_open(rt, path, NULL, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(strata_load_wait(m->load, -1), 0);
+	assert_true(atomic_load(&m->damaged));
+	if (!strstr(m->damage, "blk.2.attn_k.weight") || !strstr(m->damage, "element 100"))
+		fail_msg("the damage is not named: %s", m->damage);
+	assert_int_equal(llm_generate(m, prompt, 3, &go, quiet, NULL, &res), -EBADMSG);
+	/* As if the check had not run yet: the logits are NaN. */
+	atomic_store(&m->damaged, false);
+	assert_int_equal(llm_generate(m, prompt, 3, &go, quiet, NULL, &res), -EBADMSG);
+	llm_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +334,7 @@ int main(void)
 		cmocka_unit_test(truncated_file),	cmocka_unit_test(another_architecture),
 		cmocka_unit_test(missing_key),	cmocka_unit_test(wrong_shape),
 		cmocka_unit_test(unknown_tokenizer),	cmocka_unit_test(hugging_face_folders),
+		cmocka_unit_test(nonfinite_values_by_dtype), cmocka_unit_test(damaged_weights),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
