@@ -20,6 +20,7 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_HELPER_OBJS) $(STLIB)
 tests: all $(TEST_BINS)
 
 check: deps
+	@tools/install-python-deps.sh
 	@$(MAKE) --no-print-directory tests
 	@tools/check-layers.sh
 	@tools/check-headers.sh "$(CC)" "$(O)"
