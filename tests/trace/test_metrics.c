@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,44 @@ static void gauges_and_histograms(void **state)
 	assert_non_null(strstr(text, "strata_op_seconds_sum 1000000005.3"));
 	strata_metrics_free(text);
 	strata_metric_destroy(g);
+	strata_metric_destroy(h);
+}
+
+/* A histogram with its own range: buckets from the power of two at or
+ * above @smallest, 64 of them, so rates of hundreds of tokens a second
+ * land in a bucket of their own rather than past 192. */
+static void histograms_with_a_range(void **state)
+{
+	struct strata_metric *h, *same, *other;
+	char *text;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(strata_histogram_create("strata_rate_per_second", "r", NULL, 0.25, &h), 0);
+	assert_int_equal(strata_histogram_create("strata_rate_per_second", "r", NULL, 0.25, &same), 0);
+	assert_ptr_equal(h, same);
+	/* The same series with another range, or a range that is no number. */
+	assert_int_equal(strata_histogram_create("strata_rate_per_second", "r", NULL, 1, &other), -EINVAL);
+	assert_int_equal(strata_metric_create("strata_rate_per_second", "r", STRATA_METRIC_HISTOGRAM, NULL, &other),
+			 -EINVAL);
+	assert_int_equal(strata_histogram_create("strata_other_per_second", "r", NULL, 0, &other), -EINVAL);
+	assert_int_equal(strata_histogram_create("strata_other_per_second", "r", NULL, NAN, &other), -EINVAL);
+	assert_int_equal(strata_histogram_create("strata_other_per_second", "r", NULL, INFINITY, &other), -EINVAL);
+	strata_metric_observe(h, 0.1); /* below the first bound */
+	strata_metric_observe(h, 300); /* in le="384" */
+	strata_metric_observe(h, 5e8); /* in le="536870912" */
+	strata_metric_observe(h, 1e9); /* past the last bound, 805306368 */
+	assert_int_equal(strata_metrics_render(&text, &len), 0);
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"0.25\"} 1\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"256\"} 1\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"384\"} 2\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"402653184\"} 2\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"536870912\"} 3\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"805306368\"} 3\n"));
+	assert_non_null(strstr(text, "strata_rate_per_second_bucket{le=\"+Inf\"} 4\n"));
+	assert_null(strstr(text, "strata_rate_per_second_bucket{le=\"0.125\"}"));
+	strata_metrics_free(text);
+	strata_metric_destroy(same);
 	strata_metric_destroy(h);
 }
 
@@ -242,7 +281,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names_and_labels),  cmocka_unit_test(series_and_threads),
-		cmocka_unit_test(gauges_and_histograms), cmocka_unit_test(collectors),
+		cmocka_unit_test(gauges_and_histograms), cmocka_unit_test(histograms_with_a_range),
+		cmocka_unit_test(collectors),
 		cmocka_unit_test(promtool_accepts),  cmocka_unit_test(http_endpoint),
 	};
 
