@@ -15,7 +15,6 @@
  * and returns.
  */
 #include <arpa/inet.h>
-#include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -23,6 +22,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,55 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
 	return reply_api_error(c, &e, status == 503);
 }
 
+/* Whether the client on socket @fd closed its end: a client that left is
+ * not there to read the answer, so its generation stops. */
+static bool client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static int socket_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci ? ci->connect_fd : -1;
+}
+
+/* Wait (lock held) until @j is over or, for a stream, has output past
+ * @seen (SIZE_MAX: only its end), looking at its client (socket @fd)
+ * every 100 ms: one that left cancels the job.  So a streamed job's
+ * client is seen leaving while the job waits in the queue or in its
+ * prefill, not only when a write fails.  Return: whether the client left
+ * (a stream then stops at once; a plain answer waits for the engine to
+ * let go of the job). */
+static bool wait_job(struct server *s, int fd, struct job *j, size_t seen)
+{
+	while (!j->done && (seen == SIZE_MAX || j->len == seen)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L)
+			ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+		pthread_cond_timedwait(&s->changed, &s->lock, &ts);
+		if (!j->done && !j->client_left && client_gone(fd)) {
+			j->cancelled = j->client_left = true;
+			pthread_cond_broadcast(&s->changed);
+		}
+		if (j->client_left && seen != SIZE_MAX)
+			break;
+	}
+	return j->client_left;
+}
+
 /* ---- streams ----------------------------------------------------------------- */
 
 struct stream {
 	struct server *s;
 	struct job *j;
+	int fd; /* the client's socket */
 };
 
 /* The next events of a streamed job; blocks (this connection's thread)
@@ -116,7 +161,10 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	pthread_mutex_lock(&st->s->lock);
 	while (j->sent == j->len && !j->done)
-		pthread_cond_wait(&st->s->changed, &st->s->lock);
+		if (wait_job(st->s, st->fd, j, j->sent)) {
+			pthread_mutex_unlock(&st->s->lock);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
 	if (j->sent < j->len) {
 		n = (ssize_t)(j->len - j->sent < max ? j->len - j->sent : max);
 		memcpy(buf, j->out + j->sent, (size_t)n);
@@ -154,7 +202,7 @@ static enum MHD_Result start_stream(struct server *s, struct MHD_Connection *c, 
 		pthread_mutex_unlock(&s->lock);
 		return reply_error(c, 500, NULL, "out of memory");
 	}
-	*st = (struct stream){ s, j };
+	*st = (struct stream){ s, j, socket_of(c) };
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_events, st, end_stream);
 	if (!r) {
 		end_stream(st);
@@ -169,37 +217,6 @@ static enum MHD_Result start_stream(struct server *s, struct MHD_Connection *c, 
 
 /* ---- plain answers -------------------------------------------------------------- */
 
-/* Whether the client closed its end: a plain request's client that left
- * is not there to read the answer, so its generation stops. */
-static bool client_gone(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct pollfd p;
-
-	if (!ci)
-		return false;
-	p = (struct pollfd){ .fd = ci->connect_fd, .events = POLLRDHUP };
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
-/* Wait (lock held) for @j, looking at the client every 100 ms. */
-static void wait_job(struct server *s, struct MHD_Connection *c, struct job *j)
-{
-	while (!j->done) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L)
-			ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-		pthread_cond_timedwait(&s->changed, &s->lock, &ts);
-		if (!j->done && !j->cancelled && client_gone(c)) {
-			j->cancelled = j->client_left = true;
-			pthread_cond_broadcast(&s->changed);
-		}
-	}
-}
-
 static enum MHD_Result answer(struct server *s, struct MHD_Connection *c, struct job *j)
 {
 	struct api_error ae;
@@ -208,7 +225,7 @@ static enum MHD_Result answer(struct server *s, struct MHD_Connection *c, struct
 	int e;
 
 	pthread_mutex_lock(&s->lock);
-	wait_job(s, c, j);
+	wait_job(s, socket_of(c), j, SIZE_MAX);
 	e = j->err;
 	left = j->client_left;
 	if (e)
