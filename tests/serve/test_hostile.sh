@@ -6,26 +6,12 @@
 # the limit, a client that leaves a plain request, SIGTERM during a long
 # generation; then a model with a NaN weight, and a FIFO as --model.
 set -u
-BUILD=${STRATA_BUILD:-build/release}
-MODEL=${STRATA_TEST_MODEL:-}
-if [ -z "$MODEL" ] || [ ! -r "$MODEL" ]; then
-	echo "skipped: model not available (SmolLM2 from PyPI; set STRATA_TEST_MODEL)"
-	exit 77
-fi
+. "$(dirname "$0")/../serve_lib.sh"
 HERE=$(dirname "$0")
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 TMP=$(mktemp -d)
 PID=
 trap 'kill -9 $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 rc=0
-
-wait_up() { # PORT
-	for _ in $(seq 300); do
-		python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$1/health', timeout=1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # Short deadlines, a limit of 600 connections, a one-second drain.
 PORT=$(free_port)

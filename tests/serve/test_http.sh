@@ -3,13 +3,8 @@
 # answers, streams, every kind of bad request, a client that leaves
 # mid-stream, 100 concurrent clients against a small queue, and SIGTERM.
 set -u
-BUILD=${STRATA_BUILD:-build/release}
-MODEL=${STRATA_TEST_MODEL:-}
-if [ -z "$MODEL" ] || [ ! -r "$MODEL" ]; then
-	echo "skipped: model not available (SmolLM2 from PyPI; set STRATA_TEST_MODEL)"
-	exit 77
-fi
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/../serve_lib.sh"
+PORT=$(free_port)
 LOG=$(mktemp)
 trap 'kill -9 $PID 2>/dev/null; rm -f "$LOG"' EXIT
 "$BUILD/strata-serve" --model "$MODEL" --listen "127.0.0.1:$PORT" --ctx 128 --queue 4 --threads 2 2>"$LOG" &

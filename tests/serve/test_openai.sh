@@ -6,17 +6,11 @@
 # (tests/serve/openai_client.py); then a second server started with
 # --accept-any-model.
 set -u
-BUILD=${STRATA_BUILD:-build/release}
-MODEL=${STRATA_TEST_MODEL:-}
-if [ -z "$MODEL" ] || [ ! -r "$MODEL" ]; then
-	echo "skipped: model not available (SmolLM2 from PyPI; set STRATA_TEST_MODEL)"
-	exit 77
-fi
+. "$(dirname "$0")/../serve_lib.sh"
 if ! python3 -c 'import openai' 2>/dev/null; then
 	echo "skipped: the openai Python package is not installed (make check installs it from PyPI)"
 	exit 77
 fi
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 LOG=$(mktemp)
 PIDS=()
 trap 'kill -9 "${PIDS[@]}" 2>/dev/null; rm -f "$LOG"' EXIT
@@ -26,10 +20,7 @@ start() { # PORT ARGS...: start strata-serve, wait for /health
 	shift
 	"$BUILD/strata-serve" --model "$MODEL" --listen "127.0.0.1:$port" --ctx 512 --threads 2 "$@" 2>>"$LOG" &
 	PIDS+=($!)
-	for _ in $(seq 300); do
-		python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/health', timeout=1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_up "$port" && return 0
 	echo "FAILED strata-serve did not come up"
 	cat "$LOG"
 	exit 1
