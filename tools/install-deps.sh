@@ -4,7 +4,8 @@
 #
 #   tools/install-deps.sh          install what is missing (root), or explain
 #   tools/install-deps.sh --print  list what is missing; install nothing
-#   tools/install-deps.sh --bench  also the benchmarks' peers (jemalloc, mimalloc, OpenBLAS, PyTorch)
+#   tools/install-deps.sh --bench  also the benchmarks' peers (jemalloc, mimalloc, OpenBLAS, PyTorch) and
+#                                  what builds llama.cpp (cmake, build-essential; tools/build-llama-cpp.sh)
 #
 # Required packages stop the build when missing; optional ones disable a
 # component (strata doctor says which).
@@ -13,7 +14,8 @@ set -euo pipefail
 required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev libpcre2-dev python3)
 optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus)
 # Peers the benchmarks measure against (make bench).
-bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0 python3-torch)
+bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0 python3-torch
+	cmake build-essential gdb)
 
 print_only=0
 for arg in "$@"; do
