@@ -11,7 +11,7 @@ include mk/config.mk
 
 # Library sources, one concept per file, grouped by layer (design.md).
 LIB_SRCS := \
-	base/alloc.c base/text.c base/util.c base/error.c base/version.c core/log.c \
+	base/alloc.c base/text.c base/util.c base/error.c base/version.c base/log.c \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
@@ -20,7 +20,7 @@ LIB_SRCS := \
 	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/graph/observe.c core/graph/stream.c core/graph/place.c core/sched.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
-	trace/clock.c trace/shm.c trace/listen.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
+	trace/clock.c trace/shm.c trace/listen.c trace/peer.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
 	io/uring_probe.c io/dtype.c io/model.c io/meta.c io/safetensors.c io/gguf.c io/raw.c io/file.c io/load.c io/load_api.c io/observe.c io/engine_uring.c io/engine_pread.c \
 	bpf/bpf_probe.c bpf/procfs.c bpf/load_error.c bpf/blockio.c bpf/tp.c bpf/runq.c bpf/memory.c bpf/uring.c \
 	cuda/cuda_probe.c
@@ -34,7 +34,8 @@ STLIB   := $(O)/libstrata.a
 
 CLI_SRCS := tools/strata/main.c tools/strata/cmd_info.c tools/strata/cmd_doctor.c tools/strata/cmd_load.c tools/strata/cmd_observe.c \
 	tools/strata/cmd_top.c tools/strata/cmd_trace.c tools/strata/cmd_telemetry.c tools/strata/cmd_compile.c \
-	tools/strata/cmd_gen_model.c tools/strata/gen_model.c tools/strata/gen_gguf.c tools/strata/gen_hf.c
+	tools/strata/cmd_gen_model.c tools/strata/gen_model.c tools/strata/gen_gguf.c tools/strata/gen_hf.c \
+	tools/strata/sanitize.c
 CLI_OBJS := $(CLI_SRCS:%.c=$(O)/obj/%.o)
 CLI      := $(O)/strata
 

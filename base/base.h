@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * base/base.h — helpers every layer may use: the bookkeeping allocator,
- * option-struct validation and small string utilities.
+ * logging through the application's callback, option-struct validation and
+ * small string utilities.
  *
  * base/ sits below trace/ and depends on nothing but libc, so that leaves
  * (mm/, io/, bpf/, cuda/) can allocate through the application's hooks
@@ -13,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <strata/log.h>
 
 #define ST_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ST_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -30,6 +33,14 @@ char *st_strdup(const char *s);
  * its lifetime.  st_alloc_pin() never fails. */
 void st_alloc_pin(void);
 void st_alloc_unpin(void);
+
+/* A message through the log callback of strata/log.h (base/log.c), if
+ * @level is at or above the threshold.  Safe from any thread. */
+void st_log(enum strata_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define st_debug(...) st_log(STRATA_LOG_DEBUG, __VA_ARGS__)
+#define st_info(...) st_log(STRATA_LOG_INFO, __VA_ARGS__)
+#define st_warn(...) st_log(STRATA_LOG_WARN, __VA_ARGS__)
+#define st_error(...) st_log(STRATA_LOG_ERROR, __VA_ARGS__)
 
 /*
  * st_opts_valid() - validate a growable options struct whose first member is

@@ -29,13 +29,7 @@ static inline uint64_t st_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* --- logging (core/log.c) ------------------------------------------------ */
-
-void st_log(enum strata_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define st_debug(...) st_log(STRATA_LOG_DEBUG, __VA_ARGS__)
-#define st_info(...) st_log(STRATA_LOG_INFO, __VA_ARGS__)
-#define st_warn(...) st_log(STRATA_LOG_WARN, __VA_ARGS__)
-#define st_error(...) st_log(STRATA_LOG_ERROR, __VA_ARGS__)
+/* Logging (st_log(), st_warn() ...) is base/'s: base/base.h. */
 
 /* --- topology (core/topo*.c) -------------------------------------------- */
 

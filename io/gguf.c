@@ -14,6 +14,14 @@
  * CVE-2026-33298 were unchecked counts and products.  The header is read in
  * growing pieces; a parse that runs past the piece read so far starts again
  * on a bigger one.
+ *
+ * Beyond what ggml checks: keys must be printable ASCII (the spec's keys
+ * are lower_snake_case with dots; a control byte in a key could only be
+ * there to reach a terminal through a message), and a tensor has at least
+ * one dimension.  Version 2 has version 3's layout (v3 only allowed
+ * big-endian files, which are refused here), so ggml reads it and so do
+ * we, with a warning: the converters that wrote it predate several
+ * metadata conventions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -216,6 +224,8 @@ static int tensor_info(struct cursor *c, struct strata_tensor_info *t)
 	err = u32(c, &ndim, "dimension count");
 	if (err)
 		return err;
+	if (ndim == 0)
+		return st_bad(c->m, c->file, at, "tensor '%s' has no dimensions (at least 1)", t->name);
 	if (ndim > ST_GGUF_MAX_DIMS)
 		return st_bad(c->m, c->file, at, "tensor '%s' has %u dimensions (at most %u)", t->name, ndim,
 			      ST_GGUF_MAX_DIMS);
@@ -235,7 +245,7 @@ static int tensor_info(struct cursor *c, struct strata_tensor_info *t)
 	if (t->dtype == STRATA_DTYPE_UNKNOWN)
 		return st_bad(c->m, c->file, at, "tensor '%s' has unknown ggml type %u", t->name, type);
 	strata_dtype_info(t->dtype, &info);
-	if (ndim && ne[0] % info.block_elems)
+	if (ne[0] % info.block_elems)
 		return st_bad(c->m, c->file, at, "tensor '%s': row of %llu elements is not a whole number of %s blocks of %u",
 			      t->name, (unsigned long long)ne[0], info.name, info.block_elems);
 	t->ndim = ndim;
@@ -245,6 +255,22 @@ static int tensor_info(struct cursor *c, struct strata_tensor_info *t)
 		return st_bad(c->m, c->file, at, "tensor '%s': byte size overflows", t->name);
 	t->file = c->file;
 	return u64(c, &t->offset, "tensor offset");
+}
+
+/* Keys are printable ASCII (0x20-0x7e).  The message gives the key's
+ * offset and the bad byte, never the key itself: it is not fit to print. */
+static int key_ascii(struct cursor *c, const char *key, uint64_t len, uint64_t at)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)key[i];
+
+		if (b < 0x20 || b > 0x7e)
+			return st_bad(c->m, c->file, at, "key has byte 0x%02x at position %llu: keys are printable ASCII", b,
+				      (unsigned long long)i);
+	}
+	return 0;
 }
 
 static int key_cmp(const void *a, const void *b, void *model)
@@ -296,6 +322,9 @@ static int parse(struct cursor *c, uint64_t *alignment)
 			return err;
 		if (len == 0)
 			return st_bad(m, c->file, at, "empty key");
+		err = key_ascii(c, key, len, at);
+		if (err)
+			return err;
 		e = st_model_add_meta(m);
 		if (!e)
 			return -ENOMEM;
@@ -390,5 +419,10 @@ int st_gguf_parse(struct strata_model *m, unsigned file)
 		if (__builtin_add_overflow(t->offset, start, &t->offset))
 			return st_bad(m, file, start, "tensor '%s': offset overflows", t->name);
 	}
+	/* Said once the file is accepted (the parse above may have run several
+	 * times on growing reads); the version is bytes 4-7 of what was read. */
+	if (le(buf + 4, 4) == 2)
+		st_warn("%s: GGUF version 2 (current: 3), read as ggml reads it; re-convert the model if it misbehaves",
+			f->path);
 	return 0;
 }

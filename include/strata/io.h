@@ -150,9 +150,14 @@ struct strata_model_opts {
  *
  * Every header is validated before anything else is read: bounded lengths,
  * offsets inside the file, sizes equal to elements times type size with
- * overflow checks, no overlaps, unique names.
- * Return: 0; -STRATA_EFORMAT (malformed file: see errbuf); -ENOENT, -EACCES
- * and other errors of open(2); -EINVAL (bad arguments); -ENOMEM.
+ * overflow checks, no overlaps, unique names.  Every file, shards listed
+ * by an index included, must be a regular file: a FIFO, a device, a socket
+ * or a directory is refused without the call ever waiting on it.  GGUF
+ * version 2 is read as ggml reads it, with a warning through the log
+ * callback.
+ * Return: 0; -STRATA_EFORMAT (malformed file, or not a regular file: see
+ * errbuf); -ENOENT, -EACCES and other errors of open(2); -EINVAL (bad
+ * arguments); -ENOMEM.
  */
 STRATA_API int strata_model_open(const char *const *paths, unsigned npaths, const struct strata_model_opts *opts,
 				 struct strata_model **out);

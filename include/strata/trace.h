@@ -93,9 +93,14 @@ struct strata_trace_thread_stats {
 
 /*
  * strata_trace_attach() - attach to process @pid's tracer.
- * Return: 0; -ENOENT (no such process, or it has no strata socket);
- * -EACCES (another user's process); -EBUSY (another reader is attached);
- * -EPROTO (the process answered something unexpected); -ENOMEM.
+ *
+ * The socket named after @pid is believed only when its listener is
+ * process @pid, as the user who owns the socket (strata_trace_peer_find()).
+ * Return: 0; -ENOENT (no such process, it has no strata socket, or its
+ * socket is stale); -EPERM (the socket named after @pid is served by
+ * another process or user: strata_trace_peer_find() says which); -EACCES
+ * (another user's process); -EBUSY (another reader is attached); -EPROTO
+ * (the process answered something unexpected); -ENOMEM.
  */
 STRATA_API int strata_trace_attach(int pid, struct strata_trace_session **out);
 
@@ -127,6 +132,72 @@ STRATA_API int strata_trace_fetch_metrics(int pid, char **text);
 /* The folder where processes put their sockets: $XDG_RUNTIME_DIR/strata,
  * or /run/strata for root.  Return: 0; -ERANGE; -ENOENT (no runtime dir). */
 STRATA_API int strata_trace_socket_dir(char *buf, size_t len);
+
+/* ---- who is behind a socket -------------------------------------------------------- */
+
+/*
+ * A socket's name, ".../PID.sock", only claims a process: anyone who may
+ * write to a folder can plant one, and root's readers also look into every
+ * user's folder (/run/user/UID/strata).  A socket is believed when its
+ * listener (SO_PEERCRED) is the process its name claims, running as the
+ * user who owns the socket file, in a folder that is no symlink, belongs to
+ * that user or root and that no one else may write to.  Symlinks are never
+ * followed.  The text a process sends is the process's own: print it
+ * through a filter for terminal escapes.
+ */
+enum strata_trace_peer_state {
+	STRATA_TRACE_PEER_OK = 0, /* its listener is what the name claims */
+	STRATA_TRACE_PEER_STALE = 1, /* nobody listens: its process died without removing it */
+	STRATA_TRACE_PEER_FORGED = 2, /* another process, or another user, listens */
+};
+
+struct strata_trace_peer {
+	char path[108]; /* the socket (the size of sockaddr_un's sun_path) */
+	int pid; /* the process its name claims */
+	uint32_t owner_uid; /* of the socket file */
+	enum strata_trace_peer_state state;
+	int peer_pid; /* the listener's, from SO_PEERCRED (0 when STALE) */
+	uint32_t peer_uid;
+};
+
+/*
+ * strata_trace_peer_check() - connect to socket @path and judge its
+ * listener.
+ * Return: 0 and *@out (whatever the verdict); -EINVAL (not a ".../PID.sock"
+ * path); -ENOTSOCK (a symlink or anything but a socket); -EPERM (its folder
+ * is a symlink, writable by others, or owned by someone other than the
+ * socket's owner and root); -EAGAIN (its listener's backlog is full);
+ * -ENOENT, -EACCES and other errors of the lookup and connect(2).
+ */
+STRATA_API int strata_trace_peer_check(const char *path, struct strata_trace_peer *out);
+
+/*
+ * strata_trace_peer_find() - the socket that claims process @pid, in the
+ * caller's folder (strata_trace_socket_dir()) and, for root, in every
+ * user's; where several do, the one whose verdict is OK, else a FORGED one.
+ * Return: 0 and *@out; -ENOENT (none); the errors of
+ * strata_trace_peer_check() for the caller's own folder.
+ */
+STRATA_API int strata_trace_peer_find(int pid, struct strata_trace_peer *out);
+
+/*
+ * strata_trace_peer_list() - every socket named after a pid in the folders
+ * strata_trace_peer_find() looks in, judged, sorted by pid.  What
+ * strata_trace_peer_check() refuses (symlinks, files, unsafe folders) is
+ * left out.  *@out is malloc'ed (NULL when *@n is 0); free() it.
+ * Return: 0; -ENOMEM.
+ */
+STRATA_API int strata_trace_peer_list(struct strata_trace_peer **out, size_t *n);
+
+/*
+ * strata_trace_peer_remove() - remove stale socket @path: nobody listens
+ * on it, no process has the pid it claims, and the caller owns it.  The
+ * link itself is never followed.
+ * Return: 0; -EBUSY (something listens, or a process has that pid: it may
+ * be starting); -EPERM (another user's socket, or an unsafe folder); the
+ * errors of strata_trace_peer_check().
+ */
+STRATA_API int strata_trace_peer_remove(const char *path);
 
 #ifdef __cplusplus
 }

@@ -2,8 +2,9 @@
 # tests/cli/test_load.sh — `strata load` as an operator uses it: a
 # safetensors file and a GGUF file load and verify against pread through
 # both engines and all direct modes; --json is valid and complete;
-# --tensors, --budget; a malformed file, a missing tensor and bad options
-# fail with a clear message and the right exit code.
+# --tensors, --budget; a malformed file, a FIFO, a directory, a device, a
+# missing tensor and bad options fail with a clear message and the right
+# exit code.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 strata=${STRATA_BUILD:-build/release}/strata
@@ -72,6 +73,18 @@ expect_exit 1 "$strata" load "$out/bad.safetensors"
 grep -q 'at offset .*file ends 8 bytes before its last tensor' "$out/stderr" || fail "malformed file not explained: $(cat "$out/stderr")"
 expect_exit 1 "$strata" load "$out/missing.safetensors"
 grep -q 'No such file' "$out/stderr" || fail "missing file not explained"
+# What is not a regular file is refused at once: a FIFO nobody writes
+# (open(2) would wait for a writer forever), a directory, a device.
+mkfifo "$out/fifo.gguf"
+start=$(date +%s%N)
+expect_exit 1 timeout 10 "$strata" load "$out/fifo.gguf"
+grep -q "fifo.gguf: is a FIFO, not a regular file" "$out/stderr" || fail "FIFO not explained: $(cat "$out/stderr")"
+[ $((($(date +%s%N) - start) / 1000000)) -lt 5000 ] || fail "strata load took seconds to refuse a FIFO"
+mkdir "$out/dir.safetensors"
+expect_exit 1 "$strata" load "$out/dir.safetensors"
+grep -q "dir.safetensors: is a directory, not a regular file" "$out/stderr" || fail "directory not explained"
+expect_exit 1 "$strata" load /dev/null
+grep -q "/dev/null: is a character device, not a regular file" "$out/stderr" || fail "device not explained"
 expect_exit 1 "$strata" load --tensors nope "$out/m.safetensors"
 grep -q "no tensor named 'nope'" "$out/stderr" || fail "unknown tensor not named"
 expect_exit 2 "$strata" load

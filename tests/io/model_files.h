@@ -103,13 +103,19 @@ static inline void write_safetensors(const char *path, const char *json, size_t 
 	free(b.p);
 }
 
-/* A GGUF header: magic, version 3, the counts. */
-static inline void gguf_begin(struct bytes *b, uint64_t ntensors, uint64_t nkv)
+/* A GGUF header: magic, @version, the counts. */
+static inline void gguf_begin_version(struct bytes *b, uint32_t version, uint64_t ntensors, uint64_t nkv)
 {
 	put(b, "GGUF", 4);
-	put_u32(b, 3);
+	put_u32(b, version);
 	put_u64(b, ntensors);
 	put_u64(b, nkv);
+}
+
+/* The same, version 3. */
+static inline void gguf_begin(struct bytes *b, uint64_t ntensors, uint64_t nkv)
+{
+	gguf_begin_version(b, 3, ntensors, nkv);
 }
 
 static inline void gguf_kv_u32(struct bytes *b, const char *key, uint32_t v)

@@ -3,7 +3,9 @@
  * tests/io/test_gguf.c — GGUF headers: typed metadata, string arrays,
  * alignment, tensor infos with reversed shapes and absolute offsets; and
  * each malformed pattern behind llama.cpp's GGUF CVEs refused with a
- * message naming it.
+ * message naming it.  Beyond ggml: keys that are not printable ASCII and
+ * tensors without dimensions are refused; version 2 opens with one
+ * warning through the log callback.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,12 +56,12 @@ static int open_bytes(const struct bytes *b, char *msg, size_t msglen, struct st
 }
 
 /* A small valid model: metadata of several types, two tensors. */
-static void build_valid(struct bytes *b, uint32_t alignment, size_t nstrings)
+static void build_valid_version(struct bytes *b, uint32_t version, uint32_t alignment, size_t nstrings)
 {
 	const uint64_t ne_a[2] = { 64, 3 }, ne_b[1] = { 5 };
 	size_t i;
 
-	gguf_begin(b, 2, 5);
+	gguf_begin_version(b, version, 2, 5);
 	gguf_kv_str(b, "general.architecture", "llama");
 	gguf_kv_u32(b, "general.alignment", alignment);
 	put_str(b, "llama.rope.freq_base");
@@ -92,6 +94,11 @@ static void build_valid(struct bytes *b, uint32_t alignment, size_t nstrings)
 	put_pattern(b, 3 * 2 * 34);
 	gguf_pad(b, alignment);
 	put_pattern(b, 20);
+}
+
+static void build_valid(struct bytes *b, uint32_t alignment, size_t nstrings)
+{
+	build_valid_version(b, 3, alignment, nstrings);
 }
 
 static void valid_file(void **state)
@@ -386,6 +393,48 @@ static void overlapping_tensors(struct bytes *b)
 	put_pattern(b, 128);
 }
 
+/* Keys: a terminal escape, a byte above ASCII (UTF-8 "é"), DEL, a NUL
+ * inside, a tab. */
+static void key_escape(struct bytes *b)
+{
+	gguf_begin(b, 0, 1);
+	gguf_kv_u32(b, "general.\x1b[2Jname", 1);
+}
+
+static void key_utf8(struct bytes *b)
+{
+	gguf_begin(b, 0, 1);
+	gguf_kv_u32(b, "caf\xc3\xa9.count", 1);
+}
+
+static void key_del(struct bytes *b)
+{
+	gguf_begin(b, 0, 1);
+	gguf_kv_u32(b, "a\x7f", 1);
+}
+
+static void key_nul(struct bytes *b)
+{
+	gguf_begin(b, 0, 1);
+	put_u64(b, 3);
+	put(b, "a\0b", 3);
+	put_u32(b, 4);
+	put_u32(b, 1);
+}
+
+static void key_tab(struct bytes *b)
+{
+	gguf_begin(b, 0, 1);
+	gguf_kv_u32(b, "a\tb", 1);
+}
+
+static void no_dims(struct bytes *b)
+{
+	static const uint64_t ne[1] = { 1 };
+
+	tensor_with(b, "scalar", 0, ne, 0, 0, 4);
+}
+
 static void truncated_header(struct bytes *b)
 {
 	gguf_begin(b, 1, 0);
@@ -430,6 +479,12 @@ static void malformed(void **state)
 		{ duplicate_tensor, "appears twice" },
 		{ overlapping_tensors, "overlaps" },
 		{ truncated_header, "runs past the end" },
+		{ key_escape, "at offset 24: key has byte 0x1b at position 8: keys are printable ASCII" },
+		{ key_utf8, "at offset 24: key has byte 0xc3 at position 3" },
+		{ key_del, "key has byte 0x7f at position 1" },
+		{ key_nul, "key has byte 0x00 at position 1" },
+		{ key_tab, "key has byte 0x09 at position 1" },
+		{ no_dims, "tensor 'scalar' has no dimensions" },
 	};
 	char msg[512];
 	size_t i;
@@ -445,6 +500,71 @@ static void malformed(void **state)
 		if (err != -STRATA_EFORMAT || !strstr(msg, cases[i].expect))
 			fail_msg("case %zu: err %d, message '%s', expected '%s'", i, err, msg, cases[i].expect);
 	}
+}
+
+/* The offset named is the bad key's own, after keys that were fine; the
+ * message carries none of the key's bytes. */
+static void key_offset_named(void **state)
+{
+	struct bytes b = { 0 };
+	char msg[512], want[64];
+	size_t at;
+
+	(void)state;
+	gguf_begin(&b, 0, 3);
+	gguf_kv_str(&b, "general.architecture", "llama");
+	gguf_kv_u32(&b, "general.alignment", 32);
+	at = b.len;
+	gguf_kv_str(&b, "general.\x1b]0;owned\x07name", "x");
+	assert_int_equal(open_as(&b, STRATA_FORMAT_GGUF, msg, sizeof(msg), NULL), -STRATA_EFORMAT);
+	free(b.p);
+	snprintf(want, sizeof(want), "at offset %zu: key has byte 0x1b", at);
+	if (!strstr(msg, want))
+		fail_msg("message '%s' does not say '%s'", msg, want);
+	assert_null(strchr(msg, 0x1b));
+	assert_null(strchr(msg, 0x07));
+	assert_null(strstr(msg, "owned"));
+}
+
+/* Version 2 opens, like ggml reads it, and says so once through the log
+ * callback, naming the version and the file, even when the header took
+ * several reads; version 3 says nothing, and neither does a version 2
+ * file that is refused (its error says what is wrong). */
+static void version_2_warns(void **state)
+{
+	struct log_catch lc;
+	struct strata_model *m;
+	struct bytes b = { 0 };
+	char msg[256];
+
+	(void)state;
+	log_catch_install(&lc);
+	build_valid_version(&b, 2, 32, 300000);
+	assert_int_equal(open_bytes(&b, msg, sizeof(msg), &m), 0);
+	assert_int_equal(strata_model_tensor_count(m), 2);
+	strata_model_close(m);
+	assert_int_equal(lc.count, 1);
+	assert_int_equal(lc.last_level, STRATA_LOG_WARN);
+	if (!strstr(lc.last, "GGUF version 2") || !strstr(lc.last, "/t.gguf"))
+		fail_msg("warning '%s' names neither the version nor the file", lc.last);
+	free(b.p);
+
+	b = (struct bytes){ 0 };
+	build_valid_version(&b, 3, 32, 10);
+	assert_int_equal(open_bytes(&b, msg, sizeof(msg), NULL), 0);
+	assert_int_equal(lc.count, 1);
+	free(b.p);
+
+	b = (struct bytes){ 0 };
+	gguf_begin_version(&b, 2, 0, 1);
+	put_str(&b, "");
+	put_u32(&b, 4);
+	put_u32(&b, 1);
+	assert_int_equal(open_bytes(&b, msg, sizeof(msg), NULL), -STRATA_EFORMAT);
+	assert_non_null(strstr(msg, "empty key"));
+	assert_int_equal(lc.count, 1);
+	free(b.p);
+	log_catch_remove();
 }
 
 static void allocation_failures(void **state)
@@ -476,6 +596,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid_file),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(key_offset_named),
+		cmocka_unit_test(version_2_warns),
 		cmocka_unit_test(allocation_failures),
 	};
 

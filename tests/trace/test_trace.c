@@ -8,6 +8,15 @@
  * runs flat out, and the process's descriptors, mappings and memory come
  * back to where they were; another user cannot attach; a symlink at the
  * socket path is refused; a second reader gets -EBUSY.
+ *
+ * The reader's side of the socket (trace/peer.c), with real processes
+ * listening: a socket named after one process but served by another is
+ * forged, and attach and metrics refuse it (-EPERM); one served as another
+ * user than its owner is forged too; one left by a killed process is
+ * stale, reads as "not running", and its owner may remove it, not while a
+ * process has its pid; symlinks (to a socket, as the folder) are never
+ * followed nor removed; a folder others may write to is refused; a
+ * listener that accepts nobody does not block the check.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,8 +27,11 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -406,6 +418,308 @@ static void symlink_refused(void **state)
 	assert_int_equal(st_trace_listen_start(), 0);
 }
 
+/* ---- who is behind a socket ------------------------------------------------------------ */
+
+struct listener {
+	pid_t pid;
+	char path[108];
+};
+
+/* In a child: go when the test does, even when it fails half-way. */
+static void die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(120);
+}
+
+/* A child process listening (backlog @backlog) on "@dir/@claim.sock", or
+ * on "@dir/<its own pid>.sock" when @claim is 0. */
+static void spawn_listener(struct listener *l, const char *dir, pid_t claim, int backlog)
+{
+	int ready[2];
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	l->pid = fork();
+	assert_true(l->pid >= 0);
+	if (l->pid == 0) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		die_with_parent();
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s/%d.sock", dir, claim ? (int)claim : (int)getpid());
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog) || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	snprintf(l->path, sizeof(l->path), "%s/%d.sock", dir, claim ? (int)claim : (int)l->pid);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* A process that only waits: a live pid that has no socket. */
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		die_with_parent();
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void peer_own_socket(void **state)
+{
+	struct strata_trace_peer p, *list;
+	char dir[256], sock[300];
+	size_t n, i;
+	bool listed = false;
+
+	(void)state;
+	assert_int_equal(strata_trace_socket_dir(dir, sizeof(dir)), 0);
+	snprintf(sock, sizeof(sock), "%s/%d.sock", dir, (int)getpid());
+	assert_int_equal(strata_trace_peer_check(sock, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_OK);
+	assert_int_equal(p.pid, getpid());
+	assert_int_equal(p.peer_pid, getpid());
+	assert_int_equal(p.peer_uid, geteuid());
+	assert_int_equal(p.owner_uid, geteuid());
+	assert_string_equal(p.path, sock);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(strata_trace_peer_find(getpid(), &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_OK);
+	assert_string_equal(p.path, sock);
+	assert_int_equal(strata_trace_peer_list(&list, &n), 0);
+	for (i = 0; i < n; i++)
+		listed |= list[i].pid == getpid() && list[i].state == STRATA_TRACE_PEER_OK;
+	free(list);
+	assert_true(listed);
+	assert_int_equal(strata_trace_peer_check(NULL, &p), -EINVAL);
+	assert_int_equal(strata_trace_peer_find(0, &p), -EINVAL);
+	assert_int_equal(strata_trace_peer_find(getpid(), NULL), -EINVAL);
+	assert_int_equal(strata_trace_peer_list(NULL, &n), -EINVAL);
+	assert_int_equal(strata_trace_peer_remove(NULL), -EINVAL);
+}
+
+/* Another process listens on a socket named after a live process (the
+ * victim) in the caller's own folder: it is reported, never believed. */
+static void peer_forged(void **state)
+{
+	struct strata_trace_peer p, *list;
+	struct strata_trace_session *s;
+	struct listener l;
+	char dir[256], *text;
+	pid_t victim = spawn_sleeper();
+	size_t n, i;
+	bool seen = false;
+
+	(void)state;
+	assert_int_equal(strata_trace_socket_dir(dir, sizeof(dir)), 0);
+	spawn_listener(&l, dir, victim, 8);
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_FORGED);
+	assert_int_equal(p.pid, victim);
+	assert_int_equal(p.peer_pid, l.pid);
+	assert_int_equal(p.peer_uid, geteuid());
+	assert_int_equal(strata_trace_peer_find(victim, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_FORGED);
+	assert_int_equal(p.peer_pid, l.pid);
+	assert_int_equal(strata_trace_attach(victim, &s), -EPERM);
+	assert_int_equal(strata_trace_fetch_metrics(victim, &text), -EPERM);
+	assert_int_equal(strata_trace_peer_list(&list, &n), 0);
+	for (i = 0; i < n; i++)
+		if (list[i].pid == victim) {
+			assert_int_equal(list[i].state, STRATA_TRACE_PEER_FORGED);
+			seen = true;
+		}
+	free(list);
+	assert_true(seen);
+	/* Something listens: not stale, not removed. */
+	assert_int_equal(strata_trace_peer_remove(l.path), -EBUSY);
+	assert_true(exists(l.path));
+	stop(l.pid);
+	stop(victim);
+	unlink(l.path);
+}
+
+/* The right pid, but the socket belongs to another user than the one the
+ * listener runs as. */
+static void peer_wrong_owner(void **state)
+{
+	char dir[] = "/tmp/strata-peer-XXXXXX";
+	struct strata_trace_peer p;
+	struct listener l;
+
+	(void)state;
+	if (geteuid() != 0)
+		TEST_SKIP("giving a socket to another user needs root");
+	assert_non_null(mkdtemp(dir));
+	spawn_listener(&l, dir, 0, 8);
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_OK);
+	assert_int_equal(chown(l.path, 65534, 65534), 0);
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_FORGED);
+	assert_int_equal(p.pid, l.pid);
+	assert_int_equal(p.peer_pid, l.pid);
+	assert_int_equal(p.owner_uid, 65534);
+	assert_int_equal(p.peer_uid, 0);
+	stop(l.pid);
+	/* Stale now, but another user's: left alone. */
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_STALE);
+	assert_int_equal(strata_trace_peer_remove(l.path), -EPERM);
+	assert_true(exists(l.path));
+	unlink(l.path);
+	rmdir(dir);
+}
+
+/* Sockets left by killed processes. */
+static void peer_stale(void **state)
+{
+	char dir[] = "/tmp/strata-peer-XXXXXX", sockdir[256];
+	struct strata_trace_session *s;
+	struct strata_trace_peer p;
+	struct listener l, alive;
+	pid_t sleeper = spawn_sleeper();
+	char *text;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	spawn_listener(&l, dir, 0, 8);
+	stop(l.pid);
+	assert_true(exists(l.path));
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_STALE);
+	assert_int_equal(p.pid, l.pid);
+	assert_int_equal(p.peer_pid, 0);
+	assert_int_equal(strata_trace_peer_remove(l.path), 0);
+	assert_false(exists(l.path));
+	assert_int_equal(strata_trace_peer_remove(l.path), -ENOENT);
+	/* Stale, but a process has the pid it names: it may be starting. */
+	spawn_listener(&alive, dir, sleeper, 8);
+	stop(alive.pid);
+	assert_int_equal(strata_trace_peer_check(alive.path, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_STALE);
+	assert_int_equal(strata_trace_peer_remove(alive.path), -EBUSY);
+	assert_true(exists(alive.path));
+	unlink(alive.path);
+	/* In the caller's own folder: attach and metrics say "not running". */
+	assert_int_equal(strata_trace_socket_dir(sockdir, sizeof(sockdir)), 0);
+	spawn_listener(&l, sockdir, 0, 8);
+	stop(l.pid);
+	assert_int_equal(strata_trace_peer_find(l.pid, &p), 0);
+	assert_int_equal(p.state, STRATA_TRACE_PEER_STALE);
+	assert_int_equal(strata_trace_attach(l.pid, &s), -ENOENT);
+	assert_int_equal(strata_trace_fetch_metrics(l.pid, &text), -ENOENT);
+	assert_int_equal(strata_trace_peer_remove(l.path), 0);
+	assert_int_equal(strata_trace_peer_find(l.pid, &p), -ENOENT);
+	stop(sleeper);
+	rmdir(dir);
+}
+
+/* Symlinks are never followed, whether the socket or its folder is one;
+ * files and names that claim no pid are not sockets of a process; a
+ * folder others may write to is not believed. */
+static void peer_not_followed(void **state)
+{
+	char dir[] = "/tmp/strata-peer-XXXXXX", sub[64], link[96], linkdir[64], via[128], file[96], bad[96];
+	struct strata_trace_peer p;
+	struct listener l;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	spawn_listener(&l, sub, 0, 8);
+	stop(l.pid);
+	/* A symlink named like a socket, to a stale socket. */
+	snprintf(link, sizeof(link), "%s/%d.sock", dir, (int)l.pid);
+	assert_int_equal(symlink(l.path, link), 0);
+	assert_int_equal(strata_trace_peer_check(link, &p), -ENOTSOCK);
+	assert_int_equal(strata_trace_peer_remove(link), -ENOTSOCK);
+	assert_true(exists(link));
+	assert_true(exists(l.path));
+	/* A symlink as the folder. */
+	snprintf(linkdir, sizeof(linkdir), "%s/linkdir", dir);
+	assert_int_equal(symlink(sub, linkdir), 0);
+	snprintf(via, sizeof(via), "%s/%d.sock", linkdir, (int)l.pid);
+	assert_int_equal(strata_trace_peer_check(via, &p), -EPERM);
+	assert_int_equal(strata_trace_peer_remove(via), -EPERM);
+	assert_true(exists(l.path));
+	/* A file, and names that claim no pid. */
+	snprintf(file, sizeof(file), "%s/77.sock", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(strata_trace_peer_check(file, &p), -ENOTSOCK);
+	snprintf(bad, sizeof(bad), "%s/0.sock", dir);
+	assert_int_equal(strata_trace_peer_check(bad, &p), -EINVAL);
+	snprintf(bad, sizeof(bad), "%s/12.sock.old", dir);
+	assert_int_equal(strata_trace_peer_check(bad, &p), -EINVAL);
+	snprintf(bad, sizeof(bad), "%s/x12.sock", dir);
+	assert_int_equal(strata_trace_peer_check(bad, &p), -EINVAL);
+	snprintf(bad, sizeof(bad), "%s/99999999999.sock", dir);
+	assert_int_equal(strata_trace_peer_check(bad, &p), -EINVAL);
+	assert_int_equal(strata_trace_peer_check("12.sock", &p), -EINVAL);
+	/* A folder others may write to. */
+	assert_int_equal(strata_trace_peer_check(l.path, &p), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	assert_int_equal(strata_trace_peer_check(l.path, &p), -EPERM);
+	assert_int_equal(strata_trace_peer_remove(l.path), -EPERM);
+	assert_true(exists(l.path));
+	unlink(l.path);
+	unlink(link);
+	unlink(linkdir);
+	unlink(file);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* A listener whose backlog is full (it never accepts) answers -EAGAIN at
+ * once instead of holding the reader in connect(2). */
+static void peer_backlog_full(void **state)
+{
+	char dir[] = "/tmp/strata-peer-XXXXXX";
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct strata_trace_peer p;
+	struct listener l;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	spawn_listener(&l, dir, 0, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", l.path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	alarm(10);
+	assert_int_equal(strata_trace_peer_check(l.path, &p), -EAGAIN);
+	alarm(0);
+	close(fd);
+	stop(l.pid);
+	unlink(l.path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +730,12 @@ int main(void)
 		cmocka_unit_test(other_user_refused),
 		cmocka_unit_test(unsealed_memory_refused),
 		cmocka_unit_test(symlink_refused),
+		cmocka_unit_test(peer_own_socket),
+		cmocka_unit_test(peer_forged),
+		cmocka_unit_test(peer_wrong_owner),
+		cmocka_unit_test(peer_stale),
+		cmocka_unit_test(peer_not_followed),
+		cmocka_unit_test(peer_backlog_full),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, setup, rt_teardown);

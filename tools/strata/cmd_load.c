@@ -119,7 +119,10 @@ static int reference_hash(struct strata_model *m, const struct strata_tensor_inf
 
 	if (strata_model_file_path(m, t->file, &path))
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The model was a regular file when it was opened, but the path may
+	 * have been replaced since: O_NONBLOCK keeps the open of a FIFO from
+	 * waiting for a writer (pread on it then fails with ESPIPE). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	buf = malloc(t->bytes ? t->bytes : 1);

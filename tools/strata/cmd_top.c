@@ -369,7 +369,8 @@ int cmd_top(int argc, char **argv)
 		err = strata_trace_fetch_metrics(pid, &text);
 		if (err)
 			break;
-		parse(text, cur);
+		/* Names and labels are the process's: no escapes reach the screen. */
+		parse(cli_sanitize(text, true), cur);
 		free(text);
 		cur->t = now_s();
 		v = view(pid, cur, prev);
@@ -399,8 +400,9 @@ int cmd_top(int argc, char **argv)
 	if (screen)
 		endwin();
 	if (err) {
-		fprintf(stderr, "strata top: process %d: %s\n", pid,
-			err == -ENOENT ? "not running, or not using strata (see strata ps)" : strata_strerror(err));
+		char why[512];
+
+		fprintf(stderr, "strata top: process %d: %s\n", pid, cli_attach_error(pid, err, why, sizeof(why)));
 		return 1;
 	}
 	return 0;

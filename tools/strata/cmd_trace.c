@@ -53,11 +53,14 @@ static void write_event(void *user, const struct strata_trace_event *e)
 	struct out *o = user;
 	static const char *const ph[] = { "?", "i", "B", "E", "C", "s", "f", "i" };
 	unsigned t = e->type < 8 ? (unsigned)e->type : 0;
+	char name[64];
 
 	if (t == 0 || o->n >= o->max)
 		return;
+	/* The process named its events: no escapes reach a viewer or a terminal. */
+	snprintf(name, sizeof(name), "%s", e->name);
 	fprintf(o->f, "%s\n{\"ph\":\"%s\",\"name\":", o->n++ ? "," : "", ph[t]);
-	json_name(o->f, e->name);
+	json_name(o->f, cli_sanitize(name, false));
 	fprintf(o->f, ",\"pid\":%d,\"tid\":%u,\"ts\":%.3f", o->pid, e->tid, (double)e->ts_ns / 1000.0);
 	switch (e->type) {
 	case STRATA_TRACE_COUNTER:
@@ -145,10 +148,9 @@ int cmd_trace(int argc, char **argv)
 	}
 	err = strata_trace_attach(o.pid, &s);
 	if (err) {
-		fprintf(stderr, "strata trace: process %d: %s\n", o.pid,
-			err == -ENOENT ? "not running, or not using strata (see strata ps)" :
-			err == -EBUSY  ? "another reader is attached" :
-					 strata_strerror(err));
+		char why[512];
+
+		fprintf(stderr, "strata trace: process %d: %s\n", o.pid, cli_attach_error(o.pid, err, why, sizeof(why)));
 		return 1;
 	}
 	o.f = fopen(path, "w");

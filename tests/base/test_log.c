@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/core/test_log.c — the log callback, levels and STRATA_LOG. */
+/* tests/base/test_log.c — the log callback, levels and STRATA_LOG (base/log.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core_int.h"
+#include "base/base.h"
 #include "helpers.h"
 
 struct seen {

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/log.c — the one way strata says anything: a replaceable callback with
+ * base/log.c — the one way strata says anything: a replaceable callback with
  * a level threshold, initialised from $STRATA_LOG.
+ *
+ * It sits in base/, like the allocation hooks, so that every layer can
+ * warn through it: a leaf (io/ reading an old GGUF version) has something
+ * to say that is not an error and must not include core/ to say it.
  *
  * Logging is off every hot path, so a mutex guards the (callback, user)
  * pair; it is copied under the lock and called outside it, so a slow
@@ -16,7 +20,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "core/core_int.h"
+#include "base/base.h"
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 
