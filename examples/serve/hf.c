@@ -12,21 +12,40 @@
  * by name rather than ignored.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "llm.h"
 #include "vocab.h"
 
+/* A JSON object from @dir/@file.  The file is opened without blocking and
+ * must be a regular one: a FIFO planted as config.json would otherwise
+ * hang the open. */
 static json_t *load(const char *dir, const char *file, char *path, size_t plen, char *err, size_t len, int *e)
 {
 	json_error_t je;
+	struct stat st;
 	json_t *o;
+	int fd;
 
 	snprintf(path, plen, "%s/%s", dir, file);
-	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		*e = llm_fail(err, len, -EINVAL, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*e = llm_fail(err, len, -EINVAL, "%s: not a regular file", path);
+		return NULL;
+	}
+	o = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	close(fd);
 	if (!o)
 		*e = llm_fail(err, len, -EINVAL, "%s: %s (line %d)", path, je.text, je.line);
 	else if (!json_is_object(o))

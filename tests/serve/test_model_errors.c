@@ -234,6 +234,18 @@ static void hugging_face_folders(void **state)
 	refused(path, -EINVAL, "tokenizer.json");
 	hf_variant("noweights", NULL, NULL, "model.safetensors", path, sizeof(path));
 	refused(path, -ENOENT, "model.safetensors");
+	/* A FIFO where a JSON file should be: refused, not a hang in open().
+	 * (An alarm ends the test if it hangs.) */
+	hf_variant("fifo", NULL, NULL, "tokenizer.json", path, sizeof(path));
+	{
+		char fifo[800];
+
+		snprintf(fifo, sizeof(fifo), "%s/tokenizer.json", path);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		alarm(20);
+		refused(path, -EINVAL, "tokenizer.json: not a regular file");
+		alarm(0);
+	}
 }
 
 /* Each dtype's NaN and infinity, where it can be: elements of float
