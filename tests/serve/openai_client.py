@@ -92,7 +92,7 @@ ok, got = refused(lambda: chat(max_tokens=4, stream_options={"include_usage": Tr
 check(ok, f"stream_options without stream is refused ({got})")
 
 # ---- content parts and roles ---------------------------------------------------------
-plain = chat(max_tokens=12, messages=[{"role": "user", "content": "What is the capital\nof France?"}])
+plain = chat_plain = chat(max_tokens=12, messages=[{"role": "user", "content": "What is the capital\nof France?"}])
 parts = chat(max_tokens=12, messages=[{"role": "user", "content": [
     {"type": "text", "text": "What is the capital"}, {"type": "text", "text": "of France?"}]}])
 check(parts.choices[0].message.content == plain.choices[0].message.content and
@@ -196,6 +196,19 @@ cases = [
 for field, call in cases:
     ok, got = refused(call, 400, field, "unsupported_parameter", field)
     check(ok, f"{field} is refused by name ({got})")
+# Refusals come before a stream starts: a streamed request gets the same 400.
+for field, call in [("tools", lambda: chat(tools=[tool], stream=True)),
+                    ("model", lambda: chat(model="gpt-4o", stream=True)),
+                    ("messages[0].content", lambda: chat(stream=True, messages=[{"role": "user", "content": [
+                        {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}]}]))]:
+    try:
+        call()
+        check(False, f"streamed: {field} is refused")
+    except openai.APIStatusError as e:
+        check(e.status_code in (400, 404) and e.param == field, f"streamed: {field} is refused ({e.status_code} {e.code})")
+parts = stream_text(chat(max_tokens=12, stream=True, messages=[{"role": "user", "content": [
+    {"type": "text", "text": "What is the capital"}, {"type": "text", "text": "of France?"}]}]))
+check(parts == chat_plain.choices[0].message.content, "streamed: text parts give the same answer")
 inert = chat(max_tokens=4, response_format={"type": "text"}, logit_bias={}, extra_body={"tools": None}, n=1, user="u1")
 check(inert.usage.completion_tokens >= 1, "fields that ask for nothing (text format, empty logit_bias, n 1, user) pass")
 r = complete(prompt="a", best_of=1, suffix="", max_tokens=2)

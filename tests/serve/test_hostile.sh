@@ -41,8 +41,7 @@ python3 "$HERE/hostile_client.py" --damage "$TMP/tiny.gguf" "$TMP/nan.gguf" blk.
 PORT=$(free_port)
 "$BUILD/strata-serve" --model "$TMP/nan.gguf" --listen "127.0.0.1:$PORT" --threads 2 2>"$TMP/log2" &
 PID=$!
-wait_up "$PORT" || python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/health', timeout=1)" 2>&1 |
-	grep -q 503 || { echo "FAILED the damaged model's server did not come up"; cat "$TMP/log2"; exit 1; }
+wait_up "$PORT" || { echo "FAILED the damaged model's server did not come up"; cat "$TMP/log2"; exit 1; }
 python3 "$HERE/hostile_client.py" --damaged "$PORT" blk.1.ffn_up.weight || rc=1
 kill -TERM "$PID"
 wait "$PID"
