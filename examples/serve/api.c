@@ -282,13 +282,15 @@ static int parse_options(json_t *o, const struct api_config *cfg, struct api_req
 		return api_fail(err, 404, "model_not_found", "model",
 				"the model \"%.100s\" does not exist here: this server serves \"%s\" (GET /v1/models)",
 				json_string_value(model), cfg->model);
+	if (integer(o, "n", 1, 1, &n, err))
+		return BAD("n", "n must be 1: one completion per request");
 	if ((e = parse_length(o, r, err)) || (e = number(o, "temperature", 0, 2, 1, &t, err)) ||
 	    (e = number(o, "top_p", 0, 1, 1, &tp, err)) || (e = integer(o, "seed", INT64_MIN, INT64_MAX, &seed, err)) ||
-	    (e = integer(o, "n", 1, 1, &n, err)) || (e = boolean(o, "stream", &r->stream, err)) ||
+	    (e = boolean(o, "stream", &r->stream, err)) ||
 	    (e = boolean(o, "echo", &r->echo, err)) || (e = number(o, "presence_penalty", -2, 2, 0, &pp, err)) ||
 	    (e = number(o, "frequency_penalty", -2, 2, 0, &fp, err)) ||
 	    (e = number(o, "repetition_penalty", 0.01, 100, 1, &rp, err)) || (e = parse_logprobs(o, r, err)))
-		return e == -EINVAL && !strcmp(err->param, "n") ? BAD("n", "n must be 1: one completion per request") : e;
+		return e;
 	if (field(o, "user") && !json_is_string(field(o, "user")))
 		return BAD("user", "user must be a string");
 	if (so) {
