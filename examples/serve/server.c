@@ -34,6 +34,11 @@
 #include "vocab.h"
 
 #define MAX_BODY (1u << 20)
+/* libmicrohttpd's own inactivity timeout, a backstop behind the guard's
+ * deadlines: a connection whose client stops reading an answer for this
+ * long is dropped.  It does not run while a handler waits for the engine
+ * (a generation queued or running for minutes is answered). */
+#define STALL_S 60
 
 static int wake_fd[2] = { -1, -1 };
 
@@ -571,7 +576,8 @@ int server_run(struct llm_model *m, const struct server_opts *o)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC, 0, NULL, NULL,
 			     handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
 			     go.max_conns + 64, MHD_OPTION_NOTIFY_COMPLETED, completed, &s, MHD_OPTION_NOTIFY_CONNECTION,
-			     guard_notify, s.guard, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_END);
+			     guard_notify, s.guard, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1u << 20), MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned)STALL_S, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "strata-serve: cannot listen on %s (in use, or not an address of this machine)\n",
 			o->listen);
