@@ -21,13 +21,23 @@
  * put the loser to sleep in the kernel every time two workers met at it;
  * its wake-up then cost more than a decode kernel (SmolLM2 on 2 threads:
  * 4.1 ms a token with a plain mutex, 2.9 ms with an adaptive one).
+ *
+ * What the workers do is counted per worker, in a cache line of each
+ * worker's own, and exported at scrape time (strata_sched_*): tasks run,
+ * chunks, time busy in chunks, and time waiting for work inside a run
+ * (on dependencies or a streamed weight; idle time between runs is not
+ * waiting).  A worker's place is its index in its scheduler, the caller's
+ * thread being 0; the schedulers of several programs add up.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+
+#include <strata/metrics.h>
 
 #include "core/core_int.h"
 #include "core/sched.h"
@@ -36,6 +46,7 @@ struct worker {
 	struct st_sched *s;
 	pthread_t thread;
 	unsigned node;
+	unsigned place; /* its statistics' slot */
 	int cpu; /* -1: not pinned */
 };
 
@@ -44,6 +55,54 @@ struct task_state {
 	unsigned deps;
 	bool listed;
 };
+
+/* ---- statistics ------------------------------------------------------------- */
+
+#define STAT_WORKERS 256 /* workers past this are counted in the last slot */
+
+static struct {
+	struct {
+		_Alignas(64) _Atomic uint64_t chunks, busy_ns, wait_ns;
+	} w[STAT_WORKERS];
+	_Atomic uint64_t tasks;
+	_Atomic unsigned live; /* workers of the schedulers that exist */
+	_Atomic unsigned places; /* the most workers any scheduler had */
+} S;
+
+static void collect(void *user, struct strata_metric_writer *w)
+{
+	unsigned places = atomic_load_explicit(&S.places, memory_order_relaxed);
+
+	(void)user;
+	strata_metric_write(w, "strata_sched_workers", "Worker threads of the schedulers running, the callers included",
+			    STRATA_METRIC_GAUGE, NULL, atomic_load_explicit(&S.live, memory_order_relaxed));
+	strata_metric_write(w, "strata_sched_tasks_total", "Tasks (kernels) the schedulers ran to the end",
+			    STRATA_METRIC_COUNTER, NULL, (double)atomic_load_explicit(&S.tasks, memory_order_relaxed));
+	for (unsigned i = 0; i < places && i < STAT_WORKERS; i++) {
+		char labels[32];
+
+		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+		strata_metric_write(w, "strata_sched_chunks_total", "Chunks of tasks a worker ran", STRATA_METRIC_COUNTER,
+				    labels, (double)atomic_load_explicit(&S.w[i].chunks, memory_order_relaxed));
+		strata_metric_write(w, "strata_sched_busy_seconds_total", "Time a worker spent running chunks",
+				    STRATA_METRIC_COUNTER, labels,
+				    (double)atomic_load_explicit(&S.w[i].busy_ns, memory_order_relaxed) * 1e-9);
+		strata_metric_write(w, "strata_sched_wait_seconds_total",
+				    "Time a worker waited for work inside a run (dependencies, streamed weights)",
+				    STRATA_METRIC_COUNTER, labels,
+				    (double)atomic_load_explicit(&S.w[i].wait_ns, memory_order_relaxed) * 1e-9);
+	}
+}
+
+static void stats_init(void)
+{
+	strata_metric_collector_add(collect, NULL, NULL);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 /* How long an idle thread watches for work before it sleeps. */
 #define SPIN_NS 200000
@@ -57,6 +116,7 @@ struct st_sched {
 	struct worker *workers; /* [0] is the caller's place */
 	unsigned nworkers, nnodes;
 	bool stop;
+	bool counted; /* its workers are in S.live */
 	unsigned capacity; /* tasks the buffers below hold */
 	/* the run in progress */
 	struct st_task *tasks;
@@ -89,10 +149,11 @@ static inline void cpu_relax(void)
  * on from what it was when the caller last looked under the lock: spin
  * first, then sleep.  A wake-up may be spurious; callers look again.
  */
-static void idle_wait(struct st_sched *s)
+static void idle_wait(struct st_sched *s, const struct worker *w)
 {
 	unsigned seen = atomic_load_explicit(&s->gen, memory_order_relaxed);
-	uint64_t until;
+	bool in_run = s->tasks && s->nfinished < s->ntasks;
+	uint64_t t0 = in_run ? st_mono_ns() : 0, until;
 	unsigned spins = 0;
 
 	/* A run with nothing in flight and nothing ready waits for an outside
@@ -104,10 +165,11 @@ static void idle_wait(struct st_sched *s)
 		s->sleepers++;
 		pthread_cond_wait(&s->wake, &s->lock);
 		s->sleepers--;
+		count(&S.w[w->place].wait_ns, st_mono_ns() - t0);
 		return;
 	}
 	pthread_mutex_unlock(&s->lock);
-	until = st_mono_ns() + SPIN_NS;
+	until = (in_run ? t0 : st_mono_ns()) + SPIN_NS;
 	while (atomic_load_explicit(&s->gen, memory_order_acquire) == seen) {
 		cpu_relax();
 		if (++spins % 64 == 0 && st_mono_ns() > until)
@@ -119,6 +181,8 @@ static void idle_wait(struct st_sched *s)
 		pthread_cond_wait(&s->wake, &s->lock);
 		s->sleepers--;
 	}
+	if (in_run)
+		count(&S.w[w->place].wait_ns, st_mono_ns() - t0);
 }
 
 /* Put task @t on its node's list (lock held). */
@@ -137,6 +201,7 @@ static void finish(struct st_sched *s, unsigned t)
 	unsigned i;
 
 	s->nfinished++;
+	count(&S.tasks, 1);
 	for (i = 0; i < s->tasks[t].nsucc; i++) {
 		unsigned u = s->tasks[t].succ[i];
 
@@ -199,18 +264,22 @@ static void report(struct st_sched *s, unsigned t, int64_t count, int err)
 }
 
 /* Work until no chunk is left to claim; return with the lock held. */
-static void work(struct st_sched *s, unsigned node)
+static void work(struct st_sched *s, const struct worker *w)
 {
 	unsigned t;
 	int64_t lo, hi;
 
-	while (s->tasks && claim(s, node, &t, &lo, &hi)) {
+	while (s->tasks && claim(s, w->node, &t, &lo, &hi)) {
 		const struct st_task *tk = &s->tasks[t];
+		uint64_t t0;
 		int err;
 
 		s->inflight++;
 		pthread_mutex_unlock(&s->lock);
+		t0 = st_mono_ns();
 		err = tk->fn(tk->arg, lo, hi);
+		count(&S.w[w->place].busy_ns, st_mono_ns() - t0);
+		count(&S.w[w->place].chunks, 1);
 		pthread_mutex_lock(&s->lock);
 		s->inflight--;
 		report(s, t, hi - lo, err);
@@ -231,9 +300,9 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		work(s, w->node);
+		work(s, w);
 		if (!s->stop)
-			idle_wait(s);
+			idle_wait(s, w);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -269,12 +338,14 @@ static unsigned pick_cores(const struct strata_topo *topo, struct worker *w, uns
 
 int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_sched **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct st_sched *s = st_calloc(1, sizeof(*s));
-	unsigned cores, i;
+	unsigned cores, i, places;
 	int err = 0;
 
 	if (!s)
 		return -ENOMEM;
+	pthread_once(&once, stats_init);
 	cores = topo && topo->cores ? topo->cores : 1;
 	s->nworkers = threads ? threads : cores;
 	s->nnodes = topo && topo->n_nodes ? topo->n_nodes : 1;
@@ -289,6 +360,7 @@ int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_
 	for (i = 0; i < s->nworkers; i++) {
 		s->workers[i].s = s;
 		s->workers[i].cpu = -1;
+		s->workers[i].place = i < STAT_WORKERS ? i : STAT_WORKERS - 1;
 	}
 	/* Helpers take the cores after the first, which the caller keeps. */
 	if (s->nworkers > 1 && pick_cores(topo, s->workers, s->nworkers) < s->nworkers)
@@ -314,6 +386,13 @@ int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_
 		st_sched_destroy(s);
 		return err;
 	}
+	atomic_fetch_add_explicit(&S.live, s->nworkers, memory_order_relaxed);
+	s->counted = true;
+	places = atomic_load_explicit(&S.places, memory_order_relaxed);
+	while (places < s->nworkers &&
+	       !atomic_compare_exchange_weak_explicit(&S.places, &places, s->nworkers, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
 	*out = s;
 	return 0;
 }
@@ -331,6 +410,8 @@ void st_sched_destroy(struct st_sched *s)
 	pthread_mutex_unlock(&s->lock);
 	for (i = 1; i < s->nworkers; i++)
 		pthread_join(s->workers[i].thread, NULL);
+	if (s->counted)
+		atomic_fetch_sub_explicit(&S.live, s->nworkers, memory_order_relaxed);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	st_free(s->state);
@@ -398,9 +479,9 @@ int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n)
 	/* Every chunk is reported before its task can finish, so when all
 	 * have finished no worker still holds one. */
 	while (s->nfinished < s->ntasks) {
-		work(s, s->workers[0].node);
+		work(s, &s->workers[0]);
 		if (s->nfinished < s->ntasks)
-			idle_wait(s);
+			idle_wait(s, &s->workers[0]);
 	}
 	err = s->err;
 	s->tasks = NULL;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <strata/graph.h>
+#include <strata/io.h> /* streamed weights: models and loads */
 
 #define ST_MAX_DIMS STRATA_GRAPH_MAX_DIMS
 #define ST_DIM_SEQ STRATA_DIM_SEQ

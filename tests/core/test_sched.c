@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,10 +194,60 @@ static void idle_workers_sleep(void **state)
 		fail_msg("the process used %.3f s of CPU in 0.2 s idle", used);
 }
 
+/* The value of series @name (with @labels, "" for none) in @text, or -1. */
+static double series(const char *text, const char *name, const char *labels)
+{
+	char key[128];
+	const char *at;
+
+	snprintf(key, sizeof(key), "\n%s%s ", name, labels);
+	at = strstr(text, key);
+	return at ? strtod(at + strlen(key), NULL) : -1;
+}
+
+/* The strata_sched_* series count what the runs did: every task, every
+ * chunk, and time busy in them. */
+static void runs_are_counted(void **state)
+{
+	struct work *w = calloc(NT, sizeof(*w));
+	struct st_task t[NT];
+	uint32_t succ[NT][NT];
+	double tasks0, chunks0, chunks1;
+	char *text;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(strata_metrics_render(&text, &len), 0);
+	tasks0 = series(text, "strata_sched_tasks_total", "");
+	chunks0 = series(text, "strata_sched_chunks_total", "{worker=\"0\"}");
+	chunks1 = series(text, "strata_sched_chunks_total", "{worker=\"1\"}");
+	assert_true(series(text, "strata_sched_workers", "") >= 2);
+	strata_metrics_free(text);
+	setup_graph(w, t, succ);
+	assert_int_equal(st_sched_run(sched, t, NT), 0);
+	assert_int_equal(strata_metrics_render(&text, &len), 0);
+	assert_true(series(text, "strata_sched_tasks_total", "") == tasks0 + NT);
+	/* ITEMS items of each task in chunks of 7 + i. */
+	{
+		double chunks = 0;
+
+		for (unsigned i = 0; i < NT; i++)
+			chunks += (ITEMS + 7 + i - 1) / (7 + i);
+		assert_true(series(text, "strata_sched_chunks_total", "{worker=\"0\"}") +
+				    series(text, "strata_sched_chunks_total", "{worker=\"1\"}") ==
+			    chunks0 + chunks1 + chunks);
+	}
+	assert_true(series(text, "strata_sched_busy_seconds_total", "{worker=\"0\"}") > 0);
+	assert_true(series(text, "strata_sched_wait_seconds_total", "{worker=\"0\"}") >= 0);
+	strata_metrics_free(text);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_item_once_in_order),
+		cmocka_unit_test(runs_are_counted),
 		cmocka_unit_test(error_stops_the_run),
 		cmocka_unit_test(outside_event_releases_a_task),
 		cmocka_unit_test(idle_workers_sleep),

@@ -227,8 +227,14 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 		json_object_set_new(pressure, "collectors", json_string(sources));
 	}
 	json_object_set_new(root, "pressure", pressure);
-	sched = json_pack("{s:f, s:f}", "tasks_per_second", rate(cur, prev, "strata_sched_tasks_total"),
-			  "kernel_seconds_per_second", rate(cur, prev, "strata_kernel_seconds_total"));
+	/* busy and waiting: seconds per second summed over the workers, so
+	 * 2.0 is two workers busy all the time. */
+	sched = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "workers", sum(cur, "strata_sched_workers", NULL),
+			  "tasks_per_second", rate(cur, prev, "strata_sched_tasks_total"), "chunks_per_second",
+			  rate(cur, prev, "strata_sched_chunks_total"), "busy_seconds_per_second",
+			  rate(cur, prev, "strata_sched_busy_seconds_total"), "wait_seconds_per_second",
+			  rate(cur, prev, "strata_sched_wait_seconds_total"), "kernel_seconds_per_second",
+			  rate(cur, prev, "strata_graph_kernel_seconds_total"));
 	json_object_set_new(root, "scheduler", sched);
 	tracer = json_pack("{s:f, s:f, s:f, s:f}", "events_per_second", rate(cur, prev, "strata_trace_events_total"),
 			   "dropped", sum(cur, "strata_trace_events_dropped_total", NULL), "cpu_seconds",
@@ -253,7 +259,7 @@ static void draw(int pid, json_t *v, bool have_sched)
 
 	erase();
 	attron(A_BOLD);
-	mvprintw(y++, 0, "strata top — pid %d            q quits", pid);
+	mvprintw(y++, 0, "strata top - pid %d            q quits", pid);
 	attroff(A_BOLD);
 	y++;
 	attron(A_REVERSE);
@@ -294,11 +300,17 @@ static void draw(int pid, json_t *v, bool have_sched)
 	attron(A_REVERSE);
 	mvprintw(y++, 0, "%-76s", "SCHEDULER AND KERNELS");
 	attroff(A_REVERSE);
-	if (have_sched)
-		mvprintw(y++, 0, "  tasks %.0f/s   kernel time %.2f s/s",
-			 num(json_object_get(v, "scheduler"), "tasks_per_second"),
-			 num(json_object_get(v, "scheduler"), "kernel_seconds_per_second"));
-	else
+	if (have_sched) {
+		json_t *sc = json_object_get(v, "scheduler");
+		double workers = num(sc, "workers");
+
+		mvprintw(y++, 0, "  %.0f workers   tasks %.0f/s   chunks %.0f/s   kernel time %.2f s/s",
+			 workers, num(sc, "tasks_per_second"), num(sc, "chunks_per_second"),
+			 num(sc, "kernel_seconds_per_second"));
+		mvprintw(y++, 0, "  busy %5.1f%%   waiting in a run %5.1f%%   (of the workers' time)",
+			 workers > 0 ? 100 * num(sc, "busy_seconds_per_second") / workers : 0,
+			 workers > 0 ? 100 * num(sc, "wait_seconds_per_second") / workers : 0);
+	} else
 		mvprintw(y++, 0, "  (no scheduler running in this process)");
 	y++;
 	attron(A_REVERSE);
@@ -375,7 +387,7 @@ int cmd_top(int argc, char **argv)
 		cur->t = now_s();
 		v = view(pid, cur, prev);
 		if (screen) {
-			draw(pid, v, sum(cur, "strata_sched_tasks_total", NULL) > 0);
+			draw(pid, v, sum(cur, "strata_sched_workers", NULL) > 0);
 		} else if (json) {
 			json_dumpf(v, stdout, JSON_COMPACT);
 			printf("\n");
