@@ -6,6 +6,7 @@
 #ifndef STRATA_CORE_INT_H
 #define STRATA_CORE_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -136,6 +137,10 @@ struct strata_rt {
 	struct st_device_mem devmem[ST_MAX_DEVICES];
 	unsigned n_devmem;
 	struct st_telemetry *telemetry; /* NULL when off */
+	/* The workers its programs share (core/sched.c), started by the
+	 * first compile. */
+	pthread_mutex_t sched_lock;
+	struct st_sched *sched;
 };
 
 /* Register device @name's memory backend (core/mm.c).  Return: 0; -EEXIST;

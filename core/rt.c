@@ -16,6 +16,7 @@
 #include <strata/rt.h>
 
 #include "core/core_int.h"
+#include "core/sched.h"
 #include "mm/mm_int.h"
 
 /* $XDG_CACHE_HOME/strata, else $HOME/.cache/strata, else the passwd entry's
@@ -77,6 +78,7 @@ int strata_rt_create(const struct strata_rt_opts *opts, struct strata_rt **out)
 		err = -ENOMEM;
 		goto err_unpin;
 	}
+	pthread_mutex_init(&rt->sched_lock, NULL);
 	err = st_topo_create(ST_OPT(opts, topology_xml, NULL), ST_OPT(opts, topology_synthetic, NULL), &rt->topo);
 	if (err) {
 		st_error("topology discovery failed: %s", strata_strerror(err));
@@ -115,6 +117,7 @@ err_free_cache_dir:
 err_free_topo:
 	st_topo_destroy(rt->topo);
 err_free_rt:
+	pthread_mutex_destroy(&rt->sched_lock);
 	st_free(rt);
 err_unpin:
 	st_alloc_unpin();
@@ -127,12 +130,32 @@ void strata_rt_destroy(struct strata_rt *rt)
 		return;
 	st_telemetry_stop(rt);
 	st_observe_stop();
+	st_sched_destroy(rt->sched);
+	pthread_mutex_destroy(&rt->sched_lock);
 	st_domain_destroy(rt->mm);
 	st_free(rt->probe);
 	st_free(rt->cache_dir);
 	st_topo_destroy(rt->topo);
 	st_free(rt);
 	st_alloc_unpin();
+}
+
+int st_rt_sched(struct strata_rt *rt, unsigned threads, struct st_sched **out)
+{
+	unsigned cores = rt->topo->cores ? rt->topo->cores : 1;
+	int err = 0;
+
+	pthread_mutex_lock(&rt->sched_lock);
+	/* At least one worker per core, so that a later program asking for
+	 * every core finds them pinned. */
+	if (!rt->sched)
+		err = st_sched_create(rt->topo, threads > cores ? threads : cores, &rt->sched);
+	else if (threads > st_sched_threads(rt->sched))
+		err = st_sched_reserve(rt->sched, threads);
+	pthread_mutex_unlock(&rt->sched_lock);
+	if (!err)
+		*out = rt->sched;
+	return err;
 }
 
 bool strata_rt_is_this_machine(const struct strata_rt *rt)

@@ -22,6 +22,12 @@
  * its wake-up then cost more than a decode kernel (SmolLM2 on 2 threads:
  * 4.1 ms a token with a plain mutex, 2.9 ms with an adaptive one).
  *
+ * One scheduler serves a runtime (strata_rt): its programs share the
+ * workers, so two programs never oversubscribe the cores.  Their runs
+ * take turns (one at a time), and each uses as many workers as its
+ * program asked for (its width); the others park until a run wants them.
+ * A program that asks for more workers than the pool has grows it.
+ *
  * What the workers do is counted per worker, in a cache line of each
  * worker's own, and exported at scrape time (strata_sched_*): tasks run,
  * chunks, time busy in chunks, and time waiting for work inside a run
@@ -45,6 +51,7 @@
 struct worker {
 	struct st_sched *s;
 	pthread_t thread;
+	unsigned index; /* in the pool; the caller of a run is 0 */
 	unsigned node;
 	unsigned place; /* its statistics' slot */
 	int cpu; /* -1: not pinned */
@@ -108,15 +115,17 @@ static void count(_Atomic uint64_t *c, uint64_t n)
 #define SPIN_NS 200000
 
 struct st_sched {
+	pthread_mutex_t run_lock; /* one run at a time: programs take turns */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* work to claim, or the run over */
+	pthread_cond_t parked; /* a run started: workers outside the last one's width look again */
 	atomic_uint gen; /* bumped (lock held) whenever a waiter may proceed */
 	unsigned sleepers; /* threads in pthread_cond_wait */
 	unsigned inflight; /* chunks claimed and not yet reported */
-	struct worker *workers; /* [0] is the caller's place */
+	struct worker *workers; /* [ST_SCHED_MAX]; [0] is the caller's place */
 	unsigned nworkers, nnodes;
+	unsigned width; /* the workers the run in progress may use */
 	bool stop;
-	bool counted; /* its workers are in S.live */
 	unsigned capacity; /* tasks the buffers below hold */
 	/* the run in progress */
 	struct st_task *tasks;
@@ -152,7 +161,7 @@ static inline void cpu_relax(void)
 static void idle_wait(struct st_sched *s, const struct worker *w)
 {
 	unsigned seen = atomic_load_explicit(&s->gen, memory_order_relaxed);
-	bool in_run = s->tasks && s->nfinished < s->ntasks;
+	bool in_run = s->tasks && s->nfinished < s->ntasks && w->index < s->width;
 	uint64_t t0 = in_run ? st_mono_ns() : 0, until;
 	unsigned spins = 0;
 
@@ -300,6 +309,13 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
+		if (s->tasks && w->index >= s->width) {
+			/* Not part of this run: park until the next one starts
+			 * (not counted among the sleepers, so the run's own
+			 * wake-ups never reach it). */
+			pthread_cond_wait(&s->parked, &s->lock);
+			continue;
+		}
 		work(s, w);
 		if (!s->stop)
 			idle_wait(s, w);
@@ -336,20 +352,46 @@ static unsigned pick_cores(const struct strata_topo *topo, struct worker *w, uns
 	return n;
 }
 
+/* Start workers [s->nworkers, @n) (lock held, or before any run).
+ * Return: 0; a pthread error (the workers started so far stay). */
+static int start_workers(struct st_sched *s, unsigned n)
+{
+	unsigned places;
+
+	for (; s->nworkers < n; s->nworkers++) {
+		struct worker *w = &s->workers[s->nworkers];
+		int err;
+
+		w->s = s;
+		w->index = s->nworkers;
+		w->place = w->index < STAT_WORKERS ? w->index : STAT_WORKERS - 1;
+		if (w->index > 0 && (err = pthread_create(&w->thread, NULL, worker_main, w)))
+			return -err; /* (index 0 is the caller's place: no thread) */
+		atomic_fetch_add_explicit(&S.live, 1, memory_order_relaxed);
+	}
+	places = atomic_load_explicit(&S.places, memory_order_relaxed);
+	while (places < s->nworkers &&
+	       !atomic_compare_exchange_weak_explicit(&S.places, &places, s->nworkers, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+	return 0;
+}
+
 int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_sched **out)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct st_sched *s = st_calloc(1, sizeof(*s));
-	unsigned cores, i, places;
-	int err = 0;
+	unsigned cores, i, want;
+	int err;
 
 	if (!s)
 		return -ENOMEM;
 	pthread_once(&once, stats_init);
 	cores = topo && topo->cores ? topo->cores : 1;
-	s->nworkers = threads ? threads : cores;
+	want = threads ? threads : cores;
+	want = want < ST_SCHED_MAX ? want : ST_SCHED_MAX;
 	s->nnodes = topo && topo->n_nodes ? topo->n_nodes : 1;
-	s->workers = st_calloc(s->nworkers, sizeof(*s->workers));
+	s->workers = st_calloc(ST_SCHED_MAX, sizeof(*s->workers));
 	s->nready = st_calloc(s->nnodes, sizeof(*s->nready));
 	if (!s->workers || !s->nready) {
 		st_free(s->workers);
@@ -357,15 +399,13 @@ int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_
 		st_free(s);
 		return -ENOMEM;
 	}
-	for (i = 0; i < s->nworkers; i++) {
-		s->workers[i].s = s;
+	for (i = 0; i < ST_SCHED_MAX; i++)
 		s->workers[i].cpu = -1;
-		s->workers[i].place = i < STAT_WORKERS ? i : STAT_WORKERS - 1;
-	}
-	/* Helpers take the cores after the first, which the caller keeps. */
-	if (s->nworkers > 1 && pick_cores(topo, s->workers, s->nworkers) < s->nworkers)
-		for (i = 0; i < s->nworkers; i++)
-			s->workers[i].cpu = -1; /* fewer cores than threads: let them float */
+	/* Helpers take the cores after the first, which the caller keeps;
+	 * with more workers than cores, they float. */
+	if (want > 1 && pick_cores(topo, s->workers, want) < want)
+		for (i = 0; i < want; i++)
+			s->workers[i].cpu = -1;
 	{
 		pthread_mutexattr_t attr;
 
@@ -376,25 +416,30 @@ int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_
 		pthread_mutex_init(&s->lock, &attr);
 		pthread_mutexattr_destroy(&attr);
 	}
+	pthread_mutex_init(&s->run_lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	for (i = 1; i < s->nworkers && !err; i++) {
-		err = -pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]);
-		if (err)
-			s->nworkers = i;
-	}
+	pthread_cond_init(&s->parked, NULL);
+	pthread_mutex_lock(&s->lock);
+	err = start_workers(s, want);
+	pthread_mutex_unlock(&s->lock);
 	if (err) {
 		st_sched_destroy(s);
 		return err;
 	}
-	atomic_fetch_add_explicit(&S.live, s->nworkers, memory_order_relaxed);
-	s->counted = true;
-	places = atomic_load_explicit(&S.places, memory_order_relaxed);
-	while (places < s->nworkers &&
-	       !atomic_compare_exchange_weak_explicit(&S.places, &places, s->nworkers, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
 	*out = s;
 	return 0;
+}
+
+int st_sched_reserve(struct st_sched *s, unsigned threads)
+{
+	int err;
+
+	if (threads > ST_SCHED_MAX)
+		threads = ST_SCHED_MAX;
+	pthread_mutex_lock(&s->lock);
+	err = start_workers(s, threads);
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 void st_sched_destroy(struct st_sched *s)
@@ -407,13 +452,15 @@ void st_sched_destroy(struct st_sched *s)
 	s->stop = true;
 	wake_waiters(s);
 	pthread_cond_broadcast(&s->wake);
+	pthread_cond_broadcast(&s->parked);
 	pthread_mutex_unlock(&s->lock);
 	for (i = 1; i < s->nworkers; i++)
 		pthread_join(s->workers[i].thread, NULL);
-	if (s->counted)
-		atomic_fetch_sub_explicit(&S.live, s->nworkers, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&S.live, s->nworkers, memory_order_relaxed);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->run_lock);
 	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->parked);
 	st_free(s->state);
 	st_free(s->ready);
 	st_free(s->nready);
@@ -449,19 +496,23 @@ static int reserve(struct st_sched *s, unsigned n)
 	return 0;
 }
 
-int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n)
+int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n, unsigned width)
 {
 	unsigned i;
 	int err;
 
 	if (n == 0)
 		return 0;
+	pthread_mutex_lock(&s->run_lock);
 	pthread_mutex_lock(&s->lock);
 	err = reserve(s, n);
 	if (err) {
 		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->run_lock);
 		return err;
 	}
+	s->width = width < 1 ? 1 : width < s->nworkers ? width : s->nworkers;
+	pthread_cond_broadcast(&s->parked);
 	memset(s->state, 0, (size_t)n * sizeof(*s->state));
 	memset(s->nready, 0, s->nnodes * sizeof(*s->nready));
 	s->tasks = tasks;
@@ -486,13 +537,6 @@ int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n)
 	err = s->err;
 	s->tasks = NULL;
 	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->run_lock);
 	return err;
-}
-
-void st_sched_signal(struct st_sched *s, unsigned task)
-{
-	pthread_mutex_lock(&s->lock);
-	if (s->tasks && task < s->ntasks && s->state[task].deps > 0 && --s->state[task].deps == 0)
-		make_ready(s, task);
-	pthread_mutex_unlock(&s->lock);
 }

@@ -4,12 +4,15 @@
  * and grouped by NUMA node, running a graph of tasks whose work is split
  * into chunks.
  *
- * A task becomes ready when every task before it has finished and every
- * outside event it waits for (a tensor arriving from storage) has been
- * signalled.  Ready tasks wait on the list of the node they are placed
- * on; a worker takes chunks from its own node's list first and from the
- * others' when its own is empty.  Workers with nothing to do sleep.  The
- * thread that calls st_sched_run() works too.
+ * A task becomes ready when every task before it has finished (a task
+ * that waits for a weight still loading waits inside its own function).
+ * Ready tasks wait on the list of the node they are placed on; a worker
+ * takes chunks from its own node's list first and from the others' when
+ * its own is empty.  Workers with nothing to do sleep.  The thread that
+ * calls st_sched_run() works too.
+ *
+ * A runtime has one scheduler (st_rt_sched()), which all its programs
+ * share: their runs take turns, each on as many workers as it asks for.
  */
 #ifndef STRATA_CORE_SCHED_H
 #define STRATA_CORE_SCHED_H
@@ -29,8 +32,10 @@ struct st_task {
 	unsigned node; /* where it is placed (its data's node) */
 	const uint32_t *succ; /* tasks that wait for this one */
 	unsigned nsucc;
-	unsigned ndeps; /* tasks (and outside events) this one waits for */
+	unsigned ndeps; /* tasks this one waits for */
 };
+
+#define ST_SCHED_MAX 256 /* workers in one pool at most */
 
 /*
  * st_sched_create() - start @threads workers in all (0: one per core the
@@ -40,14 +45,21 @@ struct st_task {
  */
 int st_sched_create(const struct strata_topo *topo, unsigned threads, struct st_sched **out);
 void st_sched_destroy(struct st_sched *s);
+/* The workers in the pool, the caller's place included. */
 unsigned st_sched_threads(const struct st_sched *s);
+/* Grow the pool to @threads workers (at most ST_SCHED_MAX).  Return: 0;
+ * a pthread error (the workers started so far stay). */
+int st_sched_reserve(struct st_sched *s, unsigned threads);
 
-/* Run @n tasks to the end (one run at a time per scheduler).  Return: 0,
- * or the first error a task returned. */
-int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n);
+/* Run @n tasks to the end on at most @width workers, the caller one of
+ * them.  Runs from several threads take turns.  Return: 0, or the first
+ * error a task returned. */
+int st_sched_run(struct st_sched *s, struct st_task *tasks, unsigned n, unsigned width);
 
-/* An outside event task @task of the current run waited for has happened
- * (callable from any thread, once per event it counts in ndeps). */
-void st_sched_signal(struct st_sched *s, unsigned task);
+/* The runtime's scheduler, started at the first call, grown to @threads
+ * workers (0: one per core) when it has fewer (core/rt.c).  Return: 0;
+ * -ENOMEM; a pthread error. */
+struct strata_rt;
+int st_rt_sched(struct strata_rt *rt, unsigned threads, struct st_sched **out);
 
 #endif /* STRATA_CORE_SCHED_H */

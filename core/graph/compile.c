@@ -410,8 +410,16 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 			p->arena = (void *)(((uintptr_t)p->arena_raw + 63) & ~(uintptr_t)63);
 			err = p->arena_raw ? 0 : -ENOMEM;
 		}
+		/* The runtime's workers, shared with its other programs; this
+		 * one's runs use as many as it asked for (0: one per core). */
 		if (!err)
-			err = st_sched_create(g->rt->topo, ST_OPT(opts, threads, 0), &p->sched);
+			err = st_rt_sched(g->rt, ST_OPT(opts, threads, 0), &p->sched);
+		if (!err) {
+			unsigned want = ST_OPT(opts, threads, 0);
+
+			want = want ? want : g->rt->topo->cores ? g->rt->topo->cores : 1;
+			p->info.threads = want < st_sched_threads(p->sched) ? want : st_sched_threads(p->sched);
+		}
 		if (!err)
 			err = st_program_tasks(p);
 		if (err) {
@@ -419,7 +427,6 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 				st_graph_fail(g, err, "compile: %s", p->error);
 			goto fail;
 		}
-		p->info.threads = st_sched_threads(p->sched);
 	} else {
 		p->info.threads = 1;
 	}

@@ -269,7 +269,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			unsigned n_inputs, const struct strata_graph_tensor *outputs, unsigned n_outputs)
 {
 	const struct strata_graph *g = st_program_graph(p);
-	unsigned threads = st_sched_threads(p->sched), i;
+	unsigned threads = p->info.threads, i;
 	void **ptr = p->ptr; /* made with the tasks: no allocation per run */
 	bool *direct = st_calloc(n_outputs ? n_outputs : 1, sizeof(*direct));
 	struct st_stream_run sr = { 0 };
@@ -330,13 +330,13 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 
 		strata_trace_begin(p->trace_run, p->f.nk, seq);
 		if (sr.n == 0) {
-			err = st_sched_run(p->sched, p->tasks, p->f.nk);
+			err = st_sched_run(p->sched, p->tasks, p->f.nk, threads);
 		} else {
 			/* Some weights are still on their way: the run waits for each
 			 * where it is needed. */
 			err = st_stream_tasks(p, &sr);
 			if (!err)
-				err = st_sched_run(p->sched, sr.tasks, p->f.nk + sr.n);
+				err = st_sched_run(p->sched, sr.tasks, p->f.nk + sr.n, threads);
 		}
 		strata_trace_end(p->trace_run);
 		if (!err)
@@ -429,7 +429,7 @@ void strata_program_destroy(struct strata_program *p)
 
 	if (!p)
 		return;
-	st_sched_destroy(p->sched);
+	/* (p->sched is the runtime's: it stays) */
 	for (i = 0; i < p->nobjects; i++)
 		dlclose(p->objects[i]);
 	st_free(p->objects);

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -425,6 +427,95 @@ static void fill_bytes_count_reads_for_ownership(void **state)
 	st_graph_llc_bytes = real;
 }
 
+/* Threads of this process (/proc/self/status). */
+static int process_threads(void)
+{
+	char line[128];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+struct shared_run {
+	struct strata_program *p;
+	uint32_t a, y;
+	float *in;
+	const float *want;
+	int bad;
+};
+
+static void *run_many(void *arg)
+{
+	struct shared_run *r = arg;
+	float out[8 * 48];
+
+	for (int i = 0; i < 30; i++) {
+		struct strata_graph_tensor in = { r->a, r->in, 8 * 64 * 4 }, o = { r->y, out, sizeof(out) };
+
+		if (strata_program_run(r->p, 8, &in, 1, &o, 1) || memcmp(out, r->want, sizeof(out)))
+			r->bad++;
+	}
+	return NULL;
+}
+
+/* Programs share their runtime's workers: a second program starts no
+ * threads, a program asks for its own width, and two programs running at
+ * once from two threads give the answers each gives alone. */
+static void programs_share_the_runtime_workers(void **state)
+{
+	const int64_t as[] = { STRATA_DIM_SEQ, 64 }, ws[] = { 48, 64 };
+	float *ad = graph_random_floats(8 * 64, -1, 1), *w = graph_random_floats(48 * 64, -1, 1), want[8 * 48];
+	STRATA_COMPILE_OPTS(two, .threads = 2);
+	STRATA_COMPILE_OPTS(one, .threads = 1);
+	struct strata_program_info info = { .sz = sizeof(info) };
+	struct strata_program *p1, *p2, *p3;
+	struct shared_run r1, r2;
+	pthread_t t1, t2;
+	uint32_t a, wn, y;
+	int threads;
+
+	(void)state;
+	assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+	assert_int_equal(strata_graph_weight(test_graph, "w", STRATA_DTYPE_F32, 2, ws, w, &wn), 0);
+	assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &y), 0);
+	assert_int_equal(strata_graph_unary(test_graph, STRATA_OP_GELU, y, &y), 0);
+	graph_mark(&y, 1);
+	assert_int_equal(strata_graph_compile(test_graph, &two, &p1), 0);
+	threads = process_threads();
+	assert_int_equal(strata_graph_compile(test_graph, &two, &p2), 0);
+	assert_int_equal(strata_graph_compile(test_graph, &one, &p3), 0);
+	assert_int_equal(process_threads(), threads);
+	assert_int_equal(strata_program_info(p3, &info), 0);
+	assert_int_equal(info.threads, 1);
+	assert_int_equal(strata_program_info(p1, &info), 0);
+	assert_int_equal(info.threads, 2);
+	{
+		struct strata_graph_tensor in = { a, ad, 8 * 64 * 4 }, o = { y, want, sizeof(want) };
+
+		assert_int_equal(strata_program_run(p3, 8, &in, 1, &o, 1), 0);
+	}
+	r1 = (struct shared_run){ p1, a, y, ad, want, 0 };
+	r2 = (struct shared_run){ p2, a, y, ad, want, 0 };
+	pthread_create(&t1, NULL, run_many, &r1);
+	pthread_create(&t2, NULL, run_many, &r2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	assert_int_equal(r1.bad, 0);
+	assert_int_equal(r2.bad, 0);
+	strata_program_destroy(p1);
+	strata_program_destroy(p2);
+	strata_program_destroy(p3);
+	assert_int_equal(process_threads(), threads); /* the workers are the runtime's */
+	free(ad);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(large_results_stream_past_the_cache, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(fill_bytes_count_reads_for_ownership, graph_setup, graph_teardown),
 		cmocka_unit_test(random_graphs),
+		cmocka_unit_test_setup_teardown(programs_share_the_runtime_workers, graph_setup, graph_teardown),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__, tests, rt_setup, rt_teardown);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/core/test_sched.c — the task scheduler: every item done once, in
- * dependency order, errors stop the run, outside events release tasks,
- * and idle workers sleep.
+ * dependency order, errors stop the run, empty tasks finish, idle workers
+ * sleep, runs from two threads take turns on one pool, a run's width
+ * bounds its workers, the pool grows, and the strata_sched_* series count
+ * it all.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -95,14 +97,14 @@ static void every_item_once_in_order(void **state)
 	(void)state;
 	for (run = 0; run < 20; run++) {
 		setup_graph(w, t, succ);
-		assert_int_equal(st_sched_run(sched, t, NT), 0);
+		assert_int_equal(st_sched_run(sched, t, NT, 2), 0);
 		for (i = 0; i < NT; i++) {
 			assert_int_equal(atomic_load(&w[i].violations), 0);
 			for (k = 0; k < ITEMS; k++)
 				assert_int_equal(atomic_load(&w[i].count[k]), 1);
 		}
 	}
-	assert_int_equal(st_sched_run(sched, t, 0), 0);
+	assert_int_equal(st_sched_run(sched, t, 0, 2), 0);
 	free(w);
 }
 
@@ -115,38 +117,15 @@ static void error_stops_the_run(void **state)
 	(void)state;
 	setup_graph(w, t, succ);
 	w[1].fail_at = 500;
-	assert_int_equal(st_sched_run(sched, t, NT), -EIO);
+	assert_int_equal(st_sched_run(sched, t, NT, 2), -EIO);
 	/* What waits on the failed task never starts. */
 	assert_int_equal(atomic_load(&w[3].calls), 0);
 	assert_int_equal(atomic_load(&w[4].calls), 0);
 	/* The scheduler runs the next graph as if nothing happened. */
 	setup_graph(w, t, succ);
-	assert_int_equal(st_sched_run(sched, t, NT), 0);
+	assert_int_equal(st_sched_run(sched, t, NT, 2), 0);
 	assert_int_equal(atomic_load(&w[4].left), 0);
 	free(w);
-}
-
-struct signaller {
-	struct timespec at;
-};
-
-static void *signal_later(void *arg)
-{
-	struct signaller *s = arg;
-
-	usleep(50000);
-	clock_gettime(CLOCK_MONOTONIC, &s->at);
-	st_sched_signal(sched, 1);
-	return NULL;
-}
-
-static struct timespec started;
-
-static int note_start(void *arg, int64_t lo, int64_t hi)
-{
-	(void)arg, (void)lo, (void)hi;
-	clock_gettime(CLOCK_MONOTONIC, &started);
-	return 0;
 }
 
 static int nothing(void *arg, int64_t lo, int64_t hi)
@@ -155,25 +134,102 @@ static int nothing(void *arg, int64_t lo, int64_t hi)
 	return 0;
 }
 
-/* Task 1 waits for an outside event (a tensor arriving), task 0 for
- * nothing, and a task with no items finishes at once. */
-static void outside_event_releases_a_task(void **state)
+/* A task with no items finishes at once, and its successor runs. */
+static void empty_tasks_finish(void **state)
 {
-	struct st_task t[3] = {
-		{ .fn = nothing, .items = 10, .chunk = 1 },
-		{ .fn = note_start, .items = 1, .chunk = 1, .ndeps = 1 },
-		{ .fn = nothing, .items = 0, .chunk = 1 },
+	uint32_t succ[1] = { 1 };
+	struct st_task t[2] = {
+		{ .fn = nothing, .items = 0, .chunk = 1, .succ = succ, .nsucc = 1 },
+		{ .fn = nothing, .items = 10, .chunk = 1, .ndeps = 1 },
 	};
-	struct signaller s;
-	pthread_t th;
 
 	(void)state;
-	memset(&started, 0, sizeof(started));
-	pthread_create(&th, NULL, signal_later, &s);
-	assert_int_equal(st_sched_run(sched, t, 3), 0);
-	pthread_join(th, NULL);
-	assert_true(started.tv_sec > s.at.tv_sec ||
-		    (started.tv_sec == s.at.tv_sec && started.tv_nsec >= s.at.tv_nsec));
+	assert_int_equal(st_sched_run(sched, t, 2, 2), 0);
+}
+
+/* Chunks that note how many run at once, and on which threads. */
+static atomic_int active, most;
+static pthread_t seen[8];
+static atomic_int nseen;
+
+static int crowd(void *arg, int64_t lo, int64_t hi)
+{
+	int now = atomic_fetch_add(&active, 1) + 1, was = atomic_load(&most);
+	pthread_t me = pthread_self();
+	int n = atomic_load(&nseen), i;
+
+	(void)arg, (void)lo, (void)hi;
+	while (now > was && !atomic_compare_exchange_weak(&most, &was, now))
+		;
+	for (i = 0; i < n && !pthread_equal(seen[i], me); i++)
+		;
+	if (i == n && n < 8 && atomic_compare_exchange_strong(&nseen, &n, n + 1))
+		seen[n] = me;
+	for (volatile int spin = 0; spin < 20000; spin++)
+		;
+	atomic_fetch_sub(&active, 1);
+	return 0;
+}
+
+static void *run_crowd(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < 50; r++) {
+		struct st_task t = { .fn = crowd, .items = 64, .chunk = 1 };
+
+		if (st_sched_run(sched, &t, 1, 2))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/* Two programs share one pool: runs started from two threads at once take
+ * turns, so no more chunks run at once than the pool has workers. */
+static void runs_from_two_threads_take_turns(void **state)
+{
+	pthread_t a, b;
+	void *ra, *rb;
+
+	(void)state;
+	atomic_store(&most, 0);
+	pthread_create(&a, NULL, run_crowd, NULL);
+	pthread_create(&b, NULL, run_crowd, NULL);
+	pthread_join(a, &ra);
+	pthread_join(b, &rb);
+	assert_null(ra);
+	assert_null(rb);
+	assert_true(atomic_load(&most) >= 1);
+	if (atomic_load(&most) > (int)st_sched_threads(sched))
+		fail_msg("%d chunks ran at once on a pool of %u", atomic_load(&most), st_sched_threads(sched));
+}
+
+/* A run of width 1 runs on its caller alone. */
+static void width_limits_the_workers(void **state)
+{
+	struct st_task t = { .fn = crowd, .items = 256, .chunk = 1 };
+
+	(void)state;
+	atomic_store(&nseen, 0);
+	atomic_store(&most, 0);
+	assert_int_equal(st_sched_run(sched, &t, 1, 1), 0);
+	assert_int_equal(atomic_load(&nseen), 1);
+	assert_true(pthread_equal(seen[0], pthread_self()));
+	assert_int_equal(atomic_load(&most), 1);
+}
+
+/* A program that asks for more workers grows the pool. */
+static void the_pool_grows(void **state)
+{
+	struct st_task t = { .fn = crowd, .items = 4096, .chunk = 1 };
+
+	(void)state;
+	assert_int_equal(st_sched_reserve(sched, 3), 0);
+	assert_int_equal(st_sched_threads(sched), 3);
+	assert_int_equal(st_sched_reserve(sched, 2), 0); /* never shrinks */
+	assert_int_equal(st_sched_threads(sched), 3);
+	atomic_store(&nseen, 0);
+	assert_int_equal(st_sched_run(sched, &t, 1, 3), 0);
+	assert_true(atomic_load(&nseen) >= 1 && atomic_load(&nseen) <= 3);
 }
 
 /* Between runs the workers sleep: the process uses almost no CPU. */
@@ -224,7 +280,7 @@ static void runs_are_counted(void **state)
 	assert_true(series(text, "strata_sched_workers", "") >= 2);
 	strata_metrics_free(text);
 	setup_graph(w, t, succ);
-	assert_int_equal(st_sched_run(sched, t, NT), 0);
+	assert_int_equal(st_sched_run(sched, t, NT, 2), 0);
 	assert_int_equal(strata_metrics_render(&text, &len), 0);
 	assert_true(series(text, "strata_sched_tasks_total", "") == tasks0 + NT);
 	/* ITEMS items of each task in chunks of 7 + i. */
@@ -249,8 +305,11 @@ int main(void)
 		cmocka_unit_test(every_item_once_in_order),
 		cmocka_unit_test(runs_are_counted),
 		cmocka_unit_test(error_stops_the_run),
-		cmocka_unit_test(outside_event_releases_a_task),
+		cmocka_unit_test(empty_tasks_finish),
 		cmocka_unit_test(idle_workers_sleep),
+		cmocka_unit_test(runs_from_two_threads_take_turns),
+		cmocka_unit_test(width_limits_the_workers),
+		cmocka_unit_test(the_pool_grows),
 	};
 	int rc;
 
