@@ -51,6 +51,7 @@ all: deps-check $(SHLIB) $(STLIB) $(CLI) $(O)/strata.pc $(EXAMPLES) $(SERVE)
 include mk/bpf.mk
 include mk/tests.mk
 include mk/bench.mk
+include mk/man.mk
 include mk/install.mk
 
 # --- compilation ------------------------------------------------------------
@@ -133,6 +134,7 @@ help:
 	@echo "  make check-headers check each public header compiles alone"
 	@echo "  make bench         run every benchmark (JSON lines on stdout)"
 	@echo "  make bench-core    the bandwidth-probe benchmark"
+	@echo "  make man           the section-3 pages from the headers (into \$$(O)/man/man3)"
 	@echo "  make install / uninstall   honour PREFIX and DESTDIR"
 	@echo "  make clean"
 	@echo "switches: V=1 WERROR=1 SANITIZE=1 TSAN=1 DEBUG=1 (output in build/<variant>)"

@@ -23,11 +23,11 @@ unsigned strata_version_number(void)
 
 /* Versions come from pkg-config at build time, through config.h. */
 static const struct strata_build_dep build_deps[] = {
-	{ "hwloc", STRATA_HWLOC_VERSION, 1, "topology: cores, caches, NUMA nodes, PCI locality; binding" },
-	{ "jansson", STRATA_JANSSON_VERSION, 1, "JSON: probe cache, safetensors headers, CLI output" },
-	{ "liburing", OPTIONAL_VERSION(HAVE_LIBURING, STRATA_LIBURING_VERSION), 0, "io_uring I/O engine" },
-	{ "libbpf", OPTIONAL_VERSION(HAVE_LIBBPF, STRATA_LIBBPF_VERSION), 0, "eBPF telemetry collectors" },
-	{ "cuda-headers", OPTIONAL_VERSION(HAVE_CUDA_H, "yes"), 0,
+	{ "hwloc", STRATA_HWLOC_VERSION, true, "topology: cores, caches, NUMA nodes, PCI locality; binding" },
+	{ "jansson", STRATA_JANSSON_VERSION, true, "JSON: probe cache, safetensors headers, CLI output" },
+	{ "liburing", OPTIONAL_VERSION(HAVE_LIBURING, STRATA_LIBURING_VERSION), false, "io_uring I/O engine" },
+	{ "libbpf", OPTIONAL_VERSION(HAVE_LIBBPF, STRATA_LIBBPF_VERSION), false, "eBPF telemetry collectors" },
+	{ "cuda-headers", OPTIONAL_VERSION(HAVE_CUDA_H, "yes"), false,
 	  "CUDA driver and NVRTC prototypes (the libraries are loaded with dlopen)" },
 };
 

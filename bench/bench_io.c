@@ -345,7 +345,7 @@ static int by_offset(const void *a, const void *b, void *model)
 static struct run strata_load_all(struct strata_model *m, struct strata_pool *pool, bool hash)
 {
 	STRATA_LOAD_OPTS(opts, .pool = pool);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct run r = { 0 };
 	struct strata_load *l;
 	double c0 = cpu_seconds();

@@ -98,7 +98,7 @@ static void check_cc(const struct strata_rt *rt, struct strata_feature_report *r
 
 struct check {
 	const char *name;
-	int built;
+	bool built;
 	void (*run)(const struct strata_rt *rt, struct strata_feature_report *r);
 };
 

@@ -66,7 +66,7 @@ static int parse_node(json_t *o, unsigned idx, struct strata_probe_node *out)
 		.threads = (unsigned)threads,
 		.array_bytes = (uint64_t)bytes,
 		.measured_at = (int64_t)at,
-		.from_cache = 1,
+		.from_cache = true,
 	};
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <strata/io.h>
+#include <strata/dtype.h>
 
 #include "io/io_int.h"
 

@@ -142,18 +142,24 @@ int st_load_uring_error(const struct strata_load *l)
 	return l->uring_err;
 }
 
+/* The figures are made whole here and copied out as far as the caller's
+ * sz reaches, so a program built against an older, shorter struct gets
+ * what it knows of and nothing is written past its end. */
 int strata_load_stats(struct strata_load *l, struct strata_load_stats *out)
 {
+	struct strata_load_stats s;
+
 	if (!l || !out)
 		return -EINVAL;
 	pthread_mutex_lock(&l->lock);
-	*out = l->pub;
-	out->seconds = (l->finished ? l->t_end : st_load_now()) - l->t_start;
-	out->first_tensor_seconds = l->t_first ? l->t_first - l->t_start : 0;
-	out->max_in_flight = out->queue_depth;
-	out->gbps = out->seconds > 0 ? (double)out->bytes_read / out->seconds / 1e9 : 0;
+	s = l->pub;
+	s.seconds = (l->finished ? l->t_end : st_load_now()) - l->t_start;
+	s.first_tensor_seconds = l->t_first ? l->t_first - l->t_start : 0;
 	pthread_mutex_unlock(&l->lock);
-	return 0;
+	s.sz = sizeof(s);
+	s.max_in_flight = s.queue_depth;
+	s.gbps = s.seconds > 0 ? (double)s.bytes_read / s.seconds / 1e9 : 0;
+	return st_copy_out(out, &s, sizeof(s));
 }
 
 void strata_load_destroy(struct strata_load *l)

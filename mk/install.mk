@@ -1,4 +1,6 @@
-# mk/install.mk — install and uninstall, honouring PREFIX and DESTDIR.
+# mk/install.mk — install and uninstall, honouring PREFIX and DESTDIR:
+# the libraries, headers, strata.pc, the strata CLI and the man pages
+# (MANDIR, default $(PREFIX)/share/man; mk/man.mk).
 
 PUBLIC_HEADERS := $(wildcard include/strata/*.h)
 
@@ -11,6 +13,9 @@ install: all
 	install -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/strata/
 	install -m 0644 $(O)/strata.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN3_DIR)/*.3 $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libstrata.a $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) \
@@ -18,5 +23,7 @@ uninstall:
 		$(DESTDIR)$(PKGCONFIGDIR)/strata.pc $(DESTDIR)$(BINDIR)/strata
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/strata/,$(notdir $(PUBLIC_HEADERS)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/strata 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_PAGES)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(addsuffix .3,$(API_SYMBOLS)))
 
 .PHONY: install uninstall

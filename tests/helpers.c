@@ -256,7 +256,7 @@ unsigned graph_pick(unsigned n)
 
 size_t graph_bytes_of(uint32_t node, uint32_t seq)
 {
-	int64_t shape[STRATA_GRAPH_MAX_DIMS];
+	int64_t shape[STRATA_MAX_DIMS];
 	unsigned nd, i;
 	size_t n = 4;
 

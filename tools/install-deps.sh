@@ -12,7 +12,9 @@
 set -euo pipefail
 
 required=(gcc make pkg-config libhwloc-dev libjansson-dev libcmocka-dev libxxhash-dev libmicrohttpd-dev libncurses-dev libpcre2-dev python3)
-optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus)
+# groff-base and man-db: tests/build/test_man.sh checks the man pages' roff
+# with them (it says "skipped" without).
+optional=(liburing-dev libbpf-dev bpftool clang valgrind prometheus groff-base man-db)
 # Peers the benchmarks measure against (make bench).
 bench=(libjemalloc2 libmimalloc2.0 fio liblttng-ust-dev lttng-tools libopenblas0 python3-torch
 	cmake build-essential gdb)

@@ -258,7 +258,7 @@ int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *mo
 {
 	struct st_node n = { .op = STRATA_OP_WEIGHT };
 	struct strata_tensor_info info;
-	int64_t dims[STRATA_GRAPH_MAX_DIMS];
+	int64_t dims[ST_MAX_DIMS];
 	unsigned i;
 	int err;
 
@@ -272,7 +272,7 @@ int strata_graph_weight_streamed(struct strata_graph *g, struct strata_model *mo
 	if (!is_float(info.dtype))
 		return st_graph_fail(g, -EINVAL, "weight: %s is %s; weights are f32, f16, bf16, Q8_0, Q4_0 or Q4_1",
 				     info.name, dtype_name(info.dtype));
-	if (info.ndim < 1 || info.ndim > STRATA_GRAPH_MAX_DIMS || tensor >= UINT32_MAX)
+	if (info.ndim < 1 || info.ndim > ST_MAX_DIMS || tensor >= UINT32_MAX)
 		return st_graph_fail(g, -EINVAL, "weight: %s has %u dimensions (1 to 4 are graph shapes)", info.name,
 				     info.ndim);
 	for (i = 0; i < info.ndim; i++)
@@ -774,7 +774,7 @@ uint32_t strata_graph_nodes(const struct strata_graph *g)
 }
 
 int strata_graph_node_info(const struct strata_graph *g, uint32_t node, enum strata_op *op, enum strata_dtype *dtype,
-			   int *is_output, const char **name)
+			   bool *is_output, const char **name)
 {
 	if (!g || node >= g->n)
 		return -EINVAL;

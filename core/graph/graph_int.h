@@ -17,7 +17,8 @@
 #include <strata/graph.h>
 #include <strata/io.h> /* streamed weights: models and loads */
 
-#define ST_MAX_DIMS STRATA_GRAPH_MAX_DIMS
+#define ST_MAX_DIMS 4 /* the graph's own limit (strata/graph.h, "Shapes"), within STRATA_MAX_DIMS */
+_Static_assert(ST_MAX_DIMS <= STRATA_MAX_DIMS, "graph shapes fit the API's arrays");
 #define ST_DIM_SEQ STRATA_DIM_SEQ
 #define ST_GRAPH_NAME 64
 #define ST_GRAPH_ERROR 256

@@ -129,7 +129,7 @@ static int parse_shape(struct parser *ps, const char *tok, unsigned *ndim, int64
 	for (part = strtok_r(buf, ", ", &save); part; part = strtok_r(NULL, ", ", &save)) {
 		char *end;
 
-		if (*ndim == STRATA_GRAPH_MAX_DIMS)
+		if (*ndim == ST_MAX_DIMS)
 			return fail(ps, "shape %s has more than 4 dimensions", tok);
 		if (!strcmp(part, "seq")) {
 			dims[(*ndim)++] = STRATA_DIM_SEQ;
@@ -190,7 +190,7 @@ static int number(struct parser *ps, const char *v, const char *key, double *out
 static int make_weight(struct parser *ps, char **tok, int n, uint32_t *out)
 {
 	enum strata_dtype t = STRATA_DTYPE_F32;
-	int64_t dims[STRATA_GRAPH_MAX_DIMS];
+	int64_t dims[ST_MAX_DIMS];
 	unsigned nd, i;
 	uint64_t count = 1;
 	void **grown;
@@ -297,7 +297,7 @@ static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32
 			return k;
 		return strata_graph_matmul(g, a[0], a[1], has_word(tok, 5, n, "trans_b") ? STRATA_MATMUL_TRANS_B : 0, out);
 	case STRATA_OP_RESHAPE: {
-		int64_t dims[STRATA_GRAPH_MAX_DIMS];
+		int64_t dims[ST_MAX_DIMS];
 		unsigned nd;
 
 		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
@@ -310,13 +310,13 @@ static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32
 	}
 	case STRATA_OP_PERMUTE: {
 		const char *p = param(tok, 4, n, "perm");
-		unsigned perm[STRATA_GRAPH_MAX_DIMS] = { 0 }, i = 0;
+		unsigned perm[ST_MAX_DIMS] = { 0 }, i = 0;
 
 		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
 			return k;
 		if (!p)
 			return fail(ps, "%s", "permute needs perm=");
-		while (*p && i < STRATA_GRAPH_MAX_DIMS) {
+		while (*p && i < ST_MAX_DIMS) {
 			char *end;
 
 			perm[i++] = (unsigned)strtoul(p, &end, 10);
@@ -372,7 +372,7 @@ static int define(struct parser *ps, char **tok, int n)
 		return fail(ps, "%s", "more than 4096 nodes");
 	if (!strcmp(tok[2], "input")) {
 		enum strata_dtype t = STRATA_DTYPE_F32;
-		int64_t dims[STRATA_GRAPH_MAX_DIMS];
+		int64_t dims[ST_MAX_DIMS];
 		unsigned nd;
 
 		if (n < 6)
@@ -383,7 +383,7 @@ static int define(struct parser *ps, char **tok, int n)
 	} else if (!strcmp(tok[2], "weight")) {
 		err = make_weight(ps, tok, n, &id);
 	} else if (!strcmp(tok[2], "state")) {
-		int64_t dims[STRATA_GRAPH_MAX_DIMS];
+		int64_t dims[ST_MAX_DIMS];
 		unsigned nd;
 
 		if (n < 6)

@@ -300,7 +300,7 @@ static enum MHD_Result generate(struct server *s, struct MHD_Connection *c, stru
  * went (the figures a dashboard or the demo shows). */
 static enum MHD_Result health(struct server *s, struct MHD_Connection *c)
 {
-	struct strata_load_stats ls;
+	struct strata_load_stats ls = { .sz = sizeof(ls) };
 	bool damaged = atomic_load(&s->m->damaged);
 	json_t *o;
 	char *body;

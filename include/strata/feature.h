@@ -11,6 +11,7 @@
 #ifndef STRATA_FEATURE_H
 #define STRATA_FEATURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <strata/common.h>
 
@@ -43,7 +44,7 @@ struct strata_feature_report {
 	 * without support or kernel too old), -EPERM (privilege or policy),
 	 * -ENODEV (no such hardware), -ENOENT (a file or program is missing). */
 	int status;
-	int built; /* 1 when this build of strata includes support */
+	bool built; /* this build of strata includes support */
 	char detail[256]; /* what was found, e.g. "kernel 6.1, 2 devices" */
 	char fix[256]; /* what to do about it; empty when status is 0 */
 };

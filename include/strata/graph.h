@@ -24,10 +24,11 @@
 #ifndef STRATA_GRAPH_H
 #define STRATA_GRAPH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <strata/common.h>
-#include <strata/io.h> /* enum strata_dtype */
+#include <strata/dtype.h> /* enum strata_dtype, STRATA_MAX_DIMS */
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,8 +36,16 @@ extern "C" {
 
 struct strata_rt;
 struct strata_graph;
+struct strata_model; /* strata/io.h */
+struct strata_load; /* strata/io.h */
 
-#define STRATA_GRAPH_MAX_DIMS 4
+/*
+ * Shapes.  A graph's tensors have 1 to 4 dimensions: that is the graph
+ * compiler's own limit, below the API's STRATA_MAX_DIMS, and every builder
+ * refuses more with -EINVAL (a streamed weight of more dimensions too).
+ * Arrays of STRATA_MAX_DIMS sizes hold any shape strata_graph_shape()
+ * reports.
+ */
 /* In place of an optional operand: there is none. */
 #define STRATA_GRAPH_NONE UINT32_MAX
 /* In a shape: the symbolic sequence length. */
@@ -118,7 +127,7 @@ STRATA_API const char *strata_graph_error(const struct strata_graph *g);
  * strata_graph_input() - a tensor supplied at each run.
  * @name:  for messages and dumps (copied; up to 63 bytes kept).
  * @dtype: STRATA_DTYPE_F32, or STRATA_DTYPE_I32 for token ids.
- * @ndim, @shape: 1 … STRATA_GRAPH_MAX_DIMS sizes, each > 0 or
+ * @ndim, @shape: 1 … 4 sizes (see "Shapes" above), each > 0 or
  *        STRATA_DIM_SEQ (at most one of those).
  * Return: 0 and the node in *@out; -EINVAL; -ENOMEM.
  */
@@ -166,9 +175,11 @@ STRATA_API int strata_graph_weight_lend(struct strata_graph *g, uint32_t weight)
  * load their tensors and outlive the runs).  Return: 0; -EINVAL. */
 STRATA_API int strata_graph_bind_load(struct strata_graph *g, struct strata_load *load);
 
-/* Element-wise ops.  @op is one of ADD … MAX for binary, EXP … GELU for
- * unary.  Return: 0 and the node in *@out; -EINVAL; -ENOMEM. */
+/* strata_graph_binary() - element-wise @op (ADD … MAX) of @a and @b.
+ * Return: 0 and the node in *@out; -EINVAL; -ENOMEM. */
 STRATA_API int strata_graph_binary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t b, uint32_t *out);
+/* strata_graph_unary() - element-wise @op (EXP … GELU) of @a.
+ * Return: as strata_graph_binary(). */
 STRATA_API int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out);
 
 /* strata_graph_reduce() - SUM, REDUCE_MAX or MEAN over @axis (negative
@@ -297,12 +308,13 @@ STRATA_API uint32_t strata_graph_nodes(const struct strata_graph *g);
  * node @node's op, type, whether it is an output, and its name ("" if none).
  * Return: 0; -EINVAL. */
 STRATA_API int strata_graph_node_info(const struct strata_graph *g, uint32_t node, enum strata_op *op,
-				      enum strata_dtype *dtype, int *is_output, const char **name);
+				      enum strata_dtype *dtype, bool *is_output, const char **name);
 
 /*
  * strata_graph_shape() - the shape of @node.
  * @ndim:  set to its number of dimensions.
- * @shape: STRATA_GRAPH_MAX_DIMS entries, filled (STRATA_DIM_SEQ where symbolic).
+ * @shape: room for STRATA_MAX_DIMS entries; the first *@ndim are filled
+ *         (STRATA_DIM_SEQ where symbolic).
  * Return: 0; -EINVAL (no such node).
  */
 STRATA_API int strata_graph_shape(const struct strata_graph *g, uint32_t node, unsigned *ndim, int64_t *shape);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <strata/common.h>
+#include <strata/dtype.h> /* enum strata_dtype, STRATA_MAX_DIMS */
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,74 +28,6 @@ struct strata_pool;
 struct strata_model;
 struct strata_load;
 
-/* ---- element types ------------------------------------------------------ */
-
-enum strata_dtype {
-	STRATA_DTYPE_UNKNOWN = 0,
-	/* Plain element types (the safetensors set). */
-	STRATA_DTYPE_BOOL,
-	STRATA_DTYPE_U8,
-	STRATA_DTYPE_I8,
-	STRATA_DTYPE_U16,
-	STRATA_DTYPE_I16,
-	STRATA_DTYPE_U32,
-	STRATA_DTYPE_I32,
-	STRATA_DTYPE_U64,
-	STRATA_DTYPE_I64,
-	STRATA_DTYPE_F16,
-	STRATA_DTYPE_BF16,
-	STRATA_DTYPE_F32,
-	STRATA_DTYPE_F64,
-	STRATA_DTYPE_C64,
-	STRATA_DTYPE_F8_E5M2,
-	STRATA_DTYPE_F8_E4M3,
-	STRATA_DTYPE_F8_E8M0,
-	STRATA_DTYPE_F8_E4M3FNUZ,
-	STRATA_DTYPE_F8_E5M2FNUZ,
-	STRATA_DTYPE_F4,
-	STRATA_DTYPE_F6_E2M3,
-	STRATA_DTYPE_F6_E3M2,
-	/* GGML block-quantized types (GGUF). */
-	STRATA_DTYPE_Q4_0,
-	STRATA_DTYPE_Q4_1,
-	STRATA_DTYPE_Q5_0,
-	STRATA_DTYPE_Q5_1,
-	STRATA_DTYPE_Q8_0,
-	STRATA_DTYPE_Q8_1,
-	STRATA_DTYPE_Q2_K,
-	STRATA_DTYPE_Q3_K,
-	STRATA_DTYPE_Q4_K,
-	STRATA_DTYPE_Q5_K,
-	STRATA_DTYPE_Q6_K,
-	STRATA_DTYPE_Q8_K,
-	STRATA_DTYPE_IQ2_XXS,
-	STRATA_DTYPE_IQ2_XS,
-	STRATA_DTYPE_IQ3_XXS,
-	STRATA_DTYPE_IQ1_S,
-	STRATA_DTYPE_IQ4_NL,
-	STRATA_DTYPE_IQ3_S,
-	STRATA_DTYPE_IQ2_S,
-	STRATA_DTYPE_IQ4_XS,
-	STRATA_DTYPE_IQ1_M,
-	STRATA_DTYPE_TQ1_0,
-	STRATA_DTYPE_TQ2_0,
-	STRATA_DTYPE_MXFP4,
-	STRATA_DTYPE_COUNT
-};
-
-/* Storage of a type: @block_elems elements take @block_bytes bytes (1 and
- * the element size for plain types; 2 and 1 for F4; 32 and 34 for Q8_0). */
-struct strata_dtype_info {
-	const char *name; /* "F16", "Q4_K", ... */
-	uint32_t block_elems;
-	uint32_t block_bytes;
-};
-
-/* Return: 0; -EINVAL for an unknown type. */
-STRATA_API int strata_dtype_info(enum strata_dtype dtype, struct strata_dtype_info *out);
-/* Look a type up by the name strata_dtype_info() gives.  Return: 0; -ENOENT. */
-STRATA_API int strata_dtype_from_name(const char *name, enum strata_dtype *out);
-
 /* ---- models --------------------------------------------------------------- */
 
 enum strata_format {
@@ -103,8 +36,6 @@ enum strata_format {
 	STRATA_FORMAT_GGUF,
 	STRATA_FORMAT_RAW, /* needs strata_model_opts.raw */
 };
-
-#define STRATA_MAX_DIMS 8
 
 /* One tensor of an opened model.  Shapes are row-major, outermost first
  * (a GGUF tensor's ne[] is reversed into this order). */
@@ -164,15 +95,20 @@ STRATA_API int strata_model_open(const char *const *paths, unsigned npaths, cons
 /* Close a model.  Loads from it must have been destroyed.  NULL is accepted. */
 STRATA_API void strata_model_close(struct strata_model *model);
 
-/* Return: the number of tensors (>= 0). */
+/* strata_model_tensor_count() - how many tensors @model has.
+ * Return: the number of tensors (>= 0). */
 STRATA_API int64_t strata_model_tensor_count(const struct strata_model *model);
-/* Return: 0; -ERANGE for an index past the end. */
+/* strata_model_tensor() - describe tensor @index (0 … count - 1) of @model.
+ * Return: 0; -ERANGE for an index past the end. */
 STRATA_API int strata_model_tensor(const struct strata_model *model, size_t index, struct strata_tensor_info *out);
-/* Return: 0 and the index; -ENOENT. */
+/* strata_model_find() - the index of the tensor called @name.
+ * Return: 0 and *@index; -ENOENT. */
 STRATA_API int strata_model_find(const struct strata_model *model, const char *name, size_t *index);
-/* The model's format and its number of files.  Return: 0. */
+/* strata_model_format() - the model's format and its number of files.
+ * Return: 0. */
 STRATA_API int strata_model_format(const struct strata_model *model, enum strata_format *format, unsigned *nfiles);
-/* Path of file @file.  Return: 0; -ERANGE. */
+/* strata_model_file_path() - the path of file @file of @model (valid until
+ * strata_model_close()).  Return: 0; -ERANGE. */
 STRATA_API int strata_model_file_path(const struct strata_model *model, unsigned file, const char **path);
 
 /* ---- metadata (GGUF key/values; safetensors __metadata__ as strings) ------- */
@@ -208,15 +144,20 @@ struct strata_meta {
 	const void *opaque; /* arrays: read with strata_meta_array_*() */
 };
 
-/* Return: the number of metadata entries (>= 0). */
+/* strata_model_meta_count() - how many metadata entries @model has.
+ * Return: the number of entries (>= 0). */
 STRATA_API int64_t strata_model_meta_count(const struct strata_model *model);
-/* Return: 0; -ERANGE. */
+/* strata_model_meta() - metadata entry @index (0 … count - 1) of @model.
+ * Return: 0; -ERANGE. */
 STRATA_API int strata_model_meta(const struct strata_model *model, size_t index, struct strata_meta *out);
-/* Return: 0; -ENOENT. */
+/* strata_model_meta_find() - the metadata entry with key @key.
+ * Return: 0; -ENOENT. */
 STRATA_API int strata_model_meta_find(const struct strata_model *model, const char *key, struct strata_meta *out);
-/* Element @i of a string array.  Return: 0; -EINVAL (not a string array); -ERANGE. */
+/* strata_meta_array_string() - element @i of a string array.
+ * Return: 0; -EINVAL (not a string array); -ERANGE. */
 STRATA_API int strata_meta_array_string(const struct strata_meta *meta, uint64_t i, const char **str, uint64_t *len);
-/* Element @i of a numeric or bool array, converted.  Return: 0; -EINVAL; -ERANGE. */
+/* strata_meta_array_number() - element @i of a numeric or bool array,
+ * converted.  Return: 0; -EINVAL; -ERANGE. */
 STRATA_API int strata_meta_array_number(const struct strata_meta *meta, uint64_t i, double *out);
 
 /* ---- loads -------------------------------------------------------------------- */
@@ -288,7 +229,11 @@ STRATA_API int strata_load_release(struct strata_load *load, size_t tensor);
 /* Stop issuing reads; tensors not yet ready fail with -ECANCELED.  Return: 0. */
 STRATA_API int strata_load_cancel(struct strata_load *load);
 
+/* A load's figures.  The struct can grow: set .sz = sizeof(struct
+ * strata_load_stats) before the call, and the library fills only the
+ * fields both sides know. */
 struct strata_load_stats {
+	size_t sz;
 	enum strata_io_engine engine; /* the one in use */
 	uint32_t files_direct, files_buffered;
 	uint64_t tensors, tensors_ready, tensors_failed;
@@ -304,12 +249,21 @@ struct strata_load_stats {
 	double first_tensor_seconds;
 };
 
+/*
+ * strata_load_stats() - how @load is going, or how it went.
+ * @out: its @sz set by the caller (sizeof(struct strata_load_stats)); the
+ *       fields that fit in @sz are written, the rest left alone.
+ * Return: 0; -EINVAL (NULL arguments, or @out->sz smaller than the @sz
+ * field itself).
+ * Thread safety: any thread, until strata_load_destroy().
+ */
 STRATA_API int strata_load_stats(struct strata_load *load, struct strata_load_stats *out);
 /* Cancel if running, wait for reads in flight, free tensor memory.  NULL is
  * accepted. */
 STRATA_API void strata_load_destroy(struct strata_load *load);
 
-/* "io_uring", "pread", "auto". */
+/* strata_io_engine_name() - the name of @engine: "io_uring", "pread",
+ * "auto"; a static string. */
 STRATA_API const char *strata_io_engine_name(enum strata_io_engine engine);
 
 #ifdef __cplusplus

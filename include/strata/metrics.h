@@ -59,27 +59,41 @@ STRATA_API int strata_histogram_create(const char *name, const char *help, const
 /* Drop a reference; the series leaves the exposition with the last one.  NULL is accepted. */
 STRATA_API void strata_metric_destroy(struct strata_metric *m);
 
-/* Hot-path updates: never block, never allocate; no return value. */
-STRATA_API void strata_metric_add(struct strata_metric *m, uint64_t n); /* counters */
-STRATA_API void strata_metric_set(struct strata_metric *m, double v); /* gauges */
-STRATA_API void strata_metric_observe(struct strata_metric *m, double v); /* histograms */
+/* Hot-path updates: they never block, never allocate and return nothing. */
+
+/* strata_metric_add() - add @n to counter @m. */
+STRATA_API void strata_metric_add(struct strata_metric *m, uint64_t n);
+/* strata_metric_set() - set gauge @m to @v. */
+STRATA_API void strata_metric_set(struct strata_metric *m, double v);
+/* strata_metric_observe() - count @v into histogram @m. */
+STRATA_API void strata_metric_observe(struct strata_metric *m, double v);
 
 /* Scrape-time collectors. */
 struct strata_metric_writer;
 typedef void (*strata_metric_collect_fn)(void *user, struct strata_metric_writer *w);
 
-/* Report one sample from a collector (counters and gauges). */
+/* strata_metric_write() - report one sample from a collector (counters
+ * and gauges), with the name and label rules of strata_metric_create().
+ * Return: 0; -EINVAL (a histogram, a name or labels that break the rules,
+ * a newline in @help); -ENOMEM. */
 STRATA_API int strata_metric_write(struct strata_metric_writer *w, const char *name, const char *help,
 				   enum strata_metric_type type, const char *labels, double value);
 
-/* Return: 0 and a handle for removal; -ENOMEM. */
+/* strata_metric_collector_add() - call @fn with @user at every scrape.
+ * Return: 0 and a handle for strata_metric_collector_remove(); -EINVAL;
+ * -ENOMEM. */
 STRATA_API int strata_metric_collector_add(strata_metric_collect_fn fn, void *user, uint64_t *handle);
+/* strata_metric_collector_remove() - stop calling a collector.
+ * Return: 0; -ENOENT for an unknown handle. */
 STRATA_API int strata_metric_collector_remove(uint64_t handle);
 
-/* The whole exposition, Prometheus text format 0.0.4; free *@text with
- * strata_metrics_free().  The registry is process-wide and outlives
- * runtimes, so it allocates with the C library, not the allocation hooks. */
+/* strata_metrics_render() - the whole exposition, Prometheus text format
+ * 0.0.4, in *@text (*@len bytes); free it with strata_metrics_free().  The
+ * registry is process-wide and outlives runtimes, so it allocates with the
+ * C library, not the allocation hooks.  Return: 0; -EINVAL; -ENOMEM. */
 STRATA_API int strata_metrics_render(char **text, size_t *len);
+/* strata_metrics_free() - free what strata_metrics_render() gave.  NULL is
+ * accepted. */
 STRATA_API void strata_metrics_free(char *text);
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 #ifndef STRATA_PROBE_H
 #define STRATA_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <strata/common.h>
@@ -34,7 +35,7 @@ struct strata_probe_node {
 	unsigned threads; /* threads used for the bandwidth kernels */
 	uint64_t array_bytes; /* size of each array */
 	int64_t measured_at; /* Unix time of the measurement */
-	int from_cache; /* 1 when loaded from the disk cache */
+	bool from_cache; /* loaded from the disk cache, not measured now */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <strata/probe.h>
 #include <strata/feature.h>
 #include <strata/mm.h>
+#include <strata/dtype.h>
 #include <strata/io.h>
 #include <strata/trace.h>
 #include <strata/metrics.h>

@@ -110,10 +110,12 @@ struct strata_collector_status {
 	char reason[160]; /* why not active, and how to enable it */
 };
 
-/* Return: the number of collectors (>= 0); fills up to @n entries. */
+/* strata_telemetry_collectors() - the state of each collector, in up to @n
+ * entries of @out.  Return: the number of collectors (>= 0). */
 STRATA_API int strata_telemetry_collectors(struct strata_rt *rt, struct strata_collector_status *out, size_t n);
 
-/* "ebpf", "procfs", "psi", "none". */
+/* strata_telemetry_source_name() - the name of @s: "ebpf", "procfs", "psi",
+ * "none"; a static string. */
 STRATA_API const char *strata_telemetry_source_name(enum strata_telemetry_source s);
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@
 #ifndef STRATA_VERSION_H
 #define STRATA_VERSION_H
 
+#include <stdbool.h>
+
 #include <strata/common.h>
 
 #define STRATA_VERSION_MAJOR 0
@@ -34,7 +36,7 @@ STRATA_API unsigned strata_version_number(void);
 struct strata_build_dep {
 	const char *name; /* "hwloc", "liburing", ... */
 	const char *version; /* its version, or NULL when this build lacks it */
-	int required; /* 1: strata cannot build without it */
+	bool required; /* strata cannot build without it */
 	const char *purpose; /* what strata uses it for */
 };
 

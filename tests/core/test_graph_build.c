@@ -31,7 +31,7 @@ static uint32_t weight(unsigned ndim, const int64_t *shape)
 
 static void expect_shape(uint32_t id, unsigned ndim, int64_t d0, int64_t d1, int64_t d2)
 {
-	int64_t s[STRATA_GRAPH_MAX_DIMS];
+	int64_t s[STRATA_MAX_DIMS];
 	unsigned n;
 
 	assert_int_equal(strata_graph_shape(test_graph, id, &n, s), 0);

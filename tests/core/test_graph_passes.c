@@ -105,7 +105,7 @@ static void random_graphs_keep_their_values(void **state)
 		dropped += c->n - d->n;
 		for (k = 0; k < nouts; k++) {
 			unsigned nd;
-			int64_t shape[STRATA_GRAPH_MAX_DIMS];
+			int64_t shape[STRATA_MAX_DIMS];
 			uint32_t now = map2[map1[outs[k]]];
 
 			assert_int_equal(strata_graph_shape(test_graph, outs[k], &nd, shape), 0);

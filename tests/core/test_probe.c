@@ -67,7 +67,7 @@ static void test_figures_are_plausible(void **state)
 	assert_int_equal(first.threads, node.cores);
 	assert_true(first.array_bytes >= 64ULL << 20);
 	assert_true(first.measured_at > 1700000000);
-	assert_int_equal(first.from_cache, 0);
+	assert_false(first.from_cache);
 	strata_rt_destroy(rt);
 }
 
@@ -95,7 +95,7 @@ static void test_cache_round_trip(void **state)
 	assert_non_null(doc);
 	json_decref(doc);
 	assert_int_equal(strata_probe_node(rt, 0, &p), 0);
-	assert_int_equal(p.from_cache, 1);
+	assert_true(p.from_cache);
 	/* JSON keeps doubles exactly (17 significant digits). */
 	assert_true(p.triad_gbps == first.triad_gbps);
 	assert_true(p.latency_ns == first.latency_ns);
@@ -146,7 +146,7 @@ static void expect_bad_cache(const char *text, int want)
 	assert_true(lc.count >= 1);
 	assert_non_null(strstr(lc.last, "ignoring cache"));
 	assert_int_equal(strata_probe_node(rt, 0, &p), 0);
-	assert_int_equal(p.from_cache, 0);
+	assert_false(p.from_cache);
 	strata_rt_destroy(rt);
 	rt = create(STRATA_PROBE_OFF, dir);
 	assert_int_equal(strata_probe_load(rt), 0); /* repaired */

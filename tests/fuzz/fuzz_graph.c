@@ -174,7 +174,7 @@ static void fuzz_compare(struct strata_graph *g, struct strata_program *p, uint3
 	unsigned i;
 
 	for (i = 0; i < nouts; i++) {
-		int64_t shape[STRATA_GRAPH_MAX_DIMS];
+		int64_t shape[STRATA_MAX_DIMS];
 		unsigned nd, d;
 		size_t bytes = 4;
 

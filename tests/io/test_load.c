@@ -129,7 +129,7 @@ static void load_all(enum strata_io_engine engine, enum strata_io_direct direct,
 	struct counts c = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	STRATA_LOAD_OPTS(opts, .pool = pool, .engine = engine, .direct = direct, .chunk_bytes = chunk,
 			 .on_ready = on_ready, .user = &c);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	size_t i;
 
@@ -197,7 +197,7 @@ static void subset_and_getters(void **state)
 	struct strata_model *m = open_model(path);
 	size_t want[3] = { 5, 40, 2 };
 	STRATA_LOAD_OPTS(opts, .pool = pool, .tensors = want, .ntensors = 3);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	void *data;
 
@@ -246,7 +246,7 @@ static void short_reads(void **state)
 	for (i = 0; i < 4; i++) {
 		STRATA_LOAD_OPTS(opts, .pool = pool, .engine = i < 2 ? URING_OR_PREAD : STRATA_IO_PREAD,
 				 .direct = modes[i % 2], .chunk_bytes = 256 << 10);
-		struct strata_load_stats st;
+		struct strata_load_stats st = { .sz = sizeof(st) };
 		struct strata_load *l;
 
 		hook_seed = i + 1;
@@ -330,7 +330,7 @@ static void truncated_during(void **state)
 	struct strata_model *m;
 	STRATA_LOAD_OPTS(opts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF,
 			 .chunk_bytes = 128 << 10, .queue_depth = 1);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	size_t i, stale = 0, ready = 0;
 
@@ -365,7 +365,7 @@ static void budget_streams(void **state)
 	struct strata_model *m = open_model(path);
 	struct counts c = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	STRATA_LOAD_OPTS(opts, .pool = pool, .budget_bytes = 3 << 20, .on_ready = on_ready, .user = &c);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 
 	(void)state;
@@ -383,7 +383,7 @@ static void cancel_blocked(void **state)
 {
 	struct strata_model *m = open_model(path);
 	STRATA_LOAD_OPTS(opts, .pool = pool, .budget_bytes = 2 << 20);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	size_t i, cancelled = 0;
 
@@ -426,7 +426,7 @@ static void pool_out_of_memory(void **state)
 {
 	STRATA_POOL_OPTS(popts, .flags = STRATA_POOL_NO_SMALL, .limit_bytes = 4 << 20, .grow_bytes = 2 << 20);
 	struct strata_model *m = open_model(path);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_pool *small;
 	struct strata_load *l;
 	size_t i;
@@ -495,7 +495,7 @@ static void direct_refused(void **state)
 	(void)state;
 	for (e = 0; e < 2; e++) {
 		STRATA_LOAD_OPTS(opts, .pool = pool, .engine = engines[e], .direct = STRATA_DIRECT_ON);
-		struct strata_load_stats st;
+		struct strata_load_stats st = { .sz = sizeof(st) };
 		struct strata_load *l;
 
 		st_io_complete_hook = hook_refuse_direct;
@@ -515,7 +515,7 @@ static void page_cache_choice(void **state)
 {
 	struct strata_model *m = open_model(path);
 	STRATA_LOAD_OPTS(opts, .pool = pool);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	char buf[1 << 16];
 	int fd = open(path, O_RDONLY);
@@ -545,7 +545,7 @@ static void uring_disabled(void **state)
 	const char *knob = "/proc/sys/kernel/io_uring_disabled";
 	struct strata_model *m;
 	STRATA_LOAD_OPTS(opts, .pool = pool);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	char old[8] = "0";
 	FILE *f;
@@ -603,7 +603,7 @@ static void real_tail_short_read(void **state)
 	struct strata_model *m = open_model(path);
 	size_t last = NT - 2;
 	STRATA_LOAD_OPTS(opts, .pool = pool, .tensors = &last, .ntensors = 1, .direct = STRATA_DIRECT_ON);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 
 	(void)state;
@@ -635,7 +635,7 @@ static void priorities_and_coalescing(void **state)
 	struct order_log o = { .n = 0 };
 	int32_t prio[NT];
 	STRATA_LOAD_OPTS(opts, .pool = pool, .priority = prio, .queue_depth = 1, .on_ready = log_order, .user = &o);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	size_t i, nonempty = 0;
 
@@ -673,7 +673,7 @@ static void several_files(void **state)
 	struct strata_model *m;
 	struct strata_tensor_info t;
 	STRATA_LOAD_OPTS(opts, .pool = pool, .direct = STRATA_DIRECT_ON);
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *l;
 	const char *json = "{\"other.w\":{\"dtype\":\"U8\",\"shape\":[100000],\"data_offsets\":[0,100000]}}";
 	void *data;
@@ -699,6 +699,57 @@ static void several_files(void **state)
 	close(fd);
 	assert_memory_equal(want, data, 100000);
 	free(want);
+	strata_load_destroy(l);
+	strata_model_close(m);
+}
+
+/* The stats struct grows by sz: an older program's shorter struct gets the
+ * fields it knows and nothing past them; a sz that cannot even hold itself
+ * is refused without a write; a newer, longer one gets everything. */
+static void stats_by_size(void **state)
+{
+	struct strata_model *m = open_model(path);
+	STRATA_LOAD_OPTS(opts, .pool = pool, .engine = STRATA_IO_PREAD);
+	struct strata_load_stats full = { .sz = sizeof(full) }, part;
+	struct {
+		struct strata_load_stats st;
+		unsigned char newer[16];
+	} big;
+	size_t cut = offsetof(struct strata_load_stats, tensors_ready);
+	struct strata_load *l;
+
+	(void)state;
+	assert_int_equal(strata_load_start(m, &opts, &l), 0);
+	assert_int_equal(strata_load_wait(l, -1), 0);
+	assert_int_equal(strata_load_stats(l, &full), 0);
+	assert_int_equal(full.sz, sizeof(full));
+	assert_int_equal(full.tensors, NT);
+
+	memset(&part, 0xa5, sizeof(part));
+	part.sz = cut;
+	assert_int_equal(strata_load_stats(l, &part), 0);
+	assert_int_equal(part.sz, cut);
+	assert_int_equal(part.engine, STRATA_IO_PREAD);
+	assert_int_equal(part.tensors, NT);
+	assert_int_equal(part.tensors_ready, 0xa5a5a5a5a5a5a5a5ULL); /* past sz: untouched */
+
+	memset(&part, 0xa5, sizeof(part));
+	part.sz = sizeof(size_t) - 1;
+	assert_int_equal(strata_load_stats(l, &part), -EINVAL);
+	assert_int_equal(part.tensors, 0xa5a5a5a5a5a5a5a5ULL);
+	part.sz = 0;
+	assert_int_equal(strata_load_stats(l, &part), -EINVAL);
+	assert_int_equal(strata_load_stats(l, NULL), -EINVAL);
+	assert_int_equal(strata_load_stats(NULL, &full), -EINVAL);
+
+	memset(&big, 0x5a, sizeof(big));
+	big.st.sz = sizeof(big);
+	assert_int_equal(strata_load_stats(l, &big.st), 0);
+	assert_int_equal(big.st.sz, sizeof(big));
+	assert_int_equal(big.st.tensors_ready, NT);
+	assert_int_equal(big.newer[0], 0x5a); /* the library writes only what it knows */
+	assert_int_equal(big.newer[15], 0x5a);
+
 	strata_load_destroy(l);
 	strata_model_close(m);
 }
@@ -735,6 +786,7 @@ int main(void)
 		cmocka_unit_test(real_tail_short_read),
 		cmocka_unit_test(priorities_and_coalescing),
 		cmocka_unit_test(several_files),
+		cmocka_unit_test(stats_by_size),
 		cmocka_unit_test(layer_priority),
 	};
 

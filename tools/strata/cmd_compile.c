@@ -64,7 +64,7 @@ static char *read_all(const char *path)
 
 static size_t bytes_at(struct strata_graph *g, uint32_t node, uint32_t seq)
 {
-	int64_t shape[STRATA_GRAPH_MAX_DIMS];
+	int64_t shape[STRATA_MAX_DIMS];
 	unsigned nd, i;
 	size_t n = 4;
 
@@ -95,7 +95,7 @@ static int run_and_check(struct strata_graph *g, struct strata_program *p, uint3
 	for (id = 0; id < n; id++) {
 		enum strata_op op;
 		enum strata_dtype t;
-		int is_out;
+		bool is_out;
 		size_t b = bytes_at(g, id, seq);
 
 		strata_graph_node_info(g, id, &op, &t, &is_out, NULL);

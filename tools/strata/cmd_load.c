@@ -171,7 +171,7 @@ int cmd_load(int argc, char **argv)
 	const char *tensor_list = NULL;
 	bool verify = false, json = false, quiet = false, tty = isatty(2);
 	struct strata_model *model = NULL;
-	struct strata_load_stats st;
+	struct strata_load_stats st = { .sz = sizeof(st) };
 	struct strata_load *load = NULL;
 	struct strata_pool *pool = NULL;
 	struct strata_rt *rt = NULL;
