@@ -109,7 +109,9 @@ int cmd_trace(int argc, char **argv)
 
 	optind = 1;
 	o.max = 1000000;
-	while ((opt = getopt(argc, argv, "d:o:m:h")) != -1) {
+	static const struct option longs[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+	while ((opt = getopt_long(argc, argv, "d:o:m:h", longs, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
