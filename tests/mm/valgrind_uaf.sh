@@ -13,7 +13,9 @@ if [ ! -f /usr/include/valgrind/memcheck.h ]; then
 	echo "skipped: valgrind headers are missing, so the annotations are not built"
 	exit 77
 fi
-make --no-print-directory -s DEBUG=1 build/debug/libstrata.a >/dev/null
+# O= names the folder outright: a `make check O=DIR` above would pass its
+# own O down and leave build/debug/ without a rule.
+make --no-print-directory -s DEBUG=1 O=build/debug build/debug/libstrata.a >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/uaf.c" <<'C'
