@@ -13,9 +13,11 @@ if [ ! -f /usr/include/valgrind/memcheck.h ]; then
 	echo "skipped: valgrind headers are missing, so the annotations are not built"
 	exit 77
 fi
-# O= names the folder outright: a `make check O=DIR` above would pass its
-# own O down and leave build/debug/ without a rule.
-make --no-print-directory -s DEBUG=1 O=build/debug build/debug/libstrata.a >/dev/null
+# The switches of a `make check` above (O=, SANITIZE=1) reach this make
+# through MAKEFLAGS and the environment: named here outright, or build/debug/
+# has no rule, or gets sanitized objects the program below does not link.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s DEBUG=1 SANITIZE=0 TSAN=0 O=build/debug \
+	build/debug/libstrata.a >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/uaf.c" <<'C'
