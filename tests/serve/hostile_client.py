@@ -57,6 +57,28 @@ def closed_by_server(s, within):
     return False
 
 
+def trickle(port, first, slow):
+    """Send @first at once, then @slow a byte every 0.25 s (10 s at most).
+    Return: whether the server closed the connection, and when."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(first)
+    t0 = time.time()
+    closed = False
+    for i in range(len(slow)):
+        try:
+            s.sendall(slow[i:i + 1])
+        except OSError:
+            closed = True
+            break
+        if closed_by_server(s, 0.25):
+            closed = True
+            break
+        if time.time() - t0 > 10:
+            break
+    s.close()
+    return closed, time.time() - t0
+
+
 CHAT = {"messages": [{"role": "user", "content": "What is the capital of France?"}], "temperature": 0, "max_tokens": 16}
 
 
@@ -117,39 +139,12 @@ def connection_cases(port, pid):
     c.close()
 
     # A header sent a byte at a time (slowloris), and a body likewise.
-    slow = socket.create_connection(("127.0.0.1", port))
-    t0 = time.time()
     header = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200
-    closed = False
-    for i in range(len(header)):
-        try:
-            slow.sendall(header[i:i + 1])
-        except OSError:
-            closed = True
-            break
-        if closed_by_server(slow, 0.25):
-            closed = True
-            break
-        if time.time() - t0 > 10:
-            break
-    check(closed and time.time() - t0 < 6, f"a header sent a byte at a time is cut off ({time.time() - t0:.1f} s)")
-    slow.close()
-    slow = socket.create_connection(("127.0.0.1", port))
-    slow.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 1000\r\n\r\n")
-    t0 = time.time()
-    closed = False
-    for i in range(40):
-        try:
-            slow.sendall(b" ")
-        except OSError:
-            closed = True
-            break
-        if closed_by_server(slow, 0.25):
-            closed = True
-            break
-    check(closed and time.time() - t0 < 6, f"a body sent a byte at a time is cut off ({time.time() - t0:.1f} s)")
-    slow.close()
+    closed, took = trickle(port, b"", header)
+    check(closed and took < 6, f"a header sent a byte at a time is cut off ({took:.1f} s)")
+    closed, took = trickle(port, b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: 1000\r\n\r\n", b" " * 40)
+    check(closed and took < 6, f"a body sent a byte at a time is cut off ({took:.1f} s)")
 
     # A plain (non-streaming) request whose client leaves: its generation
     # stops, so the next client does not wait for it.
