@@ -52,6 +52,7 @@ int llm_sampler_init(struct llm_sampler *s, const struct llm_gen_opts *o, int64_
 void llm_sampler_free(struct llm_sampler *s)
 {
 	free(s->cand);
+	free(s->copy);
 	free(s->count);
 	free(s->in_prompt);
 	free(s->touched);
@@ -201,17 +202,13 @@ int32_t llm_sample(struct llm_sampler *s, float *logits, struct llm_token_out *o
 	}
 	if (!out)
 		return draw(s, logits, n);
-	/* The log-probabilities need the logits the draw overwrites. */
-	{
-		float *copy = malloc((size_t)n * sizeof(*copy));
-
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, logits, (size_t)n * sizeof(*copy));
-		tok = draw(s, logits, n);
-		if (tok >= 0)
-			log_probs(copy, n, s->temperature, tok, out, top);
-		free(copy);
-	}
+	/* The log-probabilities need the logits the draw overwrites: a copy,
+	 * in scratch kept from step to step. */
+	if (!s->copy && !(s->copy = malloc((size_t)n * sizeof(*s->copy))))
+		return -ENOMEM;
+	memcpy(s->copy, logits, (size_t)n * sizeof(*s->copy));
+	tok = draw(s, logits, n);
+	if (tok >= 0)
+		log_probs(s->copy, n, s->temperature, tok, out, top);
 	return tok;
 }

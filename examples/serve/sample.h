@@ -33,6 +33,7 @@ struct llm_sampler {
 	/* scratch, sized by the first call */
 	struct llm_candidate *cand;
 	int64_t ncand;
+	float *copy; /* [vocab]: the logits, when log-probabilities are drawn with */
 };
 
 /* Return: 0; -ENOMEM. */
