@@ -15,7 +15,7 @@ LIB_SRCS := \
 	core/cpu_features.c core/topo.c core/topo_query.c core/topo_devices.c \
 	core/machine_id.c core/probe_measure.c core/probe_cache.c core/probe.c \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
-	core/graph/shape.c core/graph/build.c core/graph/interp.c core/graph/passes.c core/graph/fold.c \
+	core/graph/op.c core/graph/shape.c core/graph/rules.c core/graph/build.c core/graph/interp.c core/graph/passes.c core/graph/fold.c \
 	core/graph/fuse.c core/graph/plan.c core/graph/emit.c core/graph/emit_matmul.c core/graph/emit_packed.c core/graph/emit_single.c core/graph/emit_weights.c core/graph/pack.c \
 	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/graph/observe.c core/graph/stream.c core/graph/place.c core/sched.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
@@ -72,6 +72,20 @@ $(O)/pic/%.o: %.c $(CONFIG_HDR)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC [pic] $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+# The kernel helpers are real C headers (core/graph/kernels/), compiled into
+# tests and pasted as text into every generated kernel: the emitter
+# includes them as string constants made here.
+KERNEL_HDRS := core/graph/kernels/convert.h core/graph/kernels/elementwise.h
+$(O)/gen/kernel_text.h: $(KERNEL_HDRS) tools/embed-text.sh
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  EMBED   $@")
+	$(Q)sh tools/embed-text.sh $(KERNEL_HDRS) > $@.tmp && mv $@.tmp $@
+$(O)/obj/core/graph/emit.o $(O)/pic/core/graph/emit.o: $(O)/gen/kernel_text.h
+
+# Switches over the graph's closed sets (ops, parameter kinds, kernel kinds)
+# name every case: a new op that a pass forgets does not compile.
+$(O)/obj/core/graph/%.o $(O)/pic/core/graph/%.o: ALL_CFLAGS += -Wswitch-enum
 
 $(STLIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")

@@ -23,37 +23,41 @@ static const char *dtype_short(enum strata_dtype t)
 	return strata_dtype_info(t, &info) ? "?" : info.name;
 }
 
+/* A node's parameters as text.c reads them, by the kind its op has. */
 static void params(struct st_text *t, const struct st_node *n)
 {
+	char s[64];
 	unsigned i;
 
-	switch (n->op) {
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN:
-	case STRATA_OP_CONCAT: st_text_add(t, " axis=%d", n->p.axis); break;
-	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM: st_text_add(t, " eps=%.9g", (double)n->p.eps); break;
-	case STRATA_OP_MATMUL:
+	switch (st_op(n->op)->param) {
+	case ST_PARAM_NONE:
+	case ST_PARAM_LEAF: break;
+	case ST_PARAM_AXIS: st_text_add(t, " axis=%d", n->p.axis); break;
+	case ST_PARAM_EPS: st_text_add(t, " eps=%.9g", (double)n->p.eps); break;
+	case ST_PARAM_FLAGS:
 		if (n->p.flags & STRATA_MATMUL_TRANS_B)
 			st_text_add(t, " trans_b");
 		break;
-	case STRATA_OP_PERMUTE:
+	case ST_PARAM_PERM:
 		st_text_add(t, " perm=");
 		for (i = 0; i < n->shape.ndim; i++)
 			st_text_add(t, "%s%u", i ? "," : "", n->p.perm[i]);
 		break;
-	case STRATA_OP_ROPE:
+	case ST_PARAM_ROPE:
 		st_text_add(t, " theta=%.9g %s", (double)n->p.rope.theta,
 			    n->p.rope.layout == STRATA_ROPE_ADJACENT ? "adjacent" : "half");
 		break;
-	case STRATA_OP_ATTENTION: st_text_add(t, " scale=%.9g", (double)n->p.scale); break;
-	case STRATA_OP_CAST: st_text_add(t, " %s", dtype_short(n->dtype)); break;
-	case STRATA_OP_SLICE:
+	case ST_PARAM_SLICE:
 		st_text_add(t, " axis=%d start=%lld len=%lld", n->p.slice.axis, (long long)n->p.slice.start,
-			    (long long)n->shape.dim[n->p.slice.axis]);
+			    (long long)n->p.slice.len);
 		break;
-	default: break;
+	case ST_PARAM_SCALE: st_text_add(t, " scale=%.9g", (double)n->p.scale); break;
+	case ST_PARAM_VALUE: st_text_add(t, " %.9g", (double)n->p.value); break;
+	case ST_PARAM_DTYPE: st_text_add(t, " %s", dtype_short(n->dtype)); break;
+	case ST_PARAM_SHAPE:
+		st_shape_format(&n->shape, s, sizeof(s));
+		st_text_add(t, " %s", s);
+		break;
 	}
 }
 
@@ -70,15 +74,13 @@ static void graph_text(struct st_text *t, const char *title, const struct strata
 		char s[64];
 
 		st_shape_format(&n->shape, s, sizeof(s));
-		if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || n->op == STRATA_OP_STATE) {
+		if (st_op(n->op)->param == ST_PARAM_LEAF) {
 			st_text_add(t, "%%%u = %s \"%s\" %s %s\n", id, st_op_name(n->op), n->name, dtype_short(n->dtype), s);
 			continue;
 		}
 		st_text_add(t, "%%%u = %s", id, st_op_name(n->op));
 		for (i = 0; i < n->nsrc; i++)
 			st_text_add(t, " %%%u", n->src[i]);
-		if (n->op == STRATA_OP_RESHAPE)
-			st_text_add(t, " %s", s);
 		params(t, n);
 		st_text_add(t, "  # %s %s\n", dtype_short(n->dtype), s);
 	}
@@ -135,7 +137,8 @@ static void plan_text(struct st_text *t, const struct strata_program *p)
 			break;
 		case ST_HOME_INPUT: st_text_add(t, "%%%u input\n", id); break;
 		case ST_HOME_WEIGHT: st_text_add(t, "%%%u weight\n", id); break;
-		default: break;
+		case ST_HOME_STATE: st_text_add(t, "%%%u state of %%%u\n", id, v->base); break;
+		case ST_HOME_NONE: break;
 		}
 	}
 }

@@ -26,14 +26,12 @@
 /* Bytes of one row of @k elements of @t. */
 static const char *row_bytes(enum strata_dtype t, const char *k, char *buf, size_t len)
 {
-	switch (t) {
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16: st_fmt(buf, len, "(%s * 2)", k); break;
-	case STRATA_DTYPE_Q8_0: st_fmt(buf, len, "(%s / 32 * 34)", k); break;
-	case STRATA_DTYPE_Q4_0: st_fmt(buf, len, "(%s / 32 * 18)", k); break;
-	case STRATA_DTYPE_Q4_1: st_fmt(buf, len, "(%s / 32 * 20)", k); break;
-	default: st_fmt(buf, len, "(%s * 4)", k); break;
-	}
+	struct strata_dtype_info info;
+
+	if (strata_dtype_info(t, &info) || info.block_elems <= 1)
+		st_fmt(buf, len, "(%s * %u)", k, strata_dtype_info(t, &info) ? 4u : info.block_bytes);
+	else
+		st_fmt(buf, len, "(%s / %u * %u)", k, info.block_elems, info.block_bytes);
 	return buf;
 }
 
@@ -224,34 +222,26 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		emit_packed_decode(e);
 		bt = STRATA_DTYPE_UNKNOWN; /* no other decode path */
 	}
-	switch (bt) {
-	case STRATA_DTYPE_F32:
+	if (bt == STRATA_DTYPE_F32) {
 		emit_decode(e, false,
 			    "st_dot1x4(A + m * K, (const float *)(B + n * RB), (const float *)(B + (n + 1) * RB),\n"
 			    "\t\t\t\t\t\t  (const float *)(B + (n + 2) * RB), (const float *)(B + (n + 3) * RB), K,\n"
 			    "\t\t\t\t\t\t  B + n * RB, out)",
 			    "st_dot(A + m * K, (const float *)(B + n * RB), K)");
-		break;
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16:
+	} else if (bt == STRATA_DTYPE_F16 || bt == STRATA_DTYPE_BF16) {
 		st_text_add(&e->t, "#ifdef ST_SIMD\n");
 		emit_decode(e, false, "st_hdot4(B + n * RB, RB, A + m * K, K, out)", "st_hdot(B + n * RB, A + m * K, K)");
 		st_text_add(&e->t, "#endif\n");
-		break;
-	case STRATA_DTYPE_Q8_0:
+	} else if (bt == STRATA_DTYPE_Q8_0) {
 		st_text_add(&e->t, "#if ST_DIGITS\n");
 		emit_decode(e, true, qdot4, qdot1);
 		st_text_add(&e->t, "#elif defined(ST_SIMD)\n");
 		emit_decode(e, false, "st_qdot4(B + n * RB, RB, A + m * K, K, out)", "st_qdot(B + n * RB, A + m * K, K)");
 		st_text_add(&e->t, "#endif\n");
-		break;
-	case STRATA_DTYPE_Q4_0:
-	case STRATA_DTYPE_Q4_1:
+	} else if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1) {
 		st_text_add(&e->t, "#ifdef ST_SIMD\n");
 		emit_decode(e, true, qdot4, qdot1);
 		st_text_add(&e->t, "#endif\n");
-		break;
-	default: break;
 	}
 	if (!f32)
 		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n#define ST_ROW(row, w) %s\n",

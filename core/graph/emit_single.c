@@ -179,7 +179,7 @@ static void emit_reduce(struct emitter *e, const struct st_node *n)
 		    "\t\t\t\tconst float v = x[(o * len + j) * inner + i];\n"
 		    "\t\t\t\tdst[i] = %s;\n\t\t\t}\n"
 		    "%s\t}\n\treturn 0;\n}\n",
-		    len, inner, max ? "-INFINITY" : "0.0f", max ? "st_max(dst[i], v)" : "dst[i] + v",
+		    len, inner, max ? "-INFINITY" : "0.0f", max ? "sk_max(dst[i], v)" : "dst[i] + v",
 		    n->op == STRATA_OP_MEAN ? "\t\tfor (int64_t i = 0; i < inner; i++)\n\t\t\tdst[i] /= (float)len;\n" : "");
 }
 
@@ -240,10 +240,10 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 		    "\t\t\t\tbm = sc[jj] > bm ? sc[jj] : bm;\n"
 		    "\t\t\t}\n"
 		    "\t\t\tif (bm > m) {\n"
-		    "\t\t\t\tconst float c = st_exp(m - bm);\n"
+		    "\t\t\t\tconst float c = sk_exp(m - bm);\n"
 		    "\t\t\t\tl *= c;\n\t\t\t\tfor (int d = 0; d < D; d++)\n\t\t\t\t\tacc[d] *= c;\n"
 		    "\t\t\t\tm = bm;\n\t\t\t}\n"
-		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++)\n\t\t\t\tsc[jj] = st_exp(sc[jj] - m);\n"
+		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++)\n\t\t\t\tsc[jj] = sk_exp(sc[jj] - m);\n"
 		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++)\n\t\t\t\tpart[jj %% 8] += sc[jj];\n"
 		    "\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\tl += part[u];\n"
 		    "\t\t\tfor (int64_t jj = 0; jj < n; jj++) {\n"
@@ -277,23 +277,21 @@ static void emit_cast(struct emitter *e, const struct st_node *n)
 		    (long long)n->shape.dim[n->shape.ndim - 1], (long long)n->shape.dim[n->shape.ndim - 1], body);
 }
 
+/* Element-wise ops, row ops, matmul and views are never alone in a
+ * kernel of this kind. */
+static void emit_none(struct emitter *e, const struct st_node *n)
+{
+	(void)e, (void)n;
+}
+
 int st_emit_single(struct emitter *e)
 {
 	const struct st_node *n = &e->g->nodes[e->k->core];
 
 	switch (n->op) {
-	case STRATA_OP_PERMUTE: emit_permute(e, n); return 0;
-	case STRATA_OP_SLICE: emit_slice(e, n); return 0;
-	case STRATA_OP_CONCAT: emit_concat(e, n); return 0;
-	case STRATA_OP_EMBEDDING: emit_embedding(e, n); return 0;
-	case STRATA_OP_ROPE: emit_rope(e, n); return 0;
-	case STRATA_OP_ARGMAX: emit_argmax(e, n); return 0;
-	case STRATA_OP_WRITE_ROWS: emit_write_rows(e, n); return 0;
-	case STRATA_OP_ATTENTION: emit_attention(e, n); return 0;
-	case STRATA_OP_CAST: emit_cast(e, n); return 0;
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN: emit_reduce(e, n); return 0;
-	default: return -EOPNOTSUPP;
+#define ST_OP(E, name, lo, hi, fuse, param, shape, eval, ref, kern, rows, emit, ...) \
+	case STRATA_OP_##E: emit(e, n); return emit == emit_none ? -EOPNOTSUPP : 0;
+#include "core/graph/ops.def"
 	}
+	return -EOPNOTSUPP;
 }

@@ -45,7 +45,7 @@ static void emit_q8_dot(struct emitter *e)
 		    "\tconst __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));\n"
 		    "\tconst __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));\n"
 		    "\tconst __m512 dot = _mm512_fmadd_ps(q1, _mm512_loadu_ps(a + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(a)));\n"
-		    "\treturn _mm512_fmadd_ps(dot, _mm512_set1_ps(st_half_at(p)), acc);\n}\n"
+		    "\treturn _mm512_fmadd_ps(dot, _mm512_set1_ps(sk_half_at(p)), acc);\n}\n"
 		    "static inline float st_qdot(const uint8_t *p, const float *a, int64_t K)\n{\n"
 		    "\t__m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();\n"
 		    "\tint64_t b = 0;\n"
@@ -76,7 +76,7 @@ static void emit_q8_dot(struct emitter *e)
 		    "\t\tfor (int k = 0; k < 4; k++)\n"
 		    "\t\t\tdot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(\n"
 		    "\t\t\t\t(const __m128i *)(p + 2 + 8 * k)))), _mm256_loadu_ps(a + 8 * k), dot);\n"
-		    "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(st_half_at(p)), acc);\n"
+		    "\t\tacc = _mm256_fmadd_ps(dot, _mm256_set1_ps(sk_half_at(p)), acc);\n"
 		    "\t}\n"
 		    "\treturn st_sum8(acc);\n}\n"
 		    "static inline void st_qdot4(const uint8_t *p, int64_t rb, const float *a, int64_t K, float d[4])\n{\n"
@@ -343,17 +343,16 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 			   "\treturn _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));\n}\n"
 			   "#endif\n"
 			   "static inline void st_unpack(const uint8_t *p, float *w, int64_t K)\n{\n");
-	switch (t) {
-	case STRATA_DTYPE_F32: st_text_add(&e->t, "\tmemcpy(w, p, (size_t)K * 4);\n"); break;
-	case STRATA_DTYPE_F16:
+	if (t == STRATA_DTYPE_F32) {
+		st_text_add(&e->t, "\tmemcpy(w, p, (size_t)K * 4);\n");
+	} else if (t == STRATA_DTYPE_F16) {
 		st_text_add(&e->t, "\tint64_t k = 0;\n"
 				   "#ifdef ST_SIMD\n"
 				   "\tfor (; k + 8 <= K; k += 8)\n"
 				   "\t\t_mm256_storeu_ps(w + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * k))));\n"
 				   "#endif\n"
-				   "\tfor (; k < K; k++)\n\t\tw[k] = st_half_at(p + 2 * k);\n");
-		break;
-	case STRATA_DTYPE_BF16: /* the f32 is the 16 bits shifted up */
+				   "\tfor (; k < K; k++)\n\t\tw[k] = sk_half_at(p + 2 * k);\n");
+	} else if (t == STRATA_DTYPE_BF16) { /* the f32 is the 16 bits shifted up */
 		st_text_add(&e->t, "\tint64_t k = 0;\n"
 				   "#ifdef ST_SIMD\n"
 				   "\tfor (; k + 8 <= K; k += 8)\n"
@@ -361,11 +360,10 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 				   "\t\t\t_mm_loadu_si128((const __m128i *)(p + 2 * k))), 16));\n"
 				   "#endif\n"
 				   "\tfor (; k < K; k++) {\n\t\tuint16_t h;\n\t\tmemcpy(&h, p + 2 * k, 2);\n"
-				   "\t\tw[k] = st_bf16(h);\n\t}\n");
-		break;
-	case STRATA_DTYPE_Q8_0:
+				   "\t\tw[k] = sk_bf16(h);\n\t}\n");
+	} else if (t == STRATA_DTYPE_Q8_0) {
 		st_text_add(&e->t, "\tfor (int64_t b = 0; b < K / 32; b++, p += 34, w += 32) {\n"
-				   "\t\tconst float d = st_half_at(p);\n"
+				   "\t\tconst float d = sk_half_at(p);\n"
 				   "#ifdef ST_SIMD\n"
 				   "\t\tconst __m256 dv = _mm256_set1_ps(d);\n"
 				   "\t\tfor (int j = 0; j < 32; j += 8)\n"
@@ -374,11 +372,10 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 				   "#else\n"
 				   "\t\tfor (int j = 0; j < 32; j++)\n\t\t\tw[j] = (float)(int8_t)p[2 + j] * d;\n"
 				   "#endif\n\t}\n");
-		break;
-	default: /* Q4_0, Q4_1 */
+	} else { /* Q4_0, Q4_1 */
 		st_text_add(&e->t,
 			    "\tfor (int64_t b = 0; b < K / 32; b++, p += %d, w += 32) {\n"
-			    "\t\tconst float d = st_half_at(p), m = %s;\n\t\tconst uint8_t *q = p + %d;\n"
+			    "\t\tconst float d = sk_half_at(p), m = %s;\n\t\tconst uint8_t *q = p + %d;\n"
 			    "#ifdef ST_SIMD\n"
 			    "\t\tconst __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(m);\n"
 			    "\t\tconst __m128i bytes = _mm_loadu_si128((const __m128i *)q), low = _mm_set1_epi8(0x0f);\n"
@@ -392,7 +389,7 @@ void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 			    "\t\t\tw[j] = (float)(q[j] & 0x0f) * d + m;\n\t\t\tw[j + 16] = (float)(q[j] >> 4) * d + m;\n"
 			    "\t\t}\n"
 			    "#endif\n\t}\n",
-			    t == STRATA_DTYPE_Q4_1 ? 20 : 18, t == STRATA_DTYPE_Q4_1 ? "st_half_at(p + 2)" : "-8.0f * d",
+			    t == STRATA_DTYPE_Q4_1 ? 20 : 18, t == STRATA_DTYPE_Q4_1 ? "sk_half_at(p + 2)" : "-8.0f * d",
 			    t == STRATA_DTYPE_Q4_1 ? 4 : 2);
 	}
 	st_text_add(&e->t, "}\n\n");
@@ -450,7 +447,7 @@ static void emit_half_dot(struct emitter *e, enum strata_dtype t)
 		    "\treturn d;\n}\n#endif\n\n",
 		    f16 ? "_mm512_cvtph_ps(h)" : "_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))",
 		    f16 ? "_mm256_cvtph_ps(h)" : "_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))",
-		    f16 ? "st_half(h)" : "st_bf16(h)", f16 ? "st_half(h)" : "st_bf16(h)");
+		    f16 ? "sk_half(h)" : "sk_bf16(h)", f16 ? "sk_half(h)" : "sk_bf16(h)");
 }
 
 void st_emit_stored_dots(struct emitter *e, enum strata_dtype t)

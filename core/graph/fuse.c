@@ -29,34 +29,12 @@
 /* A row re-read within this many bytes comes from cache. */
 #define CACHED_ROW_BYTES (256u << 10)
 
-bool st_op_elementwise(enum strata_op op)
-{
-	return (op >= STRATA_OP_ADD && op <= STRATA_OP_MAX) || (op >= STRATA_OP_EXP && op <= STRATA_OP_GELU);
-}
-
 /* Reductions over the last axis, softmax and the norms: one row at a time. */
 static bool rows_op(const struct st_node *n)
 {
-	switch (n->op) {
-	case STRATA_OP_SOFTMAX:
-	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM: return true;
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN: return n->p.axis == (int)n->shape.ndim - 1;
-	default: return false;
-	}
-}
+	const struct st_op_info *o = st_op(n->op);
 
-/* Passes a rows kernel makes over its input row. */
-static unsigned passes(enum strata_op op)
-{
-	switch (op) {
-	case STRATA_OP_SOFTMAX:
-	case STRATA_OP_LAYERNORM: return 3;
-	case STRATA_OP_RMSNORM: return 2;
-	default: return 1;
-	}
+	return o->fuse == ST_FUSE_ROWS || (o->fuse == ST_FUSE_REDUCE && n->p.axis == (int)n->shape.ndim - 1);
 }
 
 bool st_node_is_view(const struct strata_graph *g, const struct st_node *n)
@@ -64,9 +42,9 @@ bool st_node_is_view(const struct strata_graph *g, const struct st_node *n)
 	const struct st_node *x;
 	int i;
 
-	if (n->op == STRATA_OP_RESHAPE)
+	if (st_op(n->op)->fuse == ST_FUSE_VIEW)
 		return true;
-	if (n->op != STRATA_OP_SLICE)
+	if (st_op(n->op)->fuse != ST_FUSE_SLICE)
 		return false;
 	/* Contiguous when every dimension before the axis is 1, and at a fixed
 	 * offset when none after it is the symbolic one. */
@@ -114,7 +92,7 @@ static uint64_t kernel_bytes(const struct fuser *fz, const struct st_kernel *k)
 			if (row == ST_DIM_SEQ)
 				row = g->max_seq;
 			if ((uint64_t)row * 4 * k->nargs > CACHED_ROW_BYTES && st_shape_equal(&a->shape, &x->shape))
-				b *= passes(c->op);
+				b *= st_op(c->op)->reads;
 		}
 		total += b;
 	}
@@ -229,7 +207,7 @@ static int place(struct fuser *fz, uint32_t id)
 	struct st_fusion *f = fz->f;
 	unsigned i;
 
-	if (n->op == STRATA_OP_INPUT || n->op == STRATA_OP_WEIGHT || n->op == STRATA_OP_STATE || st_node_is_view(g, n))
+	if (st_op(n->op)->fuse == ST_FUSE_LEAF || st_node_is_view(g, n))
 		return 0;
 	if (st_op_elementwise(n->op)) {
 		for (i = 0; fz->fuse && i < n->nsrc; i++) {
@@ -251,7 +229,7 @@ static int place(struct fuser *fz, uint32_t id)
 			return 0;
 		return new_kernel(fz, id, ST_KERNEL_ROWS);
 	}
-	return new_kernel(fz, id, n->op == STRATA_OP_MATMUL ? ST_KERNEL_MATMUL : ST_KERNEL_SINGLE);
+	return new_kernel(fz, id, st_op(n->op)->fuse == ST_FUSE_MATMUL ? ST_KERNEL_MATMUL : ST_KERNEL_SINGLE);
 }
 
 /* Each kernel's members, in graph order, from kernel_of. */

@@ -17,6 +17,8 @@
 #include <strata/graph.h>
 #include <strata/io.h> /* streamed weights: models and loads */
 
+#include "core/graph/op.h"
+
 #define ST_MAX_DIMS 4 /* the graph's own limit (strata/graph.h, "Shapes"), within STRATA_MAX_DIMS */
 _Static_assert(ST_MAX_DIMS <= STRATA_MAX_DIMS, "graph shapes fit the API's arrays");
 #define ST_DIM_SEQ STRATA_DIM_SEQ
@@ -45,9 +47,10 @@ struct st_node {
 		} rope;
 		struct {
 			int axis;
-			int64_t start;
+			int64_t start, len;
 		} slice;
 		float scale; /* attention */
+		float value; /* an element-wise op's number (softcap's cap) */
 	} p;
 	const void *data; /* weights: the caller's (NULL for a streamed one) */
 	/* A lent weight that can be packed (strata_graph_weight_lend()): the
@@ -91,8 +94,6 @@ bool st_weight_packable(const struct st_node *w);
 int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struct st_shape *out);
 /* Whether shapes are equal, the symbolic dimension only equal to itself. */
 bool st_shape_equal(const struct st_shape *a, const struct st_shape *b);
-/* The name of an op for messages ("matmul"). */
-const char *st_op_name(enum strata_op op);
 
 /* core/graph/passes.c.  Each builds a new graph in *@out (free with
  * strata_graph_destroy()) and fills @map (one entry per node of @g) with
@@ -112,5 +113,22 @@ int st_graph_eval(struct strata_graph *g, uint32_t seq, const struct strata_grap
 
 /* core/graph/build.c: record why the current call fails (and log it). */
 int st_graph_fail(struct strata_graph *g, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* core/graph/build.c: append @n as it is.  Return: 0 and its number in
+ * *@out; -ENOMEM. */
+int st_graph_append(struct strata_graph *g, const struct st_node *n, uint32_t *out);
+
+/* core/graph/rules.c: check node @n (its op, sources and parameters set)
+ * by its op's shape rule, set its shape and type, and append it.
+ * Return: 0 and its number in *@out; -EINVAL (and the graph's error text);
+ * -ENOMEM. */
+int st_graph_add(struct strata_graph *g, struct st_node *n, uint32_t *out);
+/* core/graph/rules.c: @ndim sizes @dims as a shape of op @op into @s, the
+ * symbolic one allowed once when @allow_seq.  Return: 0; -EINVAL. */
+int st_graph_shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim, const int64_t *dims, bool allow_seq,
+		       struct st_shape *s);
+/* core/graph/rules.c: types for messages and checks. */
+const char *st_dtype_name(enum strata_dtype t);
+bool st_dtype_float(enum strata_dtype t); /* real numbers, whatever the storage */
+bool st_dtype_block(enum strata_dtype t); /* GGUF blocks of 32 */
 
 #endif /* STRATA_CORE_GRAPH_INT_H */

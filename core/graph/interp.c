@@ -182,36 +182,16 @@ static int weight_data(struct run *r, const struct st_node *n, const void **data
 	return 0;
 }
 
-static float unary(enum strata_op op, float x)
+/* The reference value of an element-wise op (ops.def's ref column), in
+ * double: x and y its sources, c its number. */
+static double ref_value(enum strata_op op, double x, double y, double c)
 {
 	switch (op) {
-	case STRATA_OP_EXP: return expf(x);
-	case STRATA_OP_LOG: return logf(x);
-	case STRATA_OP_SQRT: return sqrtf(x);
-	case STRATA_OP_RSQRT: return 1.0f / sqrtf(x);
-	case STRATA_OP_NEG: return -x;
-	case STRATA_OP_TANH: return tanhf(x);
-	case STRATA_OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
-	case STRATA_OP_SILU: return x / (1.0f + expf(-x));
-	case STRATA_OP_GELU: {
-		const float c = 0.7978845608f; /* sqrt(2 / pi) */
-
-		return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+#define ST_OP(E, name, lo, hi, fuse, param, shape, eval, ref, ...) \
+	case STRATA_OP_##E: return (ref);
+#include "core/graph/ops.def"
 	}
-	default: return NAN;
-	}
-}
-
-static float binary(enum strata_op op, float a, float b)
-{
-	switch (op) {
-	case STRATA_OP_ADD: return a + b;
-	case STRATA_OP_SUB: return a - b;
-	case STRATA_OP_MUL: return a * b;
-	case STRATA_OP_DIV: return a / b;
-	case STRATA_OP_MAX: return a > b ? a : b;
-	default: return NAN;
-	}
+	return NAN;
 }
 
 /* Strides of @in (padded) as seen from a broadcast to @out: 0 where it
@@ -227,8 +207,9 @@ static void broadcast_strides(const struct dims4 *in, const struct dims4 *out, i
 	}
 }
 
-static void eval_binary(struct run *r, const struct st_node *n, float *out)
+static int eval_binary(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	float *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
 	struct dims4 o = bind(&n->shape, r->seq), da = bind(&a->shape, r->seq), db = bind(&b->shape, r->seq);
 	const float *x = r->val[n->src[0]], *y = r->val[n->src[1]];
@@ -240,12 +221,25 @@ static void eval_binary(struct run *r, const struct st_node *n, float *out)
 		for (i1 = 0; i1 < o.d[1]; i1++)
 			for (i2 = 0; i2 < o.d[2]; i2++)
 				for (i3 = 0; i3 < o.d[3]; i3++)
-					out[k++] = binary(n->op, x[i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3]],
-							  y[i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3]]);
+					out[k++] = (float)ref_value(n->op, x[i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3]],
+								    y[i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3]], 0);
+	(void)count;
+	return 0;
 }
 
-static void eval_reduce(struct run *r, const struct st_node *n, float *out)
+static int eval_unary(struct run *r, const struct st_node *n, void *out, uint64_t count)
 {
+	const float *x = r->val[n->src[0]];
+	uint64_t i;
+
+	for (i = 0; i < count; i++)
+		((float *)out)[i] = (float)ref_value(n->op, x[i], 0, n->p.value);
+	return 0;
+}
+
+static int eval_reduce(struct run *r, const struct st_node *n, void *out_, uint64_t count)
+{
+	float *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]];
 	struct dims4 d = bind(&a->shape, r->seq);
 	unsigned axis = (unsigned)n->p.axis + (ST_MAX_DIMS - a->shape.ndim);
@@ -268,6 +262,8 @@ static void eval_reduce(struct run *r, const struct st_node *n, float *out)
 			}
 			out[o * inner + i] = (float)(n->op == STRATA_OP_MEAN ? acc / (double)len : acc);
 		}
+	(void)count;
+	return 0;
 }
 
 /* @s as rows of its last dimension: how many, and how long. */
@@ -278,8 +274,9 @@ static void rows_of(const struct st_shape *s, uint32_t seq, int64_t *rows, int64
 }
 
 /* Softmax and the normalisations, one row of the last axis at a time. */
-static void eval_rows(struct run *r, const struct st_node *n, float *out)
+static int eval_rows(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	float *out = out_;
 	int64_t rows, len, i, j;
 	const float *x = r->val[n->src[0]];
 	const float *w = n->op != STRATA_OP_SOFTMAX ? r->val[n->src[1]] : NULL;
@@ -320,10 +317,13 @@ static void eval_rows(struct run *r, const struct st_node *n, float *out)
 				dst[j] = (float)((row[j] - mean) * scale * w[j] + (bias ? bias[j] : 0.0));
 		}
 	}
+	(void)count;
+	return 0;
 }
 
-static void eval_matmul(struct run *r, const struct st_node *n, float *out)
+static int eval_matmul(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	float *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
 	struct dims4 da = bind(&a->shape, r->seq), db = bind(&b->shape, r->seq);
 	int64_t m_n = da.d[2], k_n = da.d[3], batch = da.d[0] * da.d[1], bi, i, j, k;
@@ -344,10 +344,13 @@ static void eval_matmul(struct run *r, const struct st_node *n, float *out)
 				c[i * cols + j] = (float)acc;
 			}
 	}
+	(void)count;
+	return 0;
 }
 
-static void eval_permute(struct run *r, const struct st_node *n, uint32_t *out)
+static int eval_permute(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	uint32_t *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]];
 	const uint32_t *x = r->val[n->src[0]];
 	unsigned nd = a->shape.ndim, i;
@@ -372,10 +375,13 @@ static void eval_permute(struct run *r, const struct st_node *n, uint32_t *out)
 			coord[i] = 0;
 		}
 	}
+	(void)count;
+	return 0;
 }
 
-static void eval_rope(struct run *r, const struct st_node *n, float *out)
+static int eval_rope(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	float *out = out_;
 	struct dims4 d = bind(&n->shape, r->seq);
 	int64_t rows = d.d[1], heads = d.d[2], dim = d.d[3], half = dim / 2, s, h, i;
 	const float *x = r->val[n->src[0]];
@@ -396,6 +402,8 @@ static void eval_rope(struct run *r, const struct st_node *n, float *out)
 				dst[hi] = (float)(src[lo] * sn + src[hi] * c);
 			}
 		}
+	(void)count;
+	return 0;
 }
 
 /* The dimensions before @axis, at it, and after it, bound. */
@@ -416,8 +424,9 @@ static void split_at(const struct st_shape *s, uint32_t seq, int axis, int64_t *
 	}
 }
 
-static void eval_slice(struct run *r, const struct st_node *n, uint32_t *out)
+static int eval_slice(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	uint32_t *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]];
 	const uint32_t *x = r->val[n->src[0]];
 	int64_t outer, len, inner, take = n->shape.dim[n->p.slice.axis], o;
@@ -425,10 +434,13 @@ static void eval_slice(struct run *r, const struct st_node *n, uint32_t *out)
 	split_at(&a->shape, r->seq, n->p.slice.axis, &outer, &len, &inner);
 	for (o = 0; o < outer; o++)
 		memcpy(out + o * take * inner, x + (o * len + n->p.slice.start) * inner, (size_t)(take * inner) * 4);
+	(void)count;
+	return 0;
 }
 
-static void eval_concat(struct run *r, const struct st_node *n, uint32_t *out)
+static int eval_concat(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	uint32_t *out = out_;
 	const struct st_node *a = &r->g->nodes[n->src[0]], *b = &r->g->nodes[n->src[1]];
 	const uint32_t *x = r->val[n->src[0]], *y = r->val[n->src[1]];
 	int64_t outer, la, lb, inner, o;
@@ -439,10 +451,13 @@ static void eval_concat(struct run *r, const struct st_node *n, uint32_t *out)
 		memcpy(out + o * (la + lb) * inner, x + o * la * inner, (size_t)(la * inner) * 4);
 		memcpy(out + (o * (la + lb) + la) * inner, y + o * lb * inner, (size_t)(lb * inner) * 4);
 	}
+	(void)count;
+	return 0;
 }
 
-static void eval_argmax(struct run *r, const struct st_node *n, int32_t *out)
+static int eval_argmax(struct run *r, const struct st_node *n, void *out_, uint64_t count)
 {
+	int32_t *out = out_;
 	int64_t rows, len, i, j;
 	const float *x = r->val[n->src[0]];
 
@@ -455,16 +470,20 @@ static void eval_argmax(struct run *r, const struct st_node *n, int32_t *out)
 				best = j;
 		out[i] = (int32_t)best;
 	}
+	(void)count;
+	return 0;
 }
 
-static int eval_embedding(struct run *r, const struct st_node *n, float *out)
+static int eval_embedding(struct run *r, const struct st_node *n, void *out_, uint64_t elems)
 {
+	float *out = out_;
 	const struct st_node *t = &r->g->nodes[n->src[0]], *ids = &r->g->nodes[n->src[1]];
 	const float *table = r->val[n->src[0]];
 	const int32_t *id = r->val[n->src[1]];
 	int64_t rows = t->shape.dim[0] == ST_DIM_SEQ ? (int64_t)r->seq : t->shape.dim[0], width = t->shape.dim[1];
 	uint64_t count = st_shape_elems(&ids->shape, r->seq), i;
 
+	(void)elems;
 	for (i = 0; i < count; i++) {
 		if (id[i] < 0 || id[i] >= rows)
 			return st_graph_fail(r->g, -EINVAL, "embedding: id %d at position %llu is outside the table's %lld rows",
@@ -474,13 +493,15 @@ static int eval_embedding(struct run *r, const struct st_node *n, float *out)
 	return 0;
 }
 
-static int eval_write_rows(struct run *r, const struct st_node *n, float *out)
+static int eval_write_rows(struct run *r, const struct st_node *n, void *out_, uint64_t elems)
 {
+	float *out = out_;
 	const struct st_node *s = &r->g->nodes[n->src[0]], *v = &r->g->nodes[n->src[1]];
 	const int32_t *pos = r->val[n->src[2]];
 	int64_t rows = s->shape.dim[0], width = (int64_t)st_shape_elems(&s->shape, 1) / rows, i;
 	int64_t count = (int64_t)st_shape_elems(&v->shape, r->seq) / width;
 
+	(void)elems;
 	memcpy(out, r->val[n->src[0]], (size_t)(rows * width) * sizeof(float));
 	for (i = 0; i < count; i++) {
 		if (pos[i] < 0 || pos[i] >= rows)
@@ -494,8 +515,9 @@ static int eval_write_rows(struct run *r, const struct st_node *n, float *out)
 }
 
 /* Query row s, head h attends to cache rows 0 … pos[s] of head h / group. */
-static int eval_attention(struct run *r, const struct st_node *n, float *out)
+static int eval_attention(struct run *r, const struct st_node *n, void *out_, uint64_t elems)
 {
+	float *out = out_;
 	const struct st_node *kn = &r->g->nodes[n->src[1]];
 	const float *q = r->val[n->src[0]], *k = r->val[n->src[1]], *v = r->val[n->src[2]];
 	const int32_t *pos = r->val[n->src[3]];
@@ -503,6 +525,7 @@ static int eval_attention(struct run *r, const struct st_node *n, float *out)
 	int64_t cache = kn->shape.dim[0], kvh = kn->shape.dim[1], group = heads / kvh, s, h, j, d;
 	double *score = st_malloc((size_t)cache * sizeof(double));
 
+	(void)elems;
 	if (!score)
 		return -ENOMEM;
 	for (s = 0; s < rows; s++) {
@@ -539,7 +562,7 @@ static int eval_attention(struct run *r, const struct st_node *n, float *out)
 	return 0;
 }
 
-static void eval_cast(struct run *r, const struct st_node *n, void *out, uint64_t count)
+static int eval_cast(struct run *r, const struct st_node *n, void *out, uint64_t count)
 {
 	const struct st_node *a = &r->g->nodes[n->src[0]];
 	uint64_t i;
@@ -556,61 +579,54 @@ static void eval_cast(struct run *r, const struct st_node *n, void *out, uint64_
 			((uint32_t *)out)[i] = ((const uint32_t *)r->val[n->src[0]])[i];
 		}
 	}
+	return 0;
+}
+
+static int eval_input(struct run *r, const struct st_node *n, void *out, uint64_t count)
+{
+	(void)r, (void)n, (void)out, (void)count;
+	return 0; /* bound before the run */
+}
+
+/* Kept by a program, else zeros. */
+static int eval_state(struct run *r, const struct st_node *n, void *out, uint64_t count)
+{
+	uint32_t id = (uint32_t)(n - r->g->nodes);
+
+	if (r->state && r->state[id])
+		memcpy(out, r->state[id], count * 4);
+	else
+		memset(out, 0, count * 4);
+	return 0;
+}
+
+static int eval_weight(struct run *r, const struct st_node *n, void *out, uint64_t count)
+{
+	const void *data;
+	int err = weight_data(r, n, &data);
+
+	if (!err)
+		widen(n, data, out, count);
+	return err;
+}
+
+static int eval_copy(struct run *r, const struct st_node *n, void *out, uint64_t count)
+{
+	memcpy(out, r->val[n->src[0]], count * 4);
+	return 0;
 }
 
 static int eval_node(struct run *r, uint32_t id)
 {
 	const struct st_node *n = &r->g->nodes[id];
-	uint64_t count = st_shape_elems(&n->shape, r->seq), i;
-	void *out = r->val[id];
+	uint64_t count = st_shape_elems(&n->shape, r->seq);
 
 	switch (n->op) {
-	case STRATA_OP_INPUT: break; /* bound before the run */
-	case STRATA_OP_STATE: /* kept by a program, else zeros */
-		if (r->state && r->state[id])
-			memcpy(out, r->state[id], count * 4);
-		else
-			memset(out, 0, count * 4);
-		break;
-	case STRATA_OP_WRITE_ROWS: return eval_write_rows(r, n, out);
-	case STRATA_OP_ATTENTION: return eval_attention(r, n, out);
-	case STRATA_OP_CAST: eval_cast(r, n, out, count); break;
-	case STRATA_OP_WEIGHT: {
-		const void *data;
-		int err = weight_data(r, n, &data);
-
-		if (err)
-			return err;
-		widen(n, data, out, count);
-		break;
+#define ST_OP(E, name, lo, hi, fuse, param, shape, eval, ...) \
+	case STRATA_OP_##E: return eval(r, n, r->val[id], count);
+#include "core/graph/ops.def"
 	}
-	case STRATA_OP_ADD:
-	case STRATA_OP_SUB:
-	case STRATA_OP_MUL:
-	case STRATA_OP_DIV:
-	case STRATA_OP_MAX: eval_binary(r, n, out); break;
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN: eval_reduce(r, n, out); break;
-	case STRATA_OP_SOFTMAX:
-	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM: eval_rows(r, n, out); break;
-	case STRATA_OP_ROPE: eval_rope(r, n, out); break;
-	case STRATA_OP_MATMUL: eval_matmul(r, n, out); break;
-	case STRATA_OP_RESHAPE: memcpy(out, r->val[n->src[0]], count * 4); break;
-	case STRATA_OP_PERMUTE: eval_permute(r, n, out); break;
-	case STRATA_OP_SLICE: eval_slice(r, n, out); break;
-	case STRATA_OP_CONCAT: eval_concat(r, n, out); break;
-	case STRATA_OP_ARGMAX: eval_argmax(r, n, out); break;
-	case STRATA_OP_EMBEDDING: return eval_embedding(r, n, out);
-	default:
-		if (n->op < STRATA_OP_EXP || n->op > STRATA_OP_GELU)
-			return st_graph_fail(r->g, -EINVAL, "node %u: %s has no reference implementation", id,
-					     st_op_name(n->op));
-		for (i = 0; i < count; i++)
-			((float *)out)[i] = unary(n->op, ((const float *)r->val[n->src[0]])[i]);
-	}
-	return 0;
+	return st_graph_fail(r->g, -EINVAL, "node %u: %s has no reference implementation", id, st_op_name(n->op));
 }
 
 static const struct strata_graph_tensor *find(const struct strata_graph_tensor *t, unsigned n, uint32_t node)

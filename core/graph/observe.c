@@ -40,8 +40,9 @@ const char *st_kernel_kind_name(enum st_kernel_kind k)
 	case ST_KERNEL_ELEMWISE: return "elementwise";
 	case ST_KERNEL_ROWS: return "rows";
 	case ST_KERNEL_MATMUL: return "matmul";
-	default: return "single";
+	case ST_KERNEL_SINGLE: return "single";
 	}
+	return "unknown";
 }
 
 /* Seconds are not whole numbers: these two series are written at scrape

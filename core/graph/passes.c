@@ -38,32 +38,25 @@ static struct strata_graph *empty_like(const struct strata_graph *g, uint32_t ca
 	return h;
 }
 
+/* Whether two nodes of one op have equal parameters, by the kind it has
+ * (shapes, types and sources are compared apart). */
 static bool params_equal(const struct st_node *a, const struct st_node *b)
 {
-	switch (a->op) {
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN:
-	case STRATA_OP_CONCAT:
-		return a->p.axis == b->p.axis;
-	case STRATA_OP_RMSNORM:
-	case STRATA_OP_LAYERNORM:
-		return a->p.eps == b->p.eps;
-	case STRATA_OP_MATMUL:
-		return a->p.flags == b->p.flags;
-	case STRATA_OP_PERMUTE:
-		return !memcmp(a->p.perm, b->p.perm, sizeof(a->p.perm));
-	case STRATA_OP_ROPE:
-		return a->p.rope.theta == b->p.rope.theta && a->p.rope.layout == b->p.rope.layout;
-	case STRATA_OP_SLICE:
-		return a->p.slice.axis == b->p.slice.axis && a->p.slice.start == b->p.slice.start;
-	case STRATA_OP_WEIGHT:
-		return a->data == b->data && a->stream == b->stream;
-	case STRATA_OP_ATTENTION:
-		return a->p.scale == b->p.scale;
-	default:
-		return true; /* no parameters beyond op, type, shape and sources */
+	switch (st_op(a->op)->param) {
+	case ST_PARAM_NONE:
+	case ST_PARAM_DTYPE:
+	case ST_PARAM_SHAPE: return true;
+	case ST_PARAM_LEAF: return a->data == b->data && a->stream == b->stream; /* weights; inputs never merge */
+	case ST_PARAM_AXIS: return a->p.axis == b->p.axis;
+	case ST_PARAM_EPS: return a->p.eps == b->p.eps;
+	case ST_PARAM_FLAGS: return a->p.flags == b->p.flags;
+	case ST_PARAM_PERM: return !memcmp(a->p.perm, b->p.perm, sizeof(a->p.perm));
+	case ST_PARAM_ROPE: return a->p.rope.theta == b->p.rope.theta && a->p.rope.layout == b->p.rope.layout;
+	case ST_PARAM_SLICE: return a->p.slice.axis == b->p.slice.axis && a->p.slice.start == b->p.slice.start;
+	case ST_PARAM_SCALE: return a->p.scale == b->p.scale;
+	case ST_PARAM_VALUE: return a->p.value == b->p.value;
 	}
+	return false;
 }
 
 static bool same_node(const struct st_node *a, const struct st_node *b)

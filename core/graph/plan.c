@@ -63,8 +63,9 @@ static bool same_index(const struct strata_graph *g, const struct st_kernel *k, 
 	case ST_KERNEL_ELEMWISE:
 	case ST_KERNEL_ROWS: return true;
 	case ST_KERNEL_MATMUL: return a != c->src[0] && a != c->src[1];
-	default: return false;
+	case ST_KERNEL_SINGLE: return false;
 	}
+	return false;
 }
 
 static int cmp_size_desc(const void *x, const void *y)

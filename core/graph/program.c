@@ -40,6 +40,56 @@ static int64_t leading(const struct st_shape *s, unsigned n, uint32_t seq)
 	return p;
 }
 
+/* Work items of a kernel alone by its op (ops.def's items column), @x its
+ * first source. */
+static int64_t items_rows(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
+{
+	(void)g, (void)x;
+	return rows(&c->shape, seq);
+}
+
+static int64_t items_src_rows(const struct strata_graph *g, const struct st_node *c, const struct st_node *x,
+			      uint32_t seq)
+{
+	(void)g, (void)c;
+	return rows(&x->shape, seq);
+}
+
+static int64_t items_axis(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
+{
+	(void)g;
+	return leading(&x->shape, (unsigned)c->p.axis, seq);
+}
+
+static int64_t items_slice(const struct strata_graph *g, const struct st_node *c, const struct st_node *x,
+			   uint32_t seq)
+{
+	(void)g;
+	return leading(&x->shape, (unsigned)c->p.slice.axis, seq);
+}
+
+/* One per id. */
+static int64_t items_ids(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
+{
+	(void)x;
+	return (int64_t)st_shape_elems(&g->nodes[c->src[1]].shape, seq);
+}
+
+/* The value's rows. */
+static int64_t items_value_rows(const struct strata_graph *g, const struct st_node *c, const struct st_node *x,
+				uint32_t seq)
+{
+	(void)x;
+	return leading(&g->nodes[c->src[1]].shape, 1, seq);
+}
+
+/* Ops never alone in a kernel: one item. */
+static int64_t items_none(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
+{
+	(void)g, (void)c, (void)x, (void)seq;
+	return 1;
+}
+
 int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq)
 {
 	const struct st_node *c = &g->nodes[k->core];
@@ -56,19 +106,14 @@ int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k,
 			n = seq;
 		return leading(&x->shape, x->shape.ndim - 2, seq) * ((n + 31) / 32);
 	}
-	default: break;
+	case ST_KERNEL_SINGLE: break;
 	}
 	switch (c->op) {
-	case STRATA_OP_SLICE: return leading(&x->shape, (unsigned)c->p.slice.axis, seq);
-	case STRATA_OP_CONCAT:
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN: return leading(&x->shape, (unsigned)c->p.axis, seq);
-	case STRATA_OP_EMBEDDING: return (int64_t)st_shape_elems(&g->nodes[c->src[1]].shape, seq);
-	case STRATA_OP_WRITE_ROWS: return leading(&g->nodes[c->src[1]].shape, 1, seq); /* the value's rows */
-	case STRATA_OP_ARGMAX: return rows(&x->shape, seq);
-	default: return rows(&c->shape, seq); /* permute, rope */
+#define ST_OP(E, name, lo, hi, fuse, param, shape, eval, ref, kern, rows, emit, items, ...) \
+	case STRATA_OP_##E: return items(g, c, x, seq);
+#include "core/graph/ops.def"
 	}
+	return 1;
 }
 
 /* One chunk of a kernel: a trace span (arg0 the kernel, arg1 its items),

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/graph/shape.c — shapes of the graph IR: formatting for messages,
- * element counts with the symbolic sequence length bound, broadcasting,
- * and the names of ops.
+ * element counts with the symbolic sequence length bound, broadcasting.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,54 +83,10 @@ int st_shape_broadcast(const struct st_shape *a, const struct st_shape *b, struc
 uint64_t st_node_bytes(const struct st_node *n, uint32_t seq)
 {
 	uint64_t e = st_shape_elems(&n->shape, seq);
+	struct strata_dtype_info info;
 
-	switch (n->dtype) {
-	case STRATA_DTYPE_F16:
-	case STRATA_DTYPE_BF16: return e * 2;
-	case STRATA_DTYPE_Q8_0: return e / 32 * 34;
-	case STRATA_DTYPE_Q4_0: return e / 32 * 18;
-	case STRATA_DTYPE_Q4_1: return e / 32 * 20;
-	default: return e * 4;
-	}
-}
-
-const char *st_op_name(enum strata_op op)
-{
-	switch (op) {
-	case STRATA_OP_INPUT: return "input";
-	case STRATA_OP_WEIGHT: return "weight";
-	case STRATA_OP_ADD: return "add";
-	case STRATA_OP_SUB: return "sub";
-	case STRATA_OP_MUL: return "mul";
-	case STRATA_OP_DIV: return "div";
-	case STRATA_OP_MAX: return "max";
-	case STRATA_OP_EXP: return "exp";
-	case STRATA_OP_LOG: return "log";
-	case STRATA_OP_SQRT: return "sqrt";
-	case STRATA_OP_RSQRT: return "rsqrt";
-	case STRATA_OP_NEG: return "neg";
-	case STRATA_OP_TANH: return "tanh";
-	case STRATA_OP_SIGMOID: return "sigmoid";
-	case STRATA_OP_SILU: return "silu";
-	case STRATA_OP_GELU: return "gelu";
-	case STRATA_OP_SUM: return "sum";
-	case STRATA_OP_REDUCE_MAX: return "reduce_max";
-	case STRATA_OP_MEAN: return "mean";
-	case STRATA_OP_SOFTMAX: return "softmax";
-	case STRATA_OP_RMSNORM: return "rmsnorm";
-	case STRATA_OP_MATMUL: return "matmul";
-	case STRATA_OP_RESHAPE: return "reshape";
-	case STRATA_OP_PERMUTE: return "permute";
-	case STRATA_OP_EMBEDDING: return "embedding";
-	case STRATA_OP_LAYERNORM: return "layernorm";
-	case STRATA_OP_ROPE: return "rope";
-	case STRATA_OP_SLICE: return "slice";
-	case STRATA_OP_CONCAT: return "concat";
-	case STRATA_OP_ARGMAX: return "argmax";
-	case STRATA_OP_STATE: return "state";
-	case STRATA_OP_WRITE_ROWS: return "write_rows";
-	case STRATA_OP_ATTENTION: return "attention";
-	case STRATA_OP_CAST: return "cast";
-	}
-	return "unknown op";
+	/* Values computed by the graph are 4-byte f32 or i32. */
+	if (strata_dtype_info(n->dtype, &info) || !info.block_elems)
+		return e * 4;
+	return e / info.block_elems * info.block_bytes;
 }

@@ -28,6 +28,8 @@
  *   attention %q %k %v %pos scale=S     (k, v: results of write_rows)
  *   cast %a f32|i32
  *
+ * (ops.def lists them; an op's parameter kind gives its syntax.)
+ *
  *   %c = state "k_cache" f32 [256, 4, 16]   a KV cache, kept between runs
  *
  * This is the same notation strata_program_dump() writes, so a dumped
@@ -229,23 +231,6 @@ static int make_weight(struct parser *ps, char **tok, int n, uint32_t *out)
 	return strata_graph_weight(ps->g, tok[3], t, nd, dims, data, out);
 }
 
-static const struct {
-	const char *name;
-	enum strata_op op;
-} ops[] = {
-	{ "add", STRATA_OP_ADD },	{ "sub", STRATA_OP_SUB },	 { "mul", STRATA_OP_MUL },
-	{ "div", STRATA_OP_DIV },	{ "max", STRATA_OP_MAX },	 { "exp", STRATA_OP_EXP },
-	{ "log", STRATA_OP_LOG },	{ "sqrt", STRATA_OP_SQRT },	 { "rsqrt", STRATA_OP_RSQRT },
-	{ "neg", STRATA_OP_NEG },	{ "tanh", STRATA_OP_TANH },	 { "sigmoid", STRATA_OP_SIGMOID },
-	{ "silu", STRATA_OP_SILU },	{ "gelu", STRATA_OP_GELU },	 { "sum", STRATA_OP_SUM },
-	{ "reduce_max", STRATA_OP_REDUCE_MAX }, { "mean", STRATA_OP_MEAN }, { "softmax", STRATA_OP_SOFTMAX },
-	{ "rmsnorm", STRATA_OP_RMSNORM }, { "layernorm", STRATA_OP_LAYERNORM }, { "rope", STRATA_OP_ROPE },
-	{ "matmul", STRATA_OP_MATMUL }, { "reshape", STRATA_OP_RESHAPE }, { "permute", STRATA_OP_PERMUTE },
-	{ "slice", STRATA_OP_SLICE },	{ "concat", STRATA_OP_CONCAT }, { "embedding", STRATA_OP_EMBEDDING },
-	{ "argmax", STRATA_OP_ARGMAX }, { "write_rows", STRATA_OP_WRITE_ROWS }, { "attention", STRATA_OP_ATTENTION },
-	{ "cast", STRATA_OP_CAST },
-};
-
 /* Operands %a %b ... from tok[3]: how many were found (up to @max). */
 static int operands(struct parser *ps, char **tok, int n, uint32_t *id, int want, int max)
 {
@@ -259,102 +244,87 @@ static int operands(struct parser *ps, char **tok, int n, uint32_t *id, int want
 	return k;
 }
 
-static int apply(struct parser *ps, enum strata_op op, char **tok, int n, uint32_t *out)
+/* An op line: its operands, then its parameters by the kind the op has
+ * (ops.def), and the node checked by the op's shape rule. */
+static int apply(struct parser *ps, const struct st_op_info *o, enum strata_op op, char **tok, int n, uint32_t *out)
 {
-	struct strata_graph *g = ps->g;
-	uint32_t a[4];
+	struct st_node node = { .op = op };
 	double v, v2, v3;
-	int k, err;
+	int k, at, err = 0;
 
-	if (op >= STRATA_OP_ADD && op <= STRATA_OP_MAX)
-		return (k = operands(ps, tok, n, a, 2, 2)) < 0 ? k : strata_graph_binary(g, op, a[0], a[1], out);
-	if (op >= STRATA_OP_EXP && op <= STRATA_OP_GELU)
-		return (k = operands(ps, tok, n, a, 1, 1)) < 0 ? k : strata_graph_unary(g, op, a[0], out);
-	switch (op) {
-	case STRATA_OP_SUM:
-	case STRATA_OP_REDUCE_MAX:
-	case STRATA_OP_MEAN:
-		if ((k = operands(ps, tok, n, a, 1, 1)) < 0 || (err = number(ps, param(tok, 4, n, "axis"), "axis", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_reduce(g, op, a[0], (int)v, out);
-	case STRATA_OP_SOFTMAX: return (k = operands(ps, tok, n, a, 1, 1)) < 0 ? k : strata_graph_softmax(g, a[0], out);
-	case STRATA_OP_ARGMAX: return (k = operands(ps, tok, n, a, 1, 1)) < 0 ? k : strata_graph_argmax(g, a[0], out);
-	case STRATA_OP_RMSNORM:
-		if ((k = operands(ps, tok, n, a, 2, 2)) < 0 || (err = number(ps, param(tok, 5, n, "eps"), "eps", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_rmsnorm(g, a[0], a[1], (float)v, out);
-	case STRATA_OP_LAYERNORM:
-		if ((k = operands(ps, tok, n, a, 2, 3)) < 0 || (err = number(ps, param(tok, 3 + k, n, "eps"), "eps", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_layernorm(g, a[0], a[1], k == 3 ? a[2] : STRATA_GRAPH_NONE, (float)v, out);
-	case STRATA_OP_ROPE:
-		if ((k = operands(ps, tok, n, a, 2, 2)) < 0 || (err = number(ps, param(tok, 5, n, "theta"), "theta", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_rope(g, a[0], a[1], (float)v,
-					 has_word(tok, 5, n, "adjacent") ? STRATA_ROPE_ADJACENT : STRATA_ROPE_HALF, out);
-	case STRATA_OP_MATMUL:
-		if ((k = operands(ps, tok, n, a, 2, 2)) < 0)
-			return k;
-		return strata_graph_matmul(g, a[0], a[1], has_word(tok, 5, n, "trans_b") ? STRATA_MATMUL_TRANS_B : 0, out);
-	case STRATA_OP_RESHAPE: {
-		int64_t dims[ST_MAX_DIMS];
-		unsigned nd;
+	if ((k = operands(ps, tok, n, node.src, o->lo, o->hi)) < 0)
+		return k;
+	node.nsrc = (unsigned)k;
+	at = 3 + k; /* the first word after the operands */
+	switch (o->param) {
+	case ST_PARAM_NONE: break;
+	case ST_PARAM_LEAF: return fail(ps, "%s is not an op", tok[2]); /* input, weight, state: define() */
+	case ST_PARAM_AXIS:
+		err = number(ps, param(tok, at, n, "axis"), "axis", &v);
+		node.p.axis = (int)v;
+		break;
+	case ST_PARAM_EPS:
+		err = number(ps, param(tok, at, n, "eps"), "eps", &v);
+		node.p.eps = (float)v;
+		break;
+	case ST_PARAM_FLAGS: node.p.flags = has_word(tok, at, n, "trans_b") ? STRATA_MATMUL_TRANS_B : 0; break;
+	case ST_PARAM_PERM: {
+		const char *p = param(tok, at, n, "perm");
+		unsigned i = 0;
 
-		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
-			return k;
-		if (n < 5)
-			return fail(ps, "%s", "reshape needs a shape");
-		if ((err = parse_shape(ps, tok[4], &nd, dims)))
-			return err;
-		return strata_graph_reshape(g, a[0], nd, dims, out);
-	}
-	case STRATA_OP_PERMUTE: {
-		const char *p = param(tok, 4, n, "perm");
-		unsigned perm[ST_MAX_DIMS] = { 0 }, i = 0;
-
-		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
-			return k;
 		if (!p)
-			return fail(ps, "%s", "permute needs perm=");
+			return fail(ps, "%s needs perm=", tok[2]);
 		while (*p && i < ST_MAX_DIMS) {
 			char *end;
 
-			perm[i++] = (unsigned)strtoul(p, &end, 10);
+			node.p.perm[i++] = (unsigned)strtoul(p, &end, 10);
 			if (end == p)
 				return fail(ps, "perm \"%s\" is not a list of numbers", p);
 			p = *end == ',' ? end + 1 : end;
 		}
-		return strata_graph_permute(g, a[0], perm, out);
+		break;
 	}
-	case STRATA_OP_SLICE:
-		if ((k = operands(ps, tok, n, a, 1, 1)) < 0 || (err = number(ps, param(tok, 4, n, "axis"), "axis", &v)) ||
-		    (err = number(ps, param(tok, 4, n, "start"), "start", &v2)) ||
-		    (err = number(ps, param(tok, 4, n, "len"), "len", &v3)))
-			return k < 0 ? k : err;
-		return strata_graph_slice(g, a[0], (int)v, (int64_t)v2, (int64_t)v3, out);
-	case STRATA_OP_CONCAT:
-		if ((k = operands(ps, tok, n, a, 2, 2)) < 0 || (err = number(ps, param(tok, 5, n, "axis"), "axis", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_concat(g, a[0], a[1], (int)v, out);
-	case STRATA_OP_EMBEDDING:
-		return (k = operands(ps, tok, n, a, 2, 2)) < 0 ? k : strata_graph_embedding(g, a[0], a[1], out);
-	case STRATA_OP_CAST: {
-		enum strata_dtype t = STRATA_DTYPE_F32;
+	case ST_PARAM_ROPE:
+		err = number(ps, param(tok, at, n, "theta"), "theta", &v);
+		node.p.rope.theta = (float)v;
+		node.p.rope.layout = has_word(tok, at, n, "adjacent") ? STRATA_ROPE_ADJACENT : STRATA_ROPE_HALF;
+		break;
+	case ST_PARAM_SLICE:
+		if ((err = number(ps, param(tok, at, n, "axis"), "axis", &v)) ||
+		    (err = number(ps, param(tok, at, n, "start"), "start", &v2)) ||
+		    (err = number(ps, param(tok, at, n, "len"), "len", &v3)))
+			return err;
+		node.p.slice.axis = (int)v;
+		node.p.slice.start = (int64_t)v2;
+		node.p.slice.len = (int64_t)v3;
+		break;
+	case ST_PARAM_SCALE:
+		err = number(ps, param(tok, at, n, "scale"), "scale", &v);
+		node.p.scale = (float)v;
+		break;
+	case ST_PARAM_VALUE:
+		if (at >= n)
+			return fail(ps, "%s needs a number after its operand", tok[2]);
+		err = number(ps, tok[at], "value", &v);
+		node.p.value = (float)v;
+		break;
+	case ST_PARAM_DTYPE:
+		if (at >= n)
+			return fail(ps, "%s needs a type (f32 or i32)", tok[2]);
+		err = parse_dtype(ps, tok[at], &node.dtype);
+		break;
+	case ST_PARAM_SHAPE: {
+		int64_t dims[ST_MAX_DIMS];
+		unsigned nd;
 
-		if ((k = operands(ps, tok, n, a, 1, 1)) < 0)
-			return k;
-		if (n < 5 || (err = parse_dtype(ps, tok[4], &t)))
-			return n < 5 ? fail(ps, "%s", "cast needs a type (f32 or i32)") : err;
-		return strata_graph_cast(g, a[0], t, out);
+		if (at >= n)
+			return fail(ps, "%s needs a shape", tok[2]);
+		if (!(err = parse_shape(ps, tok[at], &nd, dims)))
+			err = st_graph_shape_arg(ps->g, op, nd, dims, true, &node.shape);
+		break;
 	}
-	case STRATA_OP_WRITE_ROWS:
-		return (k = operands(ps, tok, n, a, 3, 3)) < 0 ? k : strata_graph_write_rows(g, a[0], a[1], a[2], out);
-	case STRATA_OP_ATTENTION:
-		if ((k = operands(ps, tok, n, a, 4, 4)) < 0 || (err = number(ps, param(tok, 7, n, "scale"), "scale", &v)))
-			return k < 0 ? k : err;
-		return strata_graph_attention(g, a[0], a[1], a[2], a[3], (float)v, out);
-	default: return fail(ps, "%s is not an op", tok[2]);
 	}
+	return err ? err : st_graph_add(ps->g, &node, out);
 }
 
 static int define(struct parser *ps, char **tok, int n)
@@ -392,11 +362,11 @@ static int define(struct parser *ps, char **tok, int n)
 			return err;
 		err = strata_graph_state(ps->g, tok[3], nd, dims, &id);
 	} else {
-		for (i = 0; i < ST_ARRAY_SIZE(ops) && strcmp(ops[i].name, tok[2]); i++)
-			;
-		if (i == ST_ARRAY_SIZE(ops))
+		enum strata_op op = st_op_by_name(tok[2]);
+
+		if (!op || st_op(op)->param == ST_PARAM_LEAF)
 			return fail(ps, "\"%s\" is not an op", tok[2]);
-		err = apply(ps, ops[i].op, tok, n, &id);
+		err = apply(ps, st_op(op), op, tok, n, &id);
 	}
 	if (err) {
 		if (!ps->error[0])

@@ -181,6 +181,11 @@ STRATA_API int strata_graph_binary(struct strata_graph *g, enum strata_op op, ui
 /* strata_graph_unary() - element-wise @op (EXP … GELU) of @a.
  * Return: as strata_graph_binary(). */
 STRATA_API int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out);
+/* strata_graph_unary_value() - element-wise @op of @a that takes a number
+ * (none yet), @value finite and not 0.
+ * Return: as strata_graph_binary(); -EINVAL for an op without a number. */
+STRATA_API int strata_graph_unary_value(struct strata_graph *g, enum strata_op op, uint32_t a, float value,
+					uint32_t *out);
 
 /* strata_graph_reduce() - SUM, REDUCE_MAX or MEAN over @axis (negative
  * counts from the end); the axis stays, with size 1. */
