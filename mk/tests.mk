@@ -12,6 +12,10 @@ TEST_SCRIPTS := $(sort $(wildcard tests/*/*.sh))
 # Tests find their fixtures wherever they are run from.
 $(O)/obj/tests/%.o: ALL_CFLAGS += -Itests -DSTRATA_SRCDIR='"$(CURDIR)"'
 
+# The kernel helpers, as generated kernels build them and without AVX-512.
+$(O)/obj/tests/core/test_kernels_avx512.o: ALL_CFLAGS += -march=native
+$(O)/obj/tests/core/test_kernels_avx2.o: ALL_CFLAGS += -march=native -mno-avx512f
+
 $(O)/tests/%: $(O)/obj/tests/%.o $(TEST_HELPER_OBJS) $(STLIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

@@ -13,6 +13,7 @@
  * partial sums so that they vectorize without reassociation flags.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/graph/emit_int.h"
@@ -79,6 +80,17 @@ bool st_emit_arg_row(struct emitter *e, unsigned arg, const struct pad4 *ref, co
 	return !(p.d[3] == 1 && ref->d[3] != 1);
 }
 
+const char *st_emit_float(float v, char *buf)
+{
+	int n = snprintf(buf, 32, "%.9g", (double)v);
+
+	/* "20" alone would read as an int and "20f" not at all. */
+	if (n > 0 && n < 28 && !strpbrk(buf, ".en"))
+		strcat(buf, ".0");
+	strcat(buf, "f");
+	return buf;
+}
+
 int st_emit_arg_index(const struct st_kernel *k, uint32_t id)
 {
 	unsigned i;
@@ -137,7 +149,7 @@ void st_emit_chain(struct emitter *e, unsigned from, unsigned to, const char *pt
 			st_fmt(expr, sizeof(expr), "%s(%s, %s)", kern_name[n->op], a,
 			       operand(e, n->src[1], ptr, moves, idx, b, sizeof(b)));
 		else if (st_op(n->op)->param == ST_PARAM_VALUE)
-			st_fmt(expr, sizeof(expr), "%s(%s, %.9gf)", kern_name[n->op], a, (double)n->p.value);
+			st_fmt(expr, sizeof(expr), "%s(%s, %s)", kern_name[n->op], a, st_emit_float(n->p.value, b));
 		else
 			st_fmt(expr, sizeof(expr), "%s(%s)", kern_name[n->op], a);
 		st_text_add(&e->t, "\t\t\tconst float v%u = %s;\n", m, expr);
@@ -375,7 +387,7 @@ static int emit_rows(struct emitter *e)
 		rw.core_at++;
 	st_emit_product(&xref.d[3], 1, rw.len);
 	st_emit_product(&oref.d[3], 1, olen);
-	st_fmt(eps, sizeof(eps), "%.9gf", (double)c->p.eps);
+	st_emit_float(c->p.eps, eps);
 	st_text_add(&e->t,
 		    "int strata_kernel(void *const *t, int64_t seq, int64_t lo, int64_t hi)\n{\n"
 		    "\t(void)seq;\n\tfor (int64_t r = lo; r < hi; r++) {\n");

@@ -40,6 +40,10 @@ void st_emit_split_row(struct emitter *e, const struct pad4 *ref, const char *ro
  * read at [0]). */
 bool st_emit_arg_row(struct emitter *e, unsigned arg, const struct pad4 *ref, const char *prefix, const char *name);
 
+/* @v as a C float constant ("1.0f", "1e-05f", "-2.5f"): exact enough to
+ * read back the same float.  @buf holds 32 bytes. */
+const char *st_emit_float(float v, char *buf);
+
 /* The index of node @id among the kernel's args, or -1. */
 int st_emit_arg_index(const struct st_kernel *k, uint32_t id);
 /* The position of node @id among the kernel's members (its value is

@@ -213,6 +213,7 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 {
 	const struct st_node *k = &e->g->nodes[n->src[1]];
 	int64_t heads = n->shape.dim[1], dim = n->shape.dim[2], cache = k->shape.dim[0], kvh = k->shape.dim[1];
+	char scale[32];
 
 	head(e);
 	st_text_add(&e->t,
@@ -236,7 +237,7 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 		    "\t\t\t\t\t\tdp[u] += qr[d + u] * kr[d + u];\n"
 		    "\t\t\t\tfor (; d < D; d++)\n\t\t\t\t\tdp[0] += qr[d] * kr[d];\n"
 		    "\t\t\t\tfor (int u = 0; u < 8; u++)\n\t\t\t\t\tdot += dp[u];\n"
-		    "\t\t\t\tsc[jj] = dot * %.9gf;\n"
+		    "\t\t\t\tsc[jj] = dot * %s;\n"
 		    "\t\t\t\tbm = sc[jj] > bm ? sc[jj] : bm;\n"
 		    "\t\t\t}\n"
 		    "\t\t\tif (bm > m) {\n"
@@ -255,7 +256,7 @@ static void emit_attention(struct emitter *e, const struct st_node *n)
 		    "\t}\n\treturn 0;\n}\n",
 		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1,
 		    st_emit_arg_index(e->k, n->src[2]) + 1, st_emit_arg_index(e->k, n->src[3]) + 1, (long long)heads,
-		    (long long)dim, (long long)cache, (long long)kvh, (long long)(heads / kvh), (double)n->p.scale);
+		    (long long)dim, (long long)cache, (long long)kvh, (long long)(heads / kvh), st_emit_float(n->p.scale, scale));
 }
 
 /* Casts between f32 and i32, as the reference does them. */

@@ -73,6 +73,7 @@ enum strata_op {
 	STRATA_OP_SIGMOID = 26,
 	STRATA_OP_SILU = 27, /* x * sigmoid(x) */
 	STRATA_OP_GELU = 28, /* tanh approximation */
+	STRATA_OP_SOFTCAP = 29, /* cap * tanh(x / cap), Gemma 2's logit soft-capping: strata_graph_unary_value() */
 	/* reductions over one axis, which stays with size 1 */
 	STRATA_OP_SUM = 40,
 	STRATA_OP_REDUCE_MAX = 41,
@@ -182,7 +183,7 @@ STRATA_API int strata_graph_binary(struct strata_graph *g, enum strata_op op, ui
  * Return: as strata_graph_binary(). */
 STRATA_API int strata_graph_unary(struct strata_graph *g, enum strata_op op, uint32_t a, uint32_t *out);
 /* strata_graph_unary_value() - element-wise @op of @a that takes a number
- * (none yet), @value finite and not 0.
+ * (SOFTCAP: the cap), @value finite and not 0.
  * Return: as strata_graph_binary(); -EINVAL for an op without a number. */
 STRATA_API int strata_graph_unary_value(struct strata_graph *g, enum strata_op op, uint32_t a, float value,
 					uint32_t *out);

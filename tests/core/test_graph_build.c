@@ -6,6 +6,7 @@
  * allocations leave nothing behind.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,13 @@ static void refusals(void **state)
 	expect_refusal(strata_graph_binary(test_graph, STRATA_OP_EXP, a3, a4, &r), "not a binary", n++);
 	expect_refusal(strata_graph_binary(test_graph, STRATA_OP_MUL, x, 999, &r), "b is node 999", n++);
 	expect_refusal(strata_graph_unary(test_graph, STRATA_OP_ADD, a3, &r), "not a unary", n++);
+	expect_refusal(strata_graph_unary(test_graph, STRATA_OP_SOFTCAP, a3, &r), "softcap takes a number", n++);
+	expect_refusal(strata_graph_unary_value(test_graph, STRATA_OP_EXP, a3, 2.0f, &r), "exp (20) is not", n++);
+	expect_refusal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, a3, 0.0f, &r), "softcap: its number is 0",
+	               n++);
+	expect_refusal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, a3, NAN, &r), "finite and not 0", n++);
+	expect_refusal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, 999, 30.0f, &r), "a is node 999", n++);
+	expect_refusal(strata_graph_unary(test_graph, (enum strata_op)99, a3, &r), "unknown op (99)", n++);
 	expect_refusal(strata_graph_reduce(test_graph, STRATA_OP_SUM, x, 2, &r),
 	               "sum: axis 2 of a, which is [seq, 288]", n++);
 	expect_refusal(strata_graph_reduce(test_graph, STRATA_OP_SOFTMAX, x, 0, &r), "not a reduction", n++);

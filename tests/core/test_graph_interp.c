@@ -108,6 +108,17 @@ static void unary_ops(void **state)
 		run1(1, a, x, 3, o, y, 3);
 		expect(y, want[i], 3);
 	}
+	{
+		/* 2 tanh(x / 2): squashed into (-2, 2), and so with the cap negative. */
+		static const float capped[] = {0.4898339f, 0.9242343f, 1.5231884f};
+
+		assert_int_equal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, a, 2.0f, &o), 0);
+		run1(1, a, x, 3, o, y, 3);
+		expect(y, capped, 3);
+		assert_int_equal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, a, -2.0f, &o), 0);
+		run1(1, a, x, 3, o, y, 3);
+		expect(y, capped, 3);
+	}
 }
 
 static void reductions_and_rows(void **state)

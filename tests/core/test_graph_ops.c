@@ -27,7 +27,7 @@ static void unary_ops(void **state)
 					      STRATA_OP_NEG,  STRATA_OP_TANH,	 STRATA_OP_SIGMOID,
 					      STRATA_OP_SILU, STRATA_OP_GELU };
 	const int64_t xs[] = { STRATA_DIM_SEQ, 37 };
-	uint32_t x, outs[ST_ARRAY_SIZE(ops)];
+	uint32_t x, outs[ST_ARRAY_SIZE(ops) + 2], scaled;
 	float *xd = graph_random_floats(7 * 37, 0.1f, 3.0f);
 	unsigned i;
 
@@ -35,11 +35,17 @@ static void unary_ops(void **state)
 	assert_int_equal(strata_graph_input(test_graph, "x", STRATA_DTYPE_F32, 2, xs, &x), 0);
 	for (i = 0; i < ST_ARRAY_SIZE(ops); i++)
 		assert_int_equal(strata_graph_unary(test_graph, ops[i], x, &outs[i]), 0);
-	graph_mark(outs, ST_ARRAY_SIZE(ops));
+	/* Soft-capping alone, and at the end of a chain (30 x capped at 20,
+	 * so that both the flat and the steep part are crossed). */
+	assert_int_equal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, x, 1.5f, &outs[i++]), 0);
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, x, x, &scaled), 0);
+	assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_MUL, scaled, x, &scaled), 0);
+	assert_int_equal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, scaled, 20.0f, &outs[i++]), 0);
+	graph_mark(outs, i);
 	for (uint32_t seq = 1; seq <= 7; seq += 3) {
 		struct strata_graph_tensor in = { x, xd, seq * 37 * 4 };
 
-		graph_compare_f32(seq, &in, 1, outs, ST_ARRAY_SIZE(ops));
+		graph_compare_f32(seq, &in, 1, outs, i);
 	}
 	free(xd);
 }
@@ -425,7 +431,7 @@ static void every_op_on_random_shapes(void **state)
 		const int64_t xs[] = { STRATA_DIM_SEQ, A, B }, ps[] = { STRATA_DIM_SEQ }, rs[] = { STRATA_DIM_SEQ, A, H },
 			      ws[] = { K2, B }, wt[] = { B, K2 }, ts[] = { V, B }, bs[] = { graph_pick(2) ? A : 1, graph_pick(2) ? B : 1 },
 			      vs[] = { B }, bb[] = { A, B, K2 };
-		uint32_t seq = 1 + graph_pick(8), x, pos, r, ids, bn, vn, w1, w2, w3, tab, t, outs[16];
+		uint32_t seq = 1 + graph_pick(8), x, pos, r, ids, bn, vn, w1, w2, w3, tab, t, outs[20];
 		float *xd = graph_random_floats((size_t)(8 * A * B), 0.2f, 2.0f), *rd = graph_random_floats((size_t)(8 * A * H), -1, 1);
 		float *bd = graph_random_floats((size_t)(A * B), 0.5f, 1.5f), *vd = graph_random_floats((size_t)B, 0.5f, 1.5f);
 		float *wd1 = graph_random_floats((size_t)(K2 * B), -1, 1), *wd3 = graph_random_floats((size_t)(A * B * K2), -1, 1);
@@ -452,8 +458,13 @@ static void every_op_on_random_shapes(void **state)
 				 0);
 		assert_int_equal(strata_graph_reduce(test_graph, red[graph_pick(3)], x, ax, &outs[n++]), 0);
 		assert_int_equal(strata_graph_softmax(test_graph, x, &outs[n++]), 0);
-		assert_int_equal(strata_graph_rmsnorm(test_graph, x, vn, 1e-5f, &outs[n++]), 0);
-		assert_int_equal(strata_graph_layernorm(test_graph, x, vn, graph_pick(2) ? vn : STRATA_GRAPH_NONE, 1e-5f, &outs[n++]),
+		/* Whole numbers too: a constant of the generated C must not read as "1f". */
+		assert_int_equal(strata_graph_rmsnorm(test_graph, x, vn, graph_pick(2) ? 1e-5f : 1.0f, &outs[n++]), 0);
+		assert_int_equal(strata_graph_layernorm(test_graph, x, vn, graph_pick(2) ? vn : STRATA_GRAPH_NONE,
+							graph_pick(2) ? 1e-5f : 2.0f, &outs[n++]),
+				 0);
+		assert_int_equal(strata_graph_unary_value(test_graph, STRATA_OP_SOFTCAP, x, graph_pick(2) ? 30.0f : 0.75f,
+							  &outs[n++]),
 				 0);
 		assert_int_equal(strata_graph_matmul(test_graph, x, w1, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
 		assert_int_equal(strata_graph_matmul(test_graph, x, w2, 0, &outs[n++]), 0);

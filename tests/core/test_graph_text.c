@@ -21,7 +21,7 @@ static const char every_op[] =
 	"%t = weight \"table\" f32 [10, 8]\n"
 	"%a0 = add %x %v\n%a1 = sub %a0 %x\n%a2 = mul %a1 %a1\n%a3 = div %a2 %v\n%a4 = max %a3 %x\n"
 	"%u0 = exp %a4\n%u1 = log %u0\n%u2 = sqrt %u0\n%u3 = rsqrt %u0\n%u4 = neg %u3\n%u5 = tanh %u4\n"
-	"%u6 = sigmoid %u5\n%u7 = silu %u6\n%u8 = gelu %u7\n"
+	"%u6 = sigmoid %u5\n%u7 = silu %u6\n%u9 = gelu %u7\n%u8 = softcap %u9 30\n"
 	"%r0 = sum %u8 axis=1\n%r1 = reduce_max %u8 axis=0\n%r2 = mean %u8 axis=-1\n"
 	"%s = softmax %u8\n%n0 = rmsnorm %s %v eps=1e-5\n%n1 = layernorm %n0 %v %b eps=1e-5\n"
 	"%n2 = layernorm %n1 %v eps=1e-3\n"
@@ -42,7 +42,7 @@ static void every_op_reads_and_runs(void **state)
 	(void)state;
 	if (strata_graph_parse(test_rt, every_op, &g, err, sizeof(err)))
 		fail_msg("parse: %s", err);
-	assert_int_equal(strata_graph_nodes(g), 36);
+	assert_int_equal(strata_graph_nodes(g), 37);
 	STRATA_COMPILE_OPTS(opts, .flags = STRATA_COMPILE_INTERPRET);
 	assert_int_equal(strata_graph_compile(g, &opts, &p), 0);
 	strata_program_destroy(p);
@@ -129,6 +129,9 @@ static void bad_lines_are_refused(void **state)
 		{ "x = input \"x\" f32 [4]\n", "line 1: a line starts with %name, max_seq or output" },
 		{ "%x input\n", "line 1: expected \"%x = op ...\"" },
 		{ "%x = input \"x\" f32 [4]\noutput\n", "line 2: output takes one node" },
+		{ "%x = input \"x\" f32 [4]\n%y = softcap %x\n", "line 2: softcap needs a number after its operand" },
+		{ "%x = input \"x\" f32 [4]\n%y = softcap %x 0\n", "line 2: softcap: its number is 0" },
+		{ "%x = input \"x\" f32 [4]\n%y = input %x\n", "line 2: input needs a name" },
 	};
 	struct strata_graph *g = NULL;
 	char err[256];

@@ -64,4 +64,8 @@ static inline float sk_gelu(float x)
 	return 0.5f * x * (1.0f + sk_tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
 }
 
+/* Soft-capping (Gemma 2's logits and attention scores): @x squashed into
+ * (-|cap|, |cap|), nearly unchanged well inside it. */
+static inline float sk_softcap(float x, float cap) { return cap * sk_tanh(x / cap); }
+
 #endif /* STRATA_KERNELS_ELEMENTWISE_H */
