@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 
 #include "base/base.h"
@@ -44,10 +45,10 @@ static void psi_collector(void *user, struct strata_metric_writer *w)
 			if (sscanf(line, "%7s avg10=%lf avg60=%*f avg300=%*f total=%lf", kind, &avg10, &total) != 3)
 				continue;
 			snprintf(labels, sizeof(labels), "resource=\"%s\",kind=\"%s\",source=\"psi\"", resources[r], kind);
-			strata_metric_write(w, "strata_pressure_stall_ratio",
+			strata_metric_write(w, STRATA_MN_PRESSURE_STALL_RATIO,
 					    "Share of the last 10 s in which some (or all) tasks stalled on the resource",
 					    STRATA_METRIC_GAUGE, labels, avg10 / 100.0);
-			strata_metric_write(w, "strata_pressure_stall_seconds_total", "Time tasks stalled on the resource",
+			strata_metric_write(w, STRATA_MN_PRESSURE_STALL_SECONDS_TOTAL, "Time tasks stalled on the resource",
 					    STRATA_METRIC_COUNTER, labels, total / 1e6);
 		}
 	}

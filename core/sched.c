@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 
 #include "core/core_int.h"
@@ -81,20 +82,20 @@ static void collect(void *user, struct strata_metric_writer *w)
 	unsigned places = atomic_load_explicit(&S.places, memory_order_relaxed);
 
 	(void)user;
-	strata_metric_write(w, "strata_sched_workers", "Worker threads of the schedulers running, the callers included",
+	strata_metric_write(w, STRATA_MN_SCHED_WORKERS, "Worker threads of the schedulers running, the callers included",
 			    STRATA_METRIC_GAUGE, NULL, atomic_load_explicit(&S.live, memory_order_relaxed));
-	strata_metric_write(w, "strata_sched_tasks_total", "Tasks (kernels) the schedulers ran to the end",
+	strata_metric_write(w, STRATA_MN_SCHED_TASKS_TOTAL, "Tasks (kernels) the schedulers ran to the end",
 			    STRATA_METRIC_COUNTER, NULL, (double)atomic_load_explicit(&S.tasks, memory_order_relaxed));
 	for (unsigned i = 0; i < places && i < STAT_WORKERS; i++) {
 		char labels[32];
 
 		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
-		strata_metric_write(w, "strata_sched_chunks_total", "Chunks of tasks a worker ran", STRATA_METRIC_COUNTER,
+		strata_metric_write(w, STRATA_MN_SCHED_CHUNKS_TOTAL, "Chunks of tasks a worker ran", STRATA_METRIC_COUNTER,
 				    labels, (double)atomic_load_explicit(&S.w[i].chunks, memory_order_relaxed));
-		strata_metric_write(w, "strata_sched_busy_seconds_total", "Time a worker spent running chunks",
+		strata_metric_write(w, STRATA_MN_SCHED_BUSY_SECONDS_TOTAL, "Time a worker spent running chunks",
 				    STRATA_METRIC_COUNTER, labels,
 				    (double)atomic_load_explicit(&S.w[i].busy_ns, memory_order_relaxed) * 1e-9);
-		strata_metric_write(w, "strata_sched_wait_seconds_total",
+		strata_metric_write(w, STRATA_MN_SCHED_WAIT_SECONDS_TOTAL,
 				    "Time a worker waited for work inside a run (dependencies, streamed weights)",
 				    STRATA_METRIC_COUNTER, labels,
 				    (double)atomic_load_explicit(&S.w[i].wait_ns, memory_order_relaxed) * 1e-9);

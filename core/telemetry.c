@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 #include <strata/mm.h>
 #include <strata/telemetry.h>
@@ -506,51 +507,51 @@ static void collect(void *user, struct strata_metric_writer *w)
 	for (i = 0; i < s.ndevices; i++) {
 		snprintf(labels, sizeof(labels), "device=\"%s\",direction=\"read\",source=\"%s\"", s.devices[i].name,
 			 strata_telemetry_source_name(s.io_source));
-		strata_metric_write(w, "strata_telemetry_io_bytes_per_second", "Block device throughput, sampled",
+		strata_metric_write(w, STRATA_MN_TELEMETRY_IO_BYTES_PER_SECOND, "Block device throughput, sampled",
 				    STRATA_METRIC_GAUGE, labels, s.devices[i].read_bytes_per_s);
 		snprintf(labels, sizeof(labels), "device=\"%s\",direction=\"write\",source=\"%s\"", s.devices[i].name,
 			 strata_telemetry_source_name(s.io_source));
-		strata_metric_write(w, "strata_telemetry_io_bytes_per_second", NULL, STRATA_METRIC_GAUGE, labels,
+		strata_metric_write(w, STRATA_MN_TELEMETRY_IO_BYTES_PER_SECOND, NULL, STRATA_METRIC_GAUGE, labels,
 				    s.devices[i].write_bytes_per_s);
 		snprintf(labels, sizeof(labels), "device=\"%s\"", s.devices[i].name);
-		strata_metric_write(w, "strata_telemetry_io_in_flight", "Block requests in flight", STRATA_METRIC_GAUGE,
+		strata_metric_write(w, STRATA_MN_TELEMETRY_IO_IN_FLIGHT, "Block requests in flight", STRATA_METRIC_GAUGE,
 				    labels, s.devices[i].in_flight);
 	}
-	strata_metric_write(w, "strata_telemetry_memory_stall_ratio", "PSI memory some, 10 s average",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_MEMORY_STALL_RATIO, "PSI memory some, 10 s average",
 			    STRATA_METRIC_GAUGE, "kind=\"some\"", s.memory_some / 100);
-	strata_metric_write(w, "strata_telemetry_memory_stall_ratio", NULL, STRATA_METRIC_GAUGE, "kind=\"full\"",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_MEMORY_STALL_RATIO, NULL, STRATA_METRIC_GAUGE, "kind=\"full\"",
 			    s.memory_full / 100);
-	strata_metric_write(w, "strata_telemetry_reclaim_stalls_per_second", "Direct-reclaim stalls (allocstall)",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_RECLAIM_STALLS_PER_SECOND, "Direct-reclaim stalls (allocstall)",
 			    STRATA_METRIC_GAUGE, NULL, s.direct_reclaim_stalls_per_s);
-	strata_metric_write(w, "strata_telemetry_faults_per_second", "Page faults of this process",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_FAULTS_PER_SECOND, "Page faults of this process",
 			    STRATA_METRIC_GAUGE, "kind=\"all\"", s.faults_per_s);
-	strata_metric_write(w, "strata_telemetry_faults_per_second", NULL, STRATA_METRIC_GAUGE, "kind=\"major\"",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_FAULTS_PER_SECOND, NULL, STRATA_METRIC_GAUGE, "kind=\"major\"",
 			    s.major_faults_per_s);
-	strata_metric_write(w, "strata_telemetry_numa_migrations_per_second", "Pages migrated by NUMA balancing",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_NUMA_MIGRATIONS_PER_SECOND, "Pages migrated by NUMA balancing",
 			    STRATA_METRIC_GAUGE, NULL, s.numa_pages_migrated_per_s);
-	strata_metric_write(w, "strata_telemetry_runq_delay_ratio",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_RUNQ_DELAY_RATIO,
 			    "Time the registered threads waited for a CPU, per second", STRATA_METRIC_GAUGE, NULL,
 			    s.runq_delay_s_per_s);
 	if (s.uring_source == STRATA_SOURCE_EBPF) {
-		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", "This process's io_uring operations",
+		strata_metric_write(w, STRATA_MN_TELEMETRY_URING_OPS_PER_SECOND, "This process's io_uring operations",
 				    STRATA_METRIC_GAUGE, "kind=\"submit\"", s.uring_submits_per_s);
-		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", NULL, STRATA_METRIC_GAUGE,
+		strata_metric_write(w, STRATA_MN_TELEMETRY_URING_OPS_PER_SECOND, NULL, STRATA_METRIC_GAUGE,
 				    "kind=\"complete\"", s.uring_completions_per_s);
-		strata_metric_write(w, "strata_telemetry_uring_ops_per_second", NULL, STRATA_METRIC_GAUGE,
+		strata_metric_write(w, STRATA_MN_TELEMETRY_URING_OPS_PER_SECOND, NULL, STRATA_METRIC_GAUGE,
 				    "kind=\"fail\"", s.uring_failures_per_s);
-		strata_metric_write(w, "strata_telemetry_uring_cq_overflows", "CQ overflows of this process's rings",
+		strata_metric_write(w, STRATA_MN_TELEMETRY_URING_CQ_OVERFLOWS, "CQ overflows of this process's rings",
 				    STRATA_METRIC_GAUGE, NULL, (double)s.uring_cq_overflows);
 	}
-	strata_metric_write(w, "strata_telemetry_reclaim_stall_ratio", "Time in direct reclaim per second (eBPF)",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_RECLAIM_STALL_RATIO, "Time in direct reclaim per second (eBPF)",
 			    STRATA_METRIC_GAUGE, NULL, s.reclaim_stall_s_per_s);
-	strata_metric_write(w, "strata_telemetry_pressure_level", "0 normal, 1 elevated, 2 critical",
+	strata_metric_write(w, STRATA_MN_TELEMETRY_PRESSURE_LEVEL, "0 normal, 1 elevated, 2 critical",
 			    STRATA_METRIC_GAUGE, NULL, s.pressure_level);
 	for (i = 0; i < NCOLLECTORS; i++) {
 		static const char *const states[] = { "active", "fallback", "unavailable" };
 
 		snprintf(labels, sizeof(labels), "collector=\"%s\",state=\"%s\"", t->collectors[i].name,
 			 states[t->collectors[i].state]);
-		strata_metric_write(w, "strata_telemetry_collector_info", "State of each telemetry collector",
+		strata_metric_write(w, STRATA_MN_TELEMETRY_COLLECTOR_INFO, "State of each telemetry collector",
 				    STRATA_METRIC_GAUGE, labels, 1);
 	}
 }

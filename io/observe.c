@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 #include <strata/trace.h>
 
@@ -50,12 +51,12 @@ static void collect(void *user, struct strata_metric_writer *w)
 		loads++;
 	}
 	pthread_mutex_unlock(&live_lock);
-	strata_metric_write(w, "strata_io_active_loads", "Loads in progress", STRATA_METRIC_GAUGE, NULL, loads);
-	strata_metric_write(w, "strata_io_inflight_reads", "Reads submitted and not yet complete", STRATA_METRIC_GAUGE,
+	strata_metric_write(w, STRATA_MN_IO_ACTIVE_LOADS, "Loads in progress", STRATA_METRIC_GAUGE, NULL, loads);
+	strata_metric_write(w, STRATA_MN_IO_INFLIGHT_READS, "Reads submitted and not yet complete", STRATA_METRIC_GAUGE,
 			    NULL, inflight);
-	strata_metric_write(w, "strata_io_queue_depth", "Reads the loads in progress keep in flight at most",
+	strata_metric_write(w, STRATA_MN_IO_QUEUE_DEPTH, "Reads the loads in progress keep in flight at most",
 			    STRATA_METRIC_GAUGE, NULL, depth);
-	strata_metric_write(w, "strata_io_chunk_bytes", "Read size in use (largest over loads in progress)",
+	strata_metric_write(w, STRATA_MN_IO_CHUNK_BYTES, "Read size in use (largest over loads in progress)",
 			    STRATA_METRIC_GAUGE, NULL, chunk);
 }
 
@@ -65,17 +66,17 @@ static void init_once(void)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		strata_metric_create("strata_io_read_bytes_total", "Bytes read from storage by loads", STRATA_METRIC_COUNTER,
+		strata_metric_create(STRATA_MN_IO_READ_BYTES_TOTAL, "Bytes read from storage by loads", STRATA_METRIC_COUNTER,
 				     engines[i], &M.bytes[i]);
-		strata_metric_create("strata_io_reads_total", "Reads completed (short ones included)",
+		strata_metric_create(STRATA_MN_IO_READS_TOTAL, "Reads completed (short ones included)",
 				     STRATA_METRIC_COUNTER, engines[i], &M.reads[i]);
 	}
-	strata_metric_create("strata_io_short_reads_total", "Reads that returned fewer bytes than asked",
+	strata_metric_create(STRATA_MN_IO_SHORT_READS_TOTAL, "Reads that returned fewer bytes than asked",
 			     STRATA_METRIC_COUNTER, NULL, &M.short_reads);
-	strata_metric_create("strata_io_errors_total", "Tensors that failed to load", STRATA_METRIC_COUNTER, NULL,
+	strata_metric_create(STRATA_MN_IO_ERRORS_TOTAL, "Tensors that failed to load", STRATA_METRIC_COUNTER, NULL,
 			     &M.errors);
-	strata_metric_create("strata_io_tensors_loaded_total", "Tensors loaded", STRATA_METRIC_COUNTER, NULL, &M.tensors);
-	strata_metric_create("strata_io_read_seconds", "Time from a read's submission to its completion",
+	strata_metric_create(STRATA_MN_IO_TENSORS_LOADED_TOTAL, "Tensors loaded", STRATA_METRIC_COUNTER, NULL, &M.tensors);
+	strata_metric_create(STRATA_MN_IO_READ_SECONDS, "Time from a read's submission to its completion",
 			     STRATA_METRIC_HISTOGRAM, NULL, &M.latency);
 	strata_metric_collector_add(collect, NULL, NULL);
 	M.ev_load = strata_trace_name("io.load");

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 
 #include "mm/mm_int.h"
@@ -32,27 +33,27 @@ static void one_pool(struct strata_pool *p, void *ctx)
 	snprintf(base, sizeof(base), "pool=\"%s\",id=\"%llu\",node=\"%d\",kind=\"%s\"", name, (unsigned long long)p->gen,
 		 p->node, kind_of(p));
 	snprintf(lab, sizeof(lab), "%s,state=\"in_use\"", base);
-	strata_metric_write(w, "strata_pool_bytes", "Pool memory by state: in_use (held by callers), cached (free in "
+	strata_metric_write(w, STRATA_MN_POOL_BYTES, "Pool memory by state: in_use (held by callers), cached (free in "
 			    "thread caches), reserved (committed from the OS or device)",
 			    STRATA_METRIC_GAUGE, lab, (double)s.bytes_in_use);
 	snprintf(lab, sizeof(lab), "%s,state=\"cached\"", base);
-	strata_metric_write(w, "strata_pool_bytes", NULL, STRATA_METRIC_GAUGE, lab, (double)s.bytes_cached);
+	strata_metric_write(w, STRATA_MN_POOL_BYTES, NULL, STRATA_METRIC_GAUGE, lab, (double)s.bytes_cached);
 	snprintf(lab, sizeof(lab), "%s,state=\"reserved\"", base);
-	strata_metric_write(w, "strata_pool_bytes", NULL, STRATA_METRIC_GAUGE, lab, (double)s.bytes_reserved);
-	strata_metric_write(w, "strata_pool_peak_reserved_bytes", "Most memory the pool has held from the OS",
+	strata_metric_write(w, STRATA_MN_POOL_BYTES, NULL, STRATA_METRIC_GAUGE, lab, (double)s.bytes_reserved);
+	strata_metric_write(w, STRATA_MN_POOL_PEAK_RESERVED_BYTES, "Most memory the pool has held from the OS",
 			    STRATA_METRIC_GAUGE, base, (double)s.peak_reserved);
-	strata_metric_write(w, "strata_pool_fragmentation_ratio", "1 - in_use / reserved", STRATA_METRIC_GAUGE, base,
+	strata_metric_write(w, STRATA_MN_POOL_FRAGMENTATION_RATIO, "1 - in_use / reserved", STRATA_METRIC_GAUGE, base,
 			    s.fragmentation);
-	strata_metric_write(w, "strata_pool_hugepage_ratio", "Share of the pool's resident memory in huge pages",
+	strata_metric_write(w, STRATA_MN_POOL_HUGEPAGE_RATIO, "Share of the pool's resident memory in huge pages",
 			    STRATA_METRIC_GAUGE, base, s.hugepage_coverage);
-	strata_metric_write(w, "strata_pool_allocations_total", "Allocations served", STRATA_METRIC_COUNTER, base,
+	strata_metric_write(w, STRATA_MN_POOL_ALLOCATIONS_TOTAL, "Allocations served", STRATA_METRIC_COUNTER, base,
 			    (double)s.allocs);
-	strata_metric_write(w, "strata_pool_frees_total", "Blocks freed", STRATA_METRIC_COUNTER, base, (double)s.frees);
-	strata_metric_write(w, "strata_pool_fallbacks_total", "Preferred placements the kernel served on another node",
+	strata_metric_write(w, STRATA_MN_POOL_FREES_TOTAL, "Blocks freed", STRATA_METRIC_COUNTER, base, (double)s.frees);
+	strata_metric_write(w, STRATA_MN_POOL_FALLBACKS_TOTAL, "Preferred placements the kernel served on another node",
 			    STRATA_METRIC_COUNTER, base, (double)s.fallbacks);
-	strata_metric_write(w, "strata_pool_purged_bytes_total", "Memory given back by decay, trim and pressure",
+	strata_metric_write(w, STRATA_MN_POOL_PURGED_BYTES_TOTAL, "Memory given back by decay, trim and pressure",
 			    STRATA_METRIC_COUNTER, base, (double)s.purged_bytes);
-	strata_metric_write(w, "strata_pool_commits_total", "Calls into the provider to commit memory",
+	strata_metric_write(w, STRATA_MN_POOL_COMMITS_TOTAL, "Calls into the provider to commit memory",
 			    STRATA_METRIC_COUNTER, base, (double)s.commits);
 }
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strata/metric_names.h>
+
 #include "base/base.h"
 #include "trace/metrics_int.h"
 #include "trace/trace_int.h"
@@ -155,20 +157,20 @@ static void self_collector(struct strata_metric_writer *w)
 		dropped += atomic_load_explicit(&r->dropped, memory_order_relaxed);
 		produced += atomic_load_explicit(&r->head, memory_order_relaxed);
 	}
-	strata_metric_write(w, "strata_trace_events_total", "Trace events written into the rings", STRATA_METRIC_COUNTER,
+	strata_metric_write(w, STRATA_MN_TRACE_EVENTS_TOTAL, "Trace events written into the rings", STRATA_METRIC_COUNTER,
 			    NULL, (double)produced);
-	strata_metric_write(w, "strata_trace_events_dropped_total",
+	strata_metric_write(w, STRATA_MN_TRACE_EVENTS_DROPPED_TOTAL,
 			    "Trace events refused (ring full in drop-newest mode, or no ring free)",
 			    STRATA_METRIC_COUNTER, NULL, (double)dropped);
-	strata_metric_write(w, "strata_trace_ring_bytes", "Shared memory reserved for trace rings", STRATA_METRIC_GAUGE,
+	strata_metric_write(w, STRATA_MN_TRACE_RING_BYTES, "Shared memory reserved for trace rings", STRATA_METRIC_GAUGE,
 			    NULL, h ? (double)h->total_bytes : 0);
-	strata_metric_write(w, "strata_trace_cpu_seconds_total", "CPU time of the tracer's socket thread",
+	strata_metric_write(w, STRATA_MN_TRACE_CPU_SECONDS_TOTAL, "CPU time of the tracer's socket thread",
 			    STRATA_METRIC_COUNTER, NULL, (double)atomic_load(&st_trace_listener_cpu_ns) / 1e9);
-	strata_metric_write(w, "strata_trace_attaches_total", "Readers that attached", STRATA_METRIC_COUNTER, NULL,
+	strata_metric_write(w, STRATA_MN_TRACE_ATTACHES_TOTAL, "Readers that attached", STRATA_METRIC_COUNTER, NULL,
 			    (double)atomic_load(&st_trace_attaches));
-	strata_metric_write(w, "strata_trace_refused_total", "Connections refused by the peer-credential check",
+	strata_metric_write(w, STRATA_MN_TRACE_REFUSED_TOTAL, "Connections refused by the peer-credential check",
 			    STRATA_METRIC_COUNTER, NULL, (double)atomic_load(&st_trace_refused));
-	strata_metric_write(w, "strata_trace_readers", "Readers attached now", STRATA_METRIC_GAUGE, NULL,
+	strata_metric_write(w, STRATA_MN_TRACE_READERS, "Readers attached now", STRATA_METRIC_GAUGE, NULL,
 			    h ? (double)atomic_load(&h->readers) : 0);
 }
 

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <strata/metric_names.h>
 #include <strata/metrics.h>
 #include <strata/trace.h>
 
@@ -56,10 +57,10 @@ static void collect(void *user, struct strata_metric_writer *w)
 		char labels[64];
 
 		st_fmt(labels, sizeof(labels), "kind=\"%s\"", st_kernel_kind_name((enum st_kernel_kind)k));
-		strata_metric_write(w, "strata_graph_kernel_seconds_total", "Wall time of graph kernels, by kind",
+		strata_metric_write(w, STRATA_MN_GRAPH_KERNEL_SECONDS_TOTAL, "Wall time of graph kernels, by kind",
 				    STRATA_METRIC_COUNTER, labels,
 				    (double)__atomic_load_n(&M.ns[k], __ATOMIC_RELAXED) * 1e-9);
-		strata_metric_write(w, "strata_graph_kernel_bytes_total",
+		strata_metric_write(w, STRATA_MN_GRAPH_KERNEL_BYTES_TOTAL,
 				    "Bytes graph kernels read and wrote (arguments and results), by kind",
 				    STRATA_METRIC_COUNTER, labels, (double)__atomic_load_n(&M.bytes[k], __ATOMIC_RELAXED));
 	}
@@ -69,8 +70,8 @@ static void init_once(void)
 {
 	unsigned k;
 
-	strata_metric_create("strata_graph_runs_total", "Runs of compiled graphs", STRATA_METRIC_COUNTER, NULL, &M.runs);
-	strata_metric_create("strata_graph_run_seconds", "Time of a compiled graph's run", STRATA_METRIC_HISTOGRAM, NULL,
+	strata_metric_create(STRATA_MN_GRAPH_RUNS_TOTAL, "Runs of compiled graphs", STRATA_METRIC_COUNTER, NULL, &M.runs);
+	strata_metric_create(STRATA_MN_GRAPH_RUN_SECONDS, "Time of a compiled graph's run", STRATA_METRIC_HISTOGRAM, NULL,
 			     &M.run_seconds);
 	strata_metric_collector_add(collect, NULL, NULL);
 	for (k = 0; k < KINDS; k++) {

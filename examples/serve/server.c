@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <strata/metric_names.h>
+
 #include "server_int.h"
 #include "vocab.h"
 
@@ -456,19 +458,19 @@ static void metrics_create(struct server *s)
 		enum strata_metric_type type;
 	} list[] = {
 #define M(field, name, help, type) { offsetof(struct server, field), name, help, STRATA_METRIC_##type }
-		M(requests, "strata_serve_requests_total", "HTTP requests received", COUNTER),
-		M(rejected, "strata_serve_rejected_total", "Generation requests refused with 503 (queue full, shutting down)",
+		M(requests, STRATA_MN_SERVE_REQUESTS_TOTAL, "HTTP requests received", COUNTER),
+		M(rejected, STRATA_MN_SERVE_REJECTED_TOTAL, "Generation requests refused with 503 (queue full, shutting down)",
 		  COUNTER),
-		M(cancelled, "strata_serve_cancelled_total",
+		M(cancelled, STRATA_MN_SERVE_CANCELLED_TOTAL,
 		  "Generations cancelled: the client left, or the drain after SIGTERM ran out", COUNTER),
-		M(prompt_tokens, "strata_serve_prompt_tokens_total", "Prompt tokens processed", COUNTER),
-		M(gen_tokens, "strata_serve_generated_tokens_total", "Tokens generated", COUNTER),
-		M(queue_depth, "strata_serve_queue_depth", "Generation requests waiting", GAUGE),
-		M(ttft, "strata_serve_time_to_first_token_seconds", "Prefill time per request", HISTOGRAM),
-		M(connections, "strata_serve_connections", "HTTP connections open", GAUGE),
-		M(conn_refused, "strata_serve_connections_refused_total",
+		M(prompt_tokens, STRATA_MN_SERVE_PROMPT_TOKENS_TOTAL, "Prompt tokens processed", COUNTER),
+		M(gen_tokens, STRATA_MN_SERVE_GENERATED_TOKENS_TOTAL, "Tokens generated", COUNTER),
+		M(queue_depth, STRATA_MN_SERVE_QUEUE_DEPTH, "Generation requests waiting", GAUGE),
+		M(ttft, STRATA_MN_SERVE_TIME_TO_FIRST_TOKEN_SECONDS, "Prefill time per request", HISTOGRAM),
+		M(connections, STRATA_MN_SERVE_CONNECTIONS, "HTTP connections open", GAUGE),
+		M(conn_refused, STRATA_MN_SERVE_CONNECTIONS_REFUSED_TOTAL,
 		  "Connections answered 503 because too many were open", COUNTER),
-		M(conn_timed_out, "strata_serve_connections_timed_out_total",
+		M(conn_timed_out, STRATA_MN_SERVE_CONNECTIONS_TIMED_OUT_TOTAL,
 		  "Connections closed for taking too long to send a request, or idling past the deadline", COUNTER),
 #undef M
 	};
@@ -478,7 +480,7 @@ static void metrics_create(struct server *s)
 				     (struct strata_metric **)((char *)s + list[i].at));
 	/* Rates from a fraction of a token a second to far past what a CPU
 	 * decodes. */
-	strata_histogram_create("strata_serve_decode_tokens_per_second", "Decode speed per request", NULL, 0.25,
+	strata_histogram_create(STRATA_MN_SERVE_DECODE_TOKENS_PER_SECOND, "Decode speed per request", NULL, 0.25,
 				&s->decode_rate);
 }
 

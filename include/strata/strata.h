@@ -18,6 +18,7 @@
 #include <strata/io.h>
 #include <strata/trace.h>
 #include <strata/metrics.h>
+#include <strata/metric_names.h>
 #include <strata/telemetry.h>
 #include <strata/graph.h>
 

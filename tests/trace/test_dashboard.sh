@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# tests/trace/test_dashboard.sh — every metric the Grafana dashboard
-# (tools/grafana/strata-dashboard.json) queries exists in a real scrape of
+# tests/trace/test_dashboard.sh — metric names are declared once, in
+# include/strata/metric_names.h: no source of the library, the CLI or
+# strata-serve spells one out itself, the Grafana dashboard
+# (tools/grafana/strata-dashboard.json) queries only declared names, and
+# every declared name (so every dashboard query) exists in a real scrape of
 # running processes: examples/observe (pools, loads, pressure) and
 # strata-serve answering requests on a generated model (the scheduler,
 # kernels, serving).  No name is let off.  Then `strata top --json`
@@ -15,6 +18,13 @@ serve=
 load=
 trap 'kill $pid $serve $load 2>/dev/null; rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Spelled out anywhere but the table, a name drifts from it.
+# (Two strings of that shape are symbols of generated code, not metrics.)
+if grep -rnE '"strata_[a-z0-9_]+"' base core mm io trace bpf cuda tools/strata examples/serve |
+	grep -vE '"strata_(kernel|cc_probe)"' >"$out/literal"; then
+	fail "metric names spelled out instead of taken from include/strata/metric_names.h: $(cat "$out/literal")"
+fi
 
 "$build/examples/observe" 20 >"$out/pid" &
 for _ in $(seq 50); do [ -s "$out/pid" ] && break; sleep 0.1; done
@@ -50,12 +60,27 @@ import json, re, sys
 dash = json.load(open("tools/grafana/strata-dashboard.json"))
 scrape = open(sys.argv[1]).read()
 present = set(re.findall(r"^(strata_[a-z0-9_]+)", scrape, re.M))
+declared = set(re.findall(r'^#define STRATA_MN_[A-Z0-9_]+ "(strata_[a-z0-9_]+)"$',
+                          open("include/strata/metric_names.h").read(), re.M))
+if len(declared) < 40:
+    print("FAIL: include/strata/metric_names.h declares only %d names" % len(declared), file=sys.stderr)
+    sys.exit(1)
+# A histogram's series are its name plus _bucket, _sum and _count.
+present |= {re.sub(r"_(bucket|sum|count)$", "", m) for m in present}
+unexported = sorted(declared - present)
+if unexported:
+    print("FAIL: declared in metric_names.h, exported by no process here:", ", ".join(unexported), file=sys.stderr)
+    sys.exit(1)
 exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
 exprs.append(dash["templating"]["list"][1]["query"])
 used = set()
 for e in exprs:
     used.update(re.findall(r"\b(strata_[a-z0-9_]+)", e))
-# A histogram's series are its name plus _bucket, _sum and _count.
+base = lambda m: m if m in declared else re.sub(r"_(bucket|sum|count)$", "", m)
+undeclared = sorted(m for m in used if base(m) not in declared)
+if undeclared:
+    print("FAIL: the dashboard queries names metric_names.h does not declare:", ", ".join(undeclared), file=sys.stderr)
+    sys.exit(1)
 missing = sorted(m for m in used if m not in present and re.sub(r"_(bucket|sum|count)$", "", m) not in present)
 if missing:
     print("FAIL: the dashboard uses metrics no process exports:", ", ".join(missing), file=sys.stderr)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <strata/metric_names.h>
 #include <strata/strata.h>
 
 #include "cli.h"
@@ -166,7 +167,7 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 		char name[96], id[32], node[16], kind[16], key[200];
 		json_t *p;
 
-		if (strcmp(s->name, "strata_pool_bytes") || !strstr(s->labels, "state=\"reserved\""))
+		if (strcmp(s->name, STRATA_MN_POOL_BYTES) || !strstr(s->labels, "state=\"reserved\""))
 			continue;
 		label(s->labels, "pool", name, sizeof(name));
 		label(s->labels, "id", id, sizeof(id));
@@ -184,13 +185,13 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 
 				if (!strstr(t->labels, key))
 					continue;
-				if (strcmp(t->name, "strata_pool_bytes") == 0 && strstr(t->labels, "in_use"))
+				if (strcmp(t->name, STRATA_MN_POOL_BYTES) == 0 && strstr(t->labels, "in_use"))
 					json_object_set_new(p, "in_use_bytes", json_real(t->value));
-				else if (strcmp(t->name, "strata_pool_bytes") == 0 && strstr(t->labels, "cached"))
+				else if (strcmp(t->name, STRATA_MN_POOL_BYTES) == 0 && strstr(t->labels, "cached"))
 					json_object_set_new(p, "cached_bytes", json_real(t->value));
-				else if (strcmp(t->name, "strata_pool_hugepage_ratio") == 0)
+				else if (strcmp(t->name, STRATA_MN_POOL_HUGEPAGE_RATIO) == 0)
 					json_object_set_new(p, "hugepage_ratio", json_real(t->value));
-				else if (strcmp(t->name, "strata_pool_fallbacks_total") == 0)
+				else if (strcmp(t->name, STRATA_MN_POOL_FALLBACKS_TOTAL) == 0)
 					json_object_set_new(p, "fallbacks", json_real(t->value));
 			}
 		}
@@ -198,26 +199,26 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 	}
 	json_object_set_new(root, "pools", pools);
 	io = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "read_bytes_per_second",
-		       rate(cur, prev, "strata_io_read_bytes_total"), "reads_per_second",
-		       rate(cur, prev, "strata_io_reads_total"), "inflight_reads", sum(cur, "strata_io_inflight_reads", NULL),
-		       "queue_depth", sum(cur, "strata_io_queue_depth", NULL), "chunk_bytes",
-		       sum(cur, "strata_io_chunk_bytes", NULL), "tensors_loaded",
-		       sum(cur, "strata_io_tensors_loaded_total", NULL), "errors", sum(cur, "strata_io_errors_total", NULL));
+		       rate(cur, prev, STRATA_MN_IO_READ_BYTES_TOTAL), "reads_per_second",
+		       rate(cur, prev, STRATA_MN_IO_READS_TOTAL), "inflight_reads", sum(cur, STRATA_MN_IO_INFLIGHT_READS, NULL),
+		       "queue_depth", sum(cur, STRATA_MN_IO_QUEUE_DEPTH, NULL), "chunk_bytes",
+		       sum(cur, STRATA_MN_IO_CHUNK_BYTES, NULL), "tensors_loaded",
+		       sum(cur, STRATA_MN_IO_TENSORS_LOADED_TOTAL, NULL), "errors", sum(cur, STRATA_MN_IO_ERRORS_TOTAL, NULL));
 	json_object_set_new(root, "io", io);
 	pressure = json_pack("{s:s, s:f, s:f, s:f, s:i, s:f, s:f, s:f, s:f}", "source", "/proc/pressure", "cpu_some_avg10",
 			     psi("cpu"), "memory_some_avg10", psi("memory"), "io_some_avg10", psi("io"), "level",
-			     (int)sum(cur, "strata_telemetry_pressure_level", NULL), "disk_bytes_per_second",
-			     sum(cur, "strata_telemetry_io_bytes_per_second", NULL), "reclaim_stalls_per_second",
-			     sum(cur, "strata_telemetry_reclaim_stalls_per_second", NULL), "faults_per_second",
-			     sum(cur, "strata_telemetry_faults_per_second", "kind=\"all\""), "runq_delay_ratio",
-			     sum(cur, "strata_telemetry_runq_delay_ratio", NULL));
+			     (int)sum(cur, STRATA_MN_TELEMETRY_PRESSURE_LEVEL, NULL), "disk_bytes_per_second",
+			     sum(cur, STRATA_MN_TELEMETRY_IO_BYTES_PER_SECOND, NULL), "reclaim_stalls_per_second",
+			     sum(cur, STRATA_MN_TELEMETRY_RECLAIM_STALLS_PER_SECOND, NULL), "faults_per_second",
+			     sum(cur, STRATA_MN_TELEMETRY_FAULTS_PER_SECOND, "kind=\"all\""), "runq_delay_ratio",
+			     sum(cur, STRATA_MN_TELEMETRY_RUNQ_DELAY_RATIO, NULL));
 	{
 		/* Which collectors feed it: "block_io=active sched=active memory=fallback". */
 		char sources[256] = "";
 		size_t k;
 
 		for (k = 0; k < cur->n; k++)
-			if (strcmp(cur->s[k].name, "strata_telemetry_collector_info") == 0) {
+			if (strcmp(cur->s[k].name, STRATA_MN_TELEMETRY_COLLECTOR_INFO) == 0) {
 				char c[32], st[32];
 
 				snprintf(sources + strlen(sources), sizeof(sources) - strlen(sources), "%s%s=%s",
@@ -229,17 +230,17 @@ static json_t *view(int pid, const struct scrape *cur, const struct scrape *prev
 	json_object_set_new(root, "pressure", pressure);
 	/* busy and waiting: seconds per second summed over the workers, so
 	 * 2.0 is two workers busy all the time. */
-	sched = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "workers", sum(cur, "strata_sched_workers", NULL),
-			  "tasks_per_second", rate(cur, prev, "strata_sched_tasks_total"), "chunks_per_second",
-			  rate(cur, prev, "strata_sched_chunks_total"), "busy_seconds_per_second",
-			  rate(cur, prev, "strata_sched_busy_seconds_total"), "wait_seconds_per_second",
-			  rate(cur, prev, "strata_sched_wait_seconds_total"), "kernel_seconds_per_second",
-			  rate(cur, prev, "strata_graph_kernel_seconds_total"));
+	sched = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "workers", sum(cur, STRATA_MN_SCHED_WORKERS, NULL),
+			  "tasks_per_second", rate(cur, prev, STRATA_MN_SCHED_TASKS_TOTAL), "chunks_per_second",
+			  rate(cur, prev, STRATA_MN_SCHED_CHUNKS_TOTAL), "busy_seconds_per_second",
+			  rate(cur, prev, STRATA_MN_SCHED_BUSY_SECONDS_TOTAL), "wait_seconds_per_second",
+			  rate(cur, prev, STRATA_MN_SCHED_WAIT_SECONDS_TOTAL), "kernel_seconds_per_second",
+			  rate(cur, prev, STRATA_MN_GRAPH_KERNEL_SECONDS_TOTAL));
 	json_object_set_new(root, "scheduler", sched);
-	tracer = json_pack("{s:f, s:f, s:f, s:f}", "events_per_second", rate(cur, prev, "strata_trace_events_total"),
-			   "dropped", sum(cur, "strata_trace_events_dropped_total", NULL), "cpu_seconds",
-			   sum(cur, "strata_trace_cpu_seconds_total", NULL), "ring_bytes",
-			   sum(cur, "strata_trace_ring_bytes", NULL));
+	tracer = json_pack("{s:f, s:f, s:f, s:f}", "events_per_second", rate(cur, prev, STRATA_MN_TRACE_EVENTS_TOTAL),
+			   "dropped", sum(cur, STRATA_MN_TRACE_EVENTS_DROPPED_TOTAL, NULL), "cpu_seconds",
+			   sum(cur, STRATA_MN_TRACE_CPU_SECONDS_TOTAL, NULL), "ring_bytes",
+			   sum(cur, STRATA_MN_TRACE_RING_BYTES, NULL));
 	json_object_set_new(root, "tracer", tracer);
 	return root;
 }
@@ -387,7 +388,7 @@ int cmd_top(int argc, char **argv)
 		cur->t = now_s();
 		v = view(pid, cur, prev);
 		if (screen) {
-			draw(pid, v, sum(cur, "strata_sched_workers", NULL) > 0);
+			draw(pid, v, sum(cur, STRATA_MN_SCHED_WORKERS, NULL) > 0);
 		} else if (json) {
 			json_dumpf(v, stdout, JSON_COMPACT);
 			printf("\n");
