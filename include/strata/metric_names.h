@@ -12,6 +12,8 @@
 #ifndef STRATA_METRIC_NAMES_H
 #define STRATA_METRIC_NAMES_H
 
+#include <strata/common.h>
+
 /* Memory pools (mm/metrics.c) */
 #define STRATA_MN_POOL_BYTES "strata_pool_bytes"
 #define STRATA_MN_POOL_PEAK_RESERVED_BYTES "strata_pool_peak_reserved_bytes"
