@@ -77,11 +77,11 @@ $(O)/pic/%.o: %.c $(CONFIG_HDR)
 # tests and pasted as text into every generated kernel: the emitter
 # includes them as string constants made here.
 KERNEL_HDRS := core/graph/kernels/convert.h core/graph/kernels/elementwise.h
-$(O)/gen/kernel_text.h: $(KERNEL_HDRS) tools/embed-text.sh
+$(O)/core/graph/kernel_text.h: $(KERNEL_HDRS) tools/embed-text.sh
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  EMBED   $@")
 	$(Q)sh tools/embed-text.sh $(KERNEL_HDRS) > $@.tmp && mv $@.tmp $@
-$(O)/obj/core/graph/emit.o $(O)/pic/core/graph/emit.o: $(O)/gen/kernel_text.h
+$(O)/obj/core/graph/emit.o $(O)/pic/core/graph/emit.o: $(O)/core/graph/kernel_text.h
 
 # Switches over the graph's closed sets (ops, parameter kinds, kernel kinds)
 # name every case: a new op that a pass forgets does not compile.

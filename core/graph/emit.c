@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "core/graph/emit_int.h"
-#include "gen/kernel_text.h"
+#include "core/graph/kernel_text.h" /* generated: tools/embed-text.sh */
 
 struct pad4 st_emit_pad(const struct st_shape *s)
 {
