@@ -17,7 +17,7 @@ LIB_SRCS := \
 	core/cc.c core/feature.c core/feature_host.c core/mm_place.c core/mm.c core/load.c core/observe.c core/telemetry.c core/rt.c \
 	core/graph/op.c core/graph/shape.c core/graph/rules.c core/graph/build.c core/graph/interp.c core/graph/passes.c core/graph/fold.c \
 	core/graph/fuse.c core/graph/plan.c core/graph/emit.c core/graph/emit_matmul.c core/graph/emit_packed.c core/graph/emit_single.c core/graph/emit_weights.c core/graph/pack.c \
-	core/graph/kcache.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/graph/observe.c core/graph/stream.c core/graph/place.c core/sched.c \
+	core/graph/kcache.c core/graph/target_cpu.c core/graph/target_ref.c core/graph/compile.c core/graph/program.c core/graph/dump.c core/graph/text.c core/graph/observe.c core/graph/stream.c core/graph/place.c core/sched.c \
 	mm/populate.c mm/os_provider.c mm/tlsf.c mm/arena.c mm/large.c mm/small.c \
 	mm/tcache.c mm/commit.c mm/domain.c mm/stats.c mm/metrics.c mm/pool.c \
 	trace/clock.c trace/shm.c trace/listen.c trace/peer.c trace/reader.c trace/metrics.c trace/expo.c trace/http.c \
@@ -76,7 +76,7 @@ $(O)/pic/%.o: %.c $(CONFIG_HDR)
 # The kernel helpers are real C headers (core/graph/kernels/), compiled into
 # tests and pasted as text into every generated kernel: the emitter
 # includes them as string constants made here.
-KERNEL_HDRS := core/graph/kernels/convert.h core/graph/kernels/elementwise.h
+KERNEL_HDRS := core/graph/kernels/convert.h core/graph/kernels/elementwise.h core/graph/kernels/packed.h
 $(O)/core/graph/kernel_text.h: $(KERNEL_HDRS) tools/embed-text.sh
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  EMBED   $@")

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/graph/graph_int.h"
+#include "core/graph/target.h"
 #include "helpers.h"
 
 static struct fail_alloc *active;
@@ -266,6 +267,8 @@ size_t graph_bytes_of(uint32_t node, uint32_t seq)
 	return n;
 }
 
+const struct st_target *graph_compare_target;
+
 void graph_compare(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
 		       unsigned nouts, double tol, bool relative_to_max, struct strata_program **out)
 {
@@ -275,7 +278,12 @@ void graph_compare(uint32_t seq, const struct strata_graph_tensor *in, unsigned 
 	int err;
 
 	assert_true(nouts <= 32);
-	err = strata_graph_compile(test_graph, NULL, &p);
+	/* STRATA_TEST_TARGET=reference: every comparison per kernel on the
+	 * reference target (tests/core/test_reference_target.sh). */
+	if (!graph_compare_target && getenv("STRATA_TEST_TARGET") && !strcmp(getenv("STRATA_TEST_TARGET"), "reference"))
+		graph_compare_target = &st_target_reference;
+	err = graph_compare_target ? st_graph_compile_on(test_graph, NULL, graph_compare_target, &p)
+				   : strata_graph_compile(test_graph, NULL, &p);
 	if (err)
 		fail_msg("compile: %d %s", err, strata_graph_error(test_graph));
 	for (i = 0; i < nouts; i++) {

@@ -87,6 +87,11 @@ void graph_compare(uint32_t seq, const struct strata_graph_tensor *in, unsigned 
 		   unsigned nouts, double tol, bool relative_to_max, struct strata_program **out);
 void graph_compare_f32(uint32_t seq, const struct strata_graph_tensor *in, unsigned nin, const uint32_t *outs,
 		       unsigned nouts);
+/* The target graph_compare() compiles for (core/graph/target.h); NULL:
+ * strata_graph_compile()'s own choice, or the reference target with
+ * STRATA_TEST_TARGET=reference in the environment. */
+struct st_target;
+extern const struct st_target *graph_compare_target;
 /* Bytes of test_graph's node @node at @seq (4-byte elements). */
 size_t graph_bytes_of(uint32_t node, uint32_t seq);
 /* Mark @n nodes as outputs of test_graph. */

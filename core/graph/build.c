@@ -15,6 +15,7 @@
 #include "base/base.h"
 #include "core/core_int.h"
 #include "core/graph/graph_int.h"
+#include "core/graph/kernels/packed.h"
 #include "core/graph/op.h"
 
 #define DEFAULT_MAX_SEQ 2048u
@@ -146,7 +147,8 @@ int strata_graph_weight_lend(struct strata_graph *g, uint32_t weight)
 	if (!grown)
 		return -ENOMEM;
 	g->owned = grown;
-	n->lent_tiles = st_calloc((size_t)(n->shape.dim[0] + 31) / 32, sizeof(*n->lent_tiles));
+	/* Every tile starts SK_TILE_STORED (0). */
+	n->lent_tiles = st_calloc((size_t)(n->shape.dim[0] + SK_TILE_ROWS - 1) / SK_TILE_ROWS, sizeof(*n->lent_tiles));
 	if (!n->lent_tiles)
 		return -ENOMEM;
 	g->owned[g->nowned++] = n->lent_tiles;

@@ -1,29 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * core/graph/compile.c — strata_graph_compile(): the passes in order, then
- * the kernels built (or found in the cache) and loaded.
+ * the kernels handed to a target (target.h) to be made runnable.
  *
- *   fold -> cse -> dce -> fuse -> plan -> emit -> build / cache -> dlopen
+ *   fold -> cse -> dce -> fuse -> plan -> place -> target: open, emit, build
  *
- * Kernels with the same source share one object; the objects missing from
- * the cache are compiled in parallel, one compiler per core.
+ * The passes know nothing of the target; without one (asked for, or the
+ * CPU target finds no C compiler) the reference interpreter runs the
+ * whole graph.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
-#include "core/graph/kcache.h"
+#include "core/graph/target.h"
 #include "core/sched.h"
-
-#define DEFAULT_CACHE_BYTES (256ull << 20)
 
 static double now_ms(void)
 {
@@ -65,113 +60,6 @@ static int run_passes(struct strata_program *p)
 	st_free(m1);
 	st_free(m2);
 	return err;
-}
-
-static int kernel_dir(struct strata_program *p, const struct strata_compile_opts *opts, char *dir, size_t len,
-		      bool *private_dir)
-{
-	const char *want = ST_OPT(opts, cache_dir, NULL);
-	const char *tmp = getenv("TMPDIR");
-
-	*private_dir = false;
-	if (want && *want) {
-		st_fmt(dir, len, "%s", want);
-	} else if (!want && p->src->rt->cache_dir) {
-		st_fmt(dir, len, "%s/kernels", p->src->rt->cache_dir);
-	} else {
-		*private_dir = true;
-	}
-	if (!*private_dir) {
-		/* The runtime's folder may not exist yet: make every level. */
-		char part[4096];
-		char *slash;
-
-		st_fmt(part, sizeof(part), "%s", dir);
-		for (slash = strchr(part + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-			*slash = '\0';
-			mkdir(part, 0700);
-			*slash = '/';
-		}
-		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-			return 0;
-		st_warn("kernel cache %s cannot be made (%s): kernels are built in a private folder", dir,
-			strerror(errno));
-		*private_dir = true;
-	}
-	if (st_fmt(dir, len, "%s/strata-kernels-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)len || !mkdtemp(dir))
-		return st_program_fail(p, -errno ? -errno : -ENAMETOOLONG, "no folder to build kernels in");
-	return 0;
-}
-
-struct object {
-	uint64_t key;
-	const char *source;
-	char path[4200];
-	bool ready;
-	struct st_kbuild build;
-};
-
-/* Build every object not in the cache, up to one compiler per CPU at once. */
-static int build_missing(struct strata_program *p, const struct st_toolchain *tc, const char *dir,
-			 struct object *obj, unsigned n)
-{
-	unsigned cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN), started = 0, waited = 0, i;
-	unsigned *queue = st_malloc((n ? n : 1) * sizeof(*queue)), nq = 0;
-	int err = 0;
-
-	if (!queue)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		if (!obj[i].ready)
-			queue[nq++] = i;
-	while (waited < nq) {
-		while (!err && started < nq && started - waited < (cpus ? cpus : 1)) {
-			struct object *o = &obj[queue[started]];
-
-			err = st_kcache_build_start(tc, dir, o->key, o->source, &o->build);
-			if (err) {
-				st_program_fail(p, err, "cannot start %s: %s", tc->cc, strerror(-err));
-				break;
-			}
-			started++;
-		}
-		if (waited == started)
-			break;
-		{
-			struct object *o = &obj[queue[waited++]];
-			int e = st_kcache_build_finish(&o->build);
-
-			if (e && !err)
-				err = st_program_fail(p, e, "kernel %016llx did not compile with %s (%s); its source is "
-							    "kept at %s",
-						      (unsigned long long)o->key, tc->cc, strerror(-e), o->build.src);
-			if (!e) {
-				st_fmt(o->path, sizeof(o->path), "%s", o->build.path);
-				o->ready = true;
-				p->info.compiled++;
-			}
-		}
-	}
-	st_free(queue);
-	return err;
-}
-
-/* Load object @o; a cached object that will not load is built again. */
-static int load(struct strata_program *p, const struct st_toolchain *tc, const char *dir, struct object *o,
-		void **handle)
-{
-	*handle = dlopen(o->path, RTLD_NOW | RTLD_LOCAL);
-	if (!*handle) {
-		st_warn("kernel %s does not load (%s): building it again", o->path, dlerror());
-		unlink(o->path);
-		o->ready = false;
-		if (build_missing(p, tc, dir, o, 1))
-			return -ENOEXEC;
-		*handle = dlopen(o->path, RTLD_NOW | RTLD_LOCAL);
-		if (!*handle)
-			return st_program_fail(p, -ENOEXEC, "kernel %s does not load: %s", o->path, dlerror());
-	}
-	return 0;
 }
 
 /*
@@ -240,66 +128,6 @@ static void count_fills(struct strata_program *p)
 	}
 }
 
-/* Emit every kernel, find or build its object, load it. */
-static int build_kernels(struct strata_program *p, const struct strata_compile_opts *opts,
-			 const struct st_toolchain *tc, const char *dir, bool private_dir)
-{
-	struct strata_graph *g = st_program_graph(p);
-	struct st_fusion *f = &p->f;
-	struct object *obj = st_calloc(f->nk ? f->nk : 1, sizeof(*obj));
-	unsigned n = 0, i, k, removed;
-	int err = 0;
-
-	if (!obj)
-		return -ENOMEM;
-	for (k = 0; k < f->nk && !err; k++) {
-		err = st_kernel_emit(g, &f->k[k]);
-		if (err)
-			break;
-		f->k[k].hash = st_kcache_key(tc, f->k[k].source);
-		for (i = 0; i < n && obj[i].key != f->k[k].hash; i++)
-			;
-		f->k[k].module = i;
-		if (i == n) {
-			obj[n].key = f->k[k].hash;
-			obj[n].source = f->k[k].source;
-			if (!private_dir && st_kcache_lookup(dir, obj[n].key, obj[n].path, sizeof(obj[n].path)) == 0) {
-				obj[n].ready = true;
-				p->info.cache_hits++;
-			}
-			n++;
-		}
-	}
-	if (!err)
-		err = build_missing(p, tc, dir, obj, n);
-	if (!err) {
-		p->objects = st_calloc(n ? n : 1, sizeof(*p->objects));
-		err = p->objects ? 0 : -ENOMEM;
-	}
-	for (i = 0; i < n && !err; i++) {
-		err = load(p, tc, dir, &obj[i], &p->objects[i]);
-		if (!err)
-			p->nobjects++;
-	}
-	for (k = 0; k < f->nk && !err; k++) {
-		*(void **)&f->k[k].fn = dlsym(p->objects[f->k[k].module], "strata_kernel");
-		if (!f->k[k].fn)
-			err = st_program_fail(p, -ENOEXEC, "kernel %u has no entry point", k);
-	}
-	if (private_dir) {
-		for (i = 0; i < n; i++)
-			if (obj[i].ready)
-				unlink(obj[i].path);
-	} else if (p->info.compiled) {
-		st_kcache_trim(dir, ST_OPT(opts, cache_max_bytes, 0) ? ST_OPT(opts, cache_max_bytes, 0)
-								      : DEFAULT_CACHE_BYTES,
-			       &removed);
-	}
-	p->info.objects = n;
-	st_free(obj);
-	return err;
-}
-
 /* Bytes the plan and the fusion report. */
 static void summarize(struct strata_program *p)
 {
@@ -342,13 +170,31 @@ static bool has_output(const struct strata_graph *g)
 	return false;
 }
 
+/* Each kernel's source and key from the target, then all made runnable. */
+static int build_kernels(struct strata_program *p, const struct strata_compile_opts *opts)
+{
+	uint32_t k;
+	int err = 0;
+
+	for (k = 0; k < p->f.nk && !err; k++)
+		err = p->target->emit(p, &p->f.k[k]);
+	return err ? err : p->target->build(p, opts);
+}
+
 int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opts *opts, struct strata_program **out)
 {
+	const bool interpret = opts && st_opts_valid(opts, sizeof(*opts)) &&
+			       (ST_OPT(opts, flags, 0) & STRATA_COMPILE_INTERPRET);
+
+	return st_graph_compile_on(g, opts, interpret ? NULL : &st_target_cpu, out);
+}
+
+int st_graph_compile_on(struct strata_graph *g, const struct strata_compile_opts *opts,
+			const struct st_target *target, struct strata_program **out)
+{
 	struct strata_program *p;
-	struct st_toolchain tc;
 	double t0 = now_ms(), t[4];
-	char dir[4096];
-	bool private_dir = false, have_dir = false;
+	char why[sizeof(p->info.reason)];
 	int err;
 
 	if (!g || !out || (opts && !st_opts_valid(opts, sizeof(*opts))))
@@ -367,20 +213,23 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 			st_graph_fail(g, err, "compile: folding constants failed: %s", g->error);
 		goto fail;
 	}
-	p->info.backend = STRATA_BACKEND_C;
-	if (ST_OPT(opts, flags, 0) & STRATA_COMPILE_INTERPRET) {
-		p->info.backend = STRATA_BACKEND_INTERPRETER;
+	p->info.backend = STRATA_BACKEND_INTERPRETER;
+	if (!target) {
 		st_fmt(p->info.reason, sizeof(p->info.reason), "asked for (STRATA_COMPILE_INTERPRET)");
-	} else if ((err = kernel_dir(p, opts, dir, sizeof(dir), &private_dir)) != 0) {
-		goto fail;
-	} else if ((have_dir = true, st_kcache_toolchain(private_dir ? NULL : dir, &tc))) {
-		p->info.backend = STRATA_BACKEND_INTERPRETER;
-		st_fmt(p->info.reason, sizeof(p->info.reason),
-		       "no working C compiler ($STRATA_CC, cc, gcc or clang on PATH): the reference interpreter runs "
-		       "instead");
+	} else if ((err = target->open(p, opts, why, sizeof(why))) == -ENOENT) {
+		/* Not here: the whole graph through the interpreter. */
+		target->close(p);
+		st_fmt(p->info.reason, sizeof(p->info.reason), "%s", why);
 		st_warn("graph: %s", p->info.reason);
+	} else if (err) {
+		target->close(p);
+		if (p->error[0])
+			st_graph_fail(g, err, "compile: %s", p->error);
+		goto fail;
 	} else {
-		st_fmt(p->info.compiler, sizeof(p->info.compiler), "%s", tc.version);
+		p->target = target;
+		if (target == &st_target_cpu)
+			p->info.backend = STRATA_BACKEND_C;
 	}
 	t[0] = now_ms();
 	err = st_graph_fuse(st_program_graph(p), !(ST_OPT(opts, flags, 0) & STRATA_COMPILE_NO_FUSION), &p->f);
@@ -398,12 +247,13 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 	err = make_states(p);
 	if (err)
 		goto fail;
-	if (p->info.backend == STRATA_BACKEND_C) {
+	if (p->target) {
 		choose_streaming(p, g->rt->topo);
 		count_fills(p);
-		err = st_choose_packing(p, ST_OPT(opts, flags, 0));
+		if (p->target->packs_weights)
+			err = st_choose_packing(p, ST_OPT(opts, flags, 0));
 		if (!err)
-			err = build_kernels(p, opts, &tc, dir, private_dir);
+			err = build_kernels(p, opts);
 		t[3] = now_ms();
 		if (!err && p->plan.arena_bytes) {
 			p->arena_raw = st_malloc(p->plan.arena_bytes + 63);
@@ -431,17 +281,13 @@ int strata_graph_compile(struct strata_graph *g, const struct strata_compile_opt
 		p->info.threads = 1;
 	}
 	p->info.compile_ms = now_ms() - t0;
-	if (have_dir && private_dir)
-		rmdir(dir);
-	st_debug("graph: compiled %u nodes into %u kernels in %.1f ms (passes %.1f, fuse %.1f, plan %.1f, build %.1f, "
-		 "tasks %.1f)",
-		 p->info.nodes, p->info.kernels, p->info.compile_ms, t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2],
-		 now_ms() - t[3]);
+	st_debug("graph: compiled %u nodes into %u kernels for %s in %.1f ms (passes %.1f, fuse %.1f, plan %.1f, "
+		 "build %.1f, tasks %.1f)",
+		 p->info.nodes, p->info.kernels, p->target ? p->target->name : "the interpreter", p->info.compile_ms,
+		 t[0] - t0, t[1] - t[0], t[2] - t[1], t[3] - t[2], now_ms() - t[3]);
 	*out = p;
 	return 0;
 fail:
-	if (have_dir && private_dir)
-		rmdir(dir); /* the source of a failed kernel stays, and the folder with it */
 	strata_program_destroy(p);
 	return err;
 }

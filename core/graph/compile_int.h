@@ -55,7 +55,8 @@ struct st_kernel {
 	bool packed;
 	char *source; /* C source (emit.c) */
 	uint64_t hash; /* of the source and the toolchain (kcache.c) */
-	st_kernel_fn fn;
+	st_kernel_fn fn; /* the CPU target's entry point */
+	void *ctx; /* another target's own, per kernel */
 	unsigned module; /* index in the program's loaded objects */
 };
 
@@ -102,18 +103,16 @@ int st_graph_fold(struct strata_graph *g, struct strata_graph **out, void ***own
  * with @fuse false, every op is a kernel of its own. */
 int st_graph_fuse(const struct strata_graph *g, bool fuse, struct st_fusion *f);
 void st_fusion_free(struct st_fusion *f);
-/* Whether @op is element-wise (one or two operands, broadcast). */
-bool st_op_elementwise(enum strata_op op);
 /* Whether @n is a view (reshape, contiguous slice): no kernel, no copy. */
 bool st_node_is_view(const struct strata_graph *g, const struct st_node *n);
 
 /* place.c: where each kernel runs. */
-enum st_target {
-	ST_TARGET_CPU = 0, /* generated C on this host's cores */
+enum st_device {
+	ST_DEVICE_CPU = 0, /* this host's cores */
 };
 
 struct st_placement {
-	enum st_target target;
+	enum st_device device;
 	unsigned node; /* NUMA node, as the runtime numbers them (0 … n_nodes - 1) */
 };
 
@@ -142,8 +141,9 @@ bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t 
  * that a kernel would read as stored). */
 int st_choose_packing(struct strata_program *p, unsigned flags);
 
-/* A packed kernel's copy of its weight, and one state per tile of 32
- * rows (0 not packed, 1 being packed, 2 packed; the kernel packs them). */
+/* A packed kernel's copy of its weight, and one state per tile of
+ * SK_TILE_ROWS rows (enum sk_tile_state, kernels/packed.h; the kernel
+ * packs them). */
 struct st_packed {
 	void *raw, *data; /* data: raw aligned to 64 bytes (NULL in place) */
 	uint32_t *tiles; /* the program's, or in place the weight's (lent_tiles) */
@@ -154,7 +154,9 @@ struct st_packed {
 
 /* One kernel ready to run: its function and the addresses it takes. */
 struct st_call {
+	int (*launch)(struct st_call *c, int64_t lo, int64_t hi); /* the target's (target.h) */
 	st_kernel_fn fn;
+	void *ctx; /* the kernel's .ctx */
 	void *t[3 + ST_KERNEL_MAX_ARGS]; /* result, args, and a packed weight's copy and tile states */
 	int64_t seq;
 	uint32_t kernel; /* its number, for trace events */
@@ -165,6 +167,7 @@ struct st_call {
 	uint64_t runs, ns, total_bytes;
 };
 
+struct st_target;
 struct st_sched;
 struct st_task;
 
@@ -180,8 +183,9 @@ struct strata_program {
 	void *arena, *arena_raw;
 	struct st_packed *packed; /* per kernel: its packed weight (kernels with .packed) */
 	void **state; /* per node of the final graph: the buffer of a state, else NULL */
-	void **objects; /* dlopen handles */
-	unsigned nobjects;
+	const struct st_target *target; /* NULL: the interpreter runs the whole graph */
+	void *target_state; /* the target's own (target_cpu.c: objects, cache folder) */
+	uint64_t target_id; /* what identifies the target's output: part of every kernel's cache key */
 	struct st_sched *sched;
 	struct st_task *tasks; /* one per kernel */
 	uint32_t *succ; /* storage of the tasks' successor lists */
@@ -199,11 +203,11 @@ static inline struct strata_graph *st_program_graph(const struct strata_program 
 	return p->stage[2];
 }
 
-/* The graph whose node numbers index p->state: the final one for compiled
- * code, the caller's for the interpreter. */
+/* The graph whose node numbers index p->state: the final one for kernels
+ * on a target, the caller's for the whole-graph interpreter. */
 static inline struct strata_graph *st_program_state_graph(const struct strata_program *p)
 {
-	return p->info.backend == STRATA_BACKEND_C ? p->stage[2] : p->src;
+	return p->target ? p->stage[2] : p->src;
 }
 
 /* observe.c: trace names and metrics of kernels; record one finished run

@@ -164,6 +164,13 @@ void st_emit_prelude(struct emitter *e)
 		    st_kernel_text_elementwise);
 }
 
+void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which)
+{
+	switch (which) {
+	case ST_TEXT_PACKED: st_text_add(&e->t, "%s", st_kernel_text_packed); break;
+	}
+}
+
 /* Pointers for every argument the chain in members [@from, @to) reads,
  * relative to @ref, named <ptr><index>; fills @moves. */
 static void chain_args(struct emitter *e, unsigned from, unsigned to, const struct pad4 *ref, const char *ptr,

@@ -56,8 +56,14 @@ int st_emit_member_index(const struct st_kernel *k, uint32_t id);
  * not move along the last axis: @moves is indexed by argument). */
 void st_emit_chain(struct emitter *e, unsigned from, unsigned to, const char *ptr, const bool *moves, const char *idx);
 
-/* The generated file's head: headers and the f16 / bf16 helpers. */
+/* The generated file's head: the helpers of kernels/convert.h and
+ * kernels/elementwise.h. */
 void st_emit_prelude(struct emitter *e);
+/* Paste another header of core/graph/kernels/ into the kernel. */
+enum st_kernel_text {
+	ST_TEXT_PACKED, /* kernels/packed.h */
+};
+void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which);
 
 /* st_unpack(p, w, K): a row of K elements stored as @t widened to f32
  * (emit_weights.c; the embedding gathers rows with it too). */

@@ -191,7 +191,7 @@ static void emit_packed_decode(struct emitter *e)
 
 	st_text_add(&e->t,
 		    "\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n"
-		    "\t\t{\n\t\t\tconst int err = st_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], it %% nblk, n0, n1, K);\n"
+		    "\t\t{\n\t\t\tconst int err = sk_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], it %% nblk, n0, n1, K, ST_PBS);\n"
 		    "\t\t\tif (err)\n\t\t\t\treturn err;\n\t\t}\n"
 		    "#if ST_PDIGITS\n"
 		    "\t\tif (M < 4) {\n\t\t\tfloat res[4][NB];\n"

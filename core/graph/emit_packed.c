@@ -16,7 +16,8 @@
  *   Q4_0  d[16]       | q[4][16]                                         288
  *   Q8_0  d[16]       | q[8][16] (made unsigned: q + 128, as q ^ 0x80) 544
  *
- * A 512-bit load then holds four weights of each of the 16 rows, lane r
+ * (The layout, packing and reading back are kernels/packed.h's.)  A
+ * 512-bit load then holds four weights of each of the 16 rows, lane r
  * being row r: the multiply-adds need no horizontal step, a's values come
  * broadcast from memory, and one conversion and one multiply-add per block
  * apply the 16 rows' scales (about 50 instructions for 512 weights).  The
@@ -51,72 +52,20 @@ bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t 
 	return st_weight_packable(b);
 }
 
-/* Packing a tile, and reading a row back (the prefill path, any CPU). */
-static void emit_layout(struct emitter *e, enum strata_dtype t, int bs, int qoff)
+/* The layout (kernels/packed.h: packing a tile, reading a block back) and
+ * a row of the packed copy widened for the prefill path, any CPU: each
+ * block put back together and given to st_unpack(), so the values are its
+ * own. */
+static void emit_layout(struct emitter *e, int bs)
 {
-	bool q8 = t == STRATA_DTYPE_Q8_0;
-
-	st_text_add(&e->t, "#include <stdlib.h>\n#define ST_PBS %d /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n"
-			   "/* Rows n0 … n1 - 1 of b packed into P, a group of 16 at a time through a\n"
-			   " * buffer: a group's rows take the bytes its packed form does, so P may\n"
-			   " * be B itself (a lent weight). */\n"
-			   "static int st_pack_tile(const uint8_t *B, uint8_t *P, int64_t n0, int64_t n1, int64_t K)\n{\n"
-			   "\tconst int64_t nb = K / 32;\n"
-			   "\tuint8_t *tmp = malloc((size_t)(nb * ST_PGB));\n"
-			   "\tif (!tmp)\n\t\treturn -12; /* -ENOMEM */\n"
-			   "\tfor (int64_t g = n0 / 16; g < n1 / 16; g++) {\n"
-			   "\t\tfor (int64_t b = 0; b < nb; b++) {\n"
-			   "\t\t\tuint8_t *o = tmp + b * ST_PGB;\n"
-			   "\t\t\tfor (int r = 0; r < 16; r++) {\n"
-			   "\t\t\t\tconst uint8_t *s = B + ((g * 16 + r) * nb + b) * ST_PBS;\n"
-			   "\t\t\t\tmemcpy(o + 2 * r, s, 2);\n",
-		    bs);
-	if (t == STRATA_DTYPE_Q4_1)
-		st_text_add(&e->t, "\t\t\t\tmemcpy(o + 32 + 2 * r, s + 2, 2);\n");
-	if (q8)
-		st_text_add(&e->t, "\t\t\t\tfor (int j = 0; j < 32; j++)\n"
-				   "\t\t\t\t\to[32 + 64 * (j / 4) + 4 * r + j %% 4] = s[2 + j] ^ 0x80;\n");
-	else
-		st_text_add(&e->t, "\t\t\t\tfor (int j = 0; j < 4; j++)\n"
-				   "\t\t\t\t\tmemcpy(o + %d + 64 * j + 4 * r, s + %d + 4 * j, 4);\n",
-			    qoff * 16, qoff);
-	st_text_add(&e->t, "\t\t\t}\n\t\t}\n"
-			   "\t\tmemcpy(P + g * nb * ST_PGB, tmp, (size_t)(nb * ST_PGB));\n\t}\n"
-			   "\tfree(tmp);\n\treturn 0;\n}\n"
-			   "/* Tile @tile packed once: the first chunk to meet it packs it, any other\n"
-			   " * waits (a batch of a's rows meets the same tile in several chunks; a\n"
-			   " * lent weight's tiles are shared by its graph's programs). */\n"
-			   "static inline int st_ensure_packed(const uint8_t *B, uint8_t *P, uint32_t *state, int64_t tile,\n"
-			   "\t\t\t\t   int64_t n0, int64_t n1, int64_t K)\n{\n"
-			   "\tfor (;;) {\n"
-			   "\t\tuint32_t s = __atomic_load_n(&state[tile], __ATOMIC_ACQUIRE);\n"
-			   "\t\tif (s == 2)\n\t\t\treturn 0;\n"
-			   "\t\tif (s == 0 && __atomic_compare_exchange_n(&state[tile], &s, 1, 0, __ATOMIC_ACQUIRE,\n"
-			   "\t\t\t\t\t\t\t __ATOMIC_RELAXED)) {\n"
-			   "\t\t\tconst int err = st_pack_tile(B, P, n0, n1, K);\n"
-			   "\t\t\t__atomic_store_n(&state[tile], err ? 0 : 2, __ATOMIC_RELEASE);\n"
-			   "\t\t\treturn err;\n\t\t}\n\t}\n}\n"
-			   "/* Row n of b from the packed copy, widened: each block put back\n"
-			   " * together and given to st_unpack(), so the values are its own. */\n"
+	st_emit_kernel_text(e, ST_TEXT_PACKED);
+	st_text_add(&e->t, "#define ST_PBS %d /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n"
 			   "static inline void st_unpack_packed(const uint8_t *P, int64_t n, float *w, int64_t K)\n{\n"
-			   "\tconst int64_t nb = K / 32, r = n %% 16;\n"
-			   "\tconst uint8_t *grp = P + (n / 16) * nb * ST_PGB;\n"
 			   "\tuint8_t blk[ST_PBS];\n"
-			   "\tfor (int64_t b = 0; b < nb; b++, w += 32) {\n"
-			   "\t\tconst uint8_t *g = grp + b * ST_PGB;\n"
-			   "\t\tmemcpy(blk, g + 2 * r, 2);\n");
-	if (t == STRATA_DTYPE_Q4_1)
-		st_text_add(&e->t, "\t\tmemcpy(blk + 2, g + 32 + 2 * r, 2);\n");
-	if (q8)
-		st_text_add(&e->t, "\t\tfor (int j = 0; j < 8; j++) {\n\t\t\tuint32_t v;\n"
-				   "\t\t\tmemcpy(&v, g + 32 + 64 * j + 4 * r, 4);\n"
-				   "\t\t\tv ^= 0x80808080u;\n\t\t\tmemcpy(blk + 2 + 4 * j, &v, 4);\n\t\t}\n");
-	else
-		st_text_add(&e->t, "\t\tfor (int j = 0; j < 4; j++)\n"
-				   "\t\t\tmemcpy(blk + %d + 4 * j, g + %d + 64 * j + 4 * r, 4);\n",
-			    qoff, qoff * 16);
-	st_text_add(&e->t, "\t\tst_unpack(blk, w, 32);\n");
-	st_text_add(&e->t, "\t}\n}\n");
+			   "\tfor (int64_t b = 0; b < K / 32; b++) {\n"
+			   "\t\tsk_packed_block(P, n, b, K, ST_PBS, blk);\n"
+			   "\t\tst_unpack(blk, w + 32 * b, 32);\n\t}\n}\n",
+		    bs);
 }
 
 /* a's row as digits, and the 16-row dot product (AVX-512 VNNI). */
@@ -214,11 +163,11 @@ static int quant_offset(enum strata_dtype t)
 
 void st_emit_packed_rows(struct emitter *e, enum strata_dtype t)
 {
-	emit_layout(e, t, block_bytes(t), quant_offset(t));
+	emit_layout(e, block_bytes(t));
 }
 
 void st_emit_packed(struct emitter *e, enum strata_dtype t)
 {
-	emit_layout(e, t, block_bytes(t), quant_offset(t));
+	emit_layout(e, block_bytes(t));
 	emit_dot16(e, t, quant_offset(t));
 }

@@ -106,7 +106,7 @@ static void emit_embedding(struct emitter *e, const struct st_node *n)
 		    "\t\tif (id[i] < 0 || id[i] >= %s)\n\t\t\treturn -22; /* -EINVAL */\n",
 		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, rows);
 	if (e->k->packed)
-		st_text_add(&e->t, "\t\tif (__atomic_load_n((const uint32_t *)t[%u] + id[i] / 32, __ATOMIC_ACQUIRE) == 2) {\n"
+		st_text_add(&e->t, "\t\tif (sk_tile_packed((const uint32_t *)t[%u], id[i])) {\n"
 				   "\t\t\tst_unpack_packed(table, id[i], (float *)t[0] + i * %lld, %lld);\n"
 				   "\t\t\tcontinue;\n\t\t}\n",
 			    e->k->nargs + 2, (long long)width, (long long)width);

@@ -54,9 +54,9 @@ struct st_node {
 	} p;
 	const void *data; /* weights: the caller's (NULL for a streamed one) */
 	/* A lent weight that can be packed (strata_graph_weight_lend()): the
-	 * states of its tiles of 32 rows, shared by every program of the
-	 * graph (0 as stored, 1 being packed, 2 packed in place); owned by the
-	 * graph that lent it.  NULL otherwise. */
+	 * states of its tiles of SK_TILE_ROWS rows (enum sk_tile_state,
+	 * kernels/packed.h), shared by every program of the graph; owned by
+	 * the graph that lent it.  NULL otherwise. */
 	uint32_t *lent_tiles;
 	uint32_t stream; /* a streamed weight: its model tensor + 1; else 0 */
 	bool output;

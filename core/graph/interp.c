@@ -16,6 +16,8 @@
 
 #include "base/base.h"
 #include "core/graph/graph_int.h"
+#include "core/graph/kernels/convert.h"
+#include "core/graph/kernels/packed.h"
 
 /* Shapes bound to a sequence length and padded on the left to 4 dims. */
 struct dims4 {
@@ -40,41 +42,6 @@ static struct dims4 bind(const struct st_shape *s, uint32_t seq)
 	return r;
 }
 
-static float half_to_float(uint16_t h)
-{
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-	float f;
-
-	if (exp == 0x1f) {
-		bits = sign | 0x7f800000u | (man << 13); /* inf, nan */
-	} else if (exp == 0) {
-		/* zero or subnormal: man * 2^-24 */
-		f = ldexpf((float)man, -24);
-		return sign ? -f : f;
-	} else {
-		bits = sign | ((exp + 112) << 23) | (man << 13);
-	}
-	memcpy(&f, &bits, sizeof(f));
-	return f;
-}
-
-static float bf16_to_float(uint16_t h)
-{
-	uint32_t bits = (uint32_t)h << 16;
-	float f;
-
-	memcpy(&f, &bits, sizeof(f));
-	return f;
-}
-
-static float f16_at(const uint8_t *p)
-{
-	uint16_t h;
-
-	memcpy(&h, p, sizeof(h)); /* blocks are packed: no alignment */
-	return half_to_float(h);
-}
-
 /*
  * GGUF blocks of 32 elements (ggml's layouts):
  *   Q8_0  f16 d, 32 × i8 q                       x = q·d
@@ -89,14 +56,14 @@ static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, u
 	for (b = 0; b < count / 32; b++, out += 32) {
 		if (t == STRATA_DTYPE_Q8_0) {
 			const uint8_t *blk = src + b * 34;
-			float d = f16_at(blk);
+			float d = sk_half_at(blk);
 
 			for (j = 0; j < 32; j++)
 				out[j] = (float)(int8_t)blk[2 + j] * d;
 		} else {
 			const uint8_t *blk = src + b * (t == STRATA_DTYPE_Q4_1 ? 20 : 18);
 			const uint8_t *q = blk + (t == STRATA_DTYPE_Q4_1 ? 4 : 2);
-			float d = f16_at(blk), m = t == STRATA_DTYPE_Q4_1 ? f16_at(blk + 2) : -8.0f * d;
+			float d = sk_half_at(blk), m = t == STRATA_DTYPE_Q4_1 ? sk_half_at(blk + 2) : -8.0f * d;
 
 			for (j = 0; j < 16; j++) {
 				out[j] = (float)(q[j] & 0x0f) * d + m;
@@ -106,37 +73,26 @@ static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, u
 	}
 }
 
-/*
- * A lent weight's rows (strata_graph_weight_lend()): a tile of 32 rows a
- * program packed in place is in emit_packed.c's layout, per 16 rows and
- * block: the 16 scales (Q4_1: then the 16 minimums), then the quants a
- * 32-bit word per row, word j of the 16 rows side by side, Q8_0's plus
- * 128.  Each of its rows' blocks is put back together first.
- */
+/* A lent weight's rows (strata_graph_weight_lend()): those of a tile a
+ * program packed in place are read back a block at a time by
+ * kernels/packed.h, which wrote them. */
 static void unpack_lent(const struct st_node *n, const uint8_t *src, float *out)
 {
 	const int64_t rows = n->shape.dim[0], k = n->shape.dim[1], nb = k / 32;
-	const bool q8 = n->dtype == STRATA_DTYPE_Q8_0, q41 = n->dtype == STRATA_DTYPE_Q4_1;
-	const size_t bs = q8 ? 34 : q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+	struct strata_dtype_info info;
 	uint8_t blk[34];
+	int bs;
 	int64_t r, b;
 
+	strata_dtype_info(n->dtype, &info); /* a packable type: Q8_0, Q4_0, Q4_1 */
+	bs = (int)info.block_bytes;
 	for (r = 0; r < rows; r++, out += k) {
-		if (__atomic_load_n(&n->lent_tiles[r / 32], __ATOMIC_ACQUIRE) != 2) {
-			unpack_blocks(n->dtype, src + (size_t)(r * nb) * bs, out, (uint64_t)k);
+		if (!sk_tile_packed(n->lent_tiles, r)) {
+			unpack_blocks(n->dtype, src + (size_t)(r * nb) * (size_t)bs, out, (uint64_t)k);
 			continue;
 		}
 		for (b = 0; b < nb; b++) {
-			const uint8_t *g = src + (size_t)((r / 16) * nb + b) * 16 * bs;
-			int64_t lane = r % 16;
-
-			memcpy(blk, g + 2 * lane, 2);
-			if (q41)
-				memcpy(blk + 2, g + 32 + 2 * lane, 2);
-			for (int j = 0; j < (q8 ? 8 : 4); j++)
-				memcpy(blk + qoff + 4 * j, g + qoff * 16 + 64 * j + 4 * lane, 4);
-			for (int j = 0; q8 && j < 32; j++)
-				blk[2 + j] ^= 0x80;
+			sk_packed_block(src, r, b, k, bs, blk);
 			unpack_blocks(n->dtype, blk, out + b * 32, 32);
 		}
 	}
@@ -151,10 +107,10 @@ static void widen(const struct st_node *n, const void *data, float *out, uint64_
 		memcpy(out, data, count * sizeof(float));
 	else if (n->dtype == STRATA_DTYPE_F16)
 		for (i = 0; i < count; i++)
-			out[i] = half_to_float(h[i]);
+			out[i] = sk_half(h[i]);
 	else if (n->dtype == STRATA_DTYPE_BF16)
 		for (i = 0; i < count; i++)
-			out[i] = bf16_to_float(h[i]);
+			out[i] = sk_bf16(h[i]);
 	else if (n->lent_tiles)
 		unpack_lent(n, data, out);
 	else

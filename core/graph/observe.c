@@ -126,7 +126,7 @@ int strata_program_kernel_stats(const struct strata_program *p, unsigned kernel,
 	const struct st_kernel *k;
 	const struct st_call *c;
 
-	if (!p || !out || kernel >= p->f.nk || p->info.backend != STRATA_BACKEND_C)
+	if (!p || !out || kernel >= p->f.nk || !p->target)
 		return -EINVAL;
 	k = &p->f.k[kernel];
 	c = &p->calls[kernel];

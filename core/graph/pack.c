@@ -11,12 +11,14 @@
 #include "base/base.h"
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
+#include "core/graph/kernels/packed.h"
 
 bool st_weight_packable(const struct st_node *w)
 {
 	return w->op == STRATA_OP_WEIGHT &&
 	       (w->dtype == STRATA_DTYPE_Q4_0 || w->dtype == STRATA_DTYPE_Q4_1 || w->dtype == STRATA_DTYPE_Q8_0) &&
-	       w->shape.ndim == 2 && w->shape.dim[0] > 0 && w->shape.dim[0] % 16 == 0 && w->shape.dim[1] % 32 == 0;
+	       w->shape.ndim == 2 && w->shape.dim[0] > 0 && w->shape.dim[0] % SK_GROUP_ROWS == 0 &&
+	       w->shape.dim[1] % 32 == 0;
 }
 
 /* The position of node @id among kernel @k's args. */
@@ -47,8 +49,8 @@ static bool any_packed(const struct st_node *w)
 {
 	int64_t t;
 
-	for (t = 0; w->lent_tiles && t < (w->shape.dim[0] + 31) / 32; t++)
-		if (__atomic_load_n(&w->lent_tiles[t], __ATOMIC_ACQUIRE))
+	for (t = 0; w->lent_tiles && t < (w->shape.dim[0] + SK_TILE_ROWS - 1) / SK_TILE_ROWS; t++)
+		if (__atomic_load_n(&w->lent_tiles[t], __ATOMIC_ACQUIRE) != SK_TILE_STORED)
 			return true;
 	return false;
 }
@@ -145,7 +147,8 @@ int st_choose_packing(struct strata_program *p, unsigned flags)
 			continue;
 		}
 		pk->raw = st_malloc(pk->bytes + 63);
-		pk->tiles = st_calloc((size_t)(w->shape.dim[0] + 31) / 32, sizeof(*pk->tiles));
+		/* Every tile starts SK_TILE_STORED (0). */
+		pk->tiles = st_calloc((size_t)(w->shape.dim[0] + SK_TILE_ROWS - 1) / SK_TILE_ROWS, sizeof(*pk->tiles));
 		if (!pk->raw || !pk->tiles)
 			return -ENOMEM;
 		pk->data = (void *)(((uintptr_t)pk->raw + 63) & ~(uintptr_t)63);

@@ -69,7 +69,7 @@ int st_graph_place(const struct strata_graph *g, const struct st_fusion *f, cons
 		uint64_t w[MAX_NODES] = { 0 }, r[MAX_NODES] = { 0 }, *use = w;
 		bool any = false;
 
-		out[k].target = ST_TARGET_CPU;
+		out[k].device = ST_DEVICE_CPU;
 		for (i = 0; i < ker->nargs; i++) {
 			const struct st_node *a = &g->nodes[ker->args[i]];
 			uint32_t from = f->kernel_of[ker->args[i]];

@@ -5,7 +5,6 @@
  * that waits for the kernels writing its arguments, and the scheduler
  * runs them in chunks of work items on its workers.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include "core/core_int.h"
 #include "core/graph/compile_int.h"
+#include "core/graph/target.h"
 #include "core/graph/stream.h"
 #include "core/sched.h"
 
@@ -128,7 +128,7 @@ static int call_kernel(void *arg, int64_t lo, int64_t hi)
 	       !__atomic_compare_exchange_n(&c->start_ns, &seen, t0, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 	strata_trace_begin(c->trace_id, c->kernel, (uint64_t)(hi - lo));
-	err = c->fn(c->t, c->seq, lo, hi);
+	err = c->launch(c, lo, hi);
 	strata_trace_end(c->trace_id);
 	t1 = st_mono_ns();
 	seen = __atomic_load_n(&c->end_ns, __ATOMIC_RELAXED);
@@ -229,6 +229,8 @@ int st_program_tasks(struct strata_program *p)
 		p->tasks[k].arg = &p->calls[k];
 		p->tasks[k].node = p->place ? p->place[k].node : 0;
 		p->calls[k].fn = p->f.k[k].fn;
+		p->calls[k].ctx = p->f.k[k].ctx;
+		p->calls[k].launch = p->target->launch;
 		p->calls[k].kernel = k;
 	}
 	st_free(fill);
@@ -435,7 +437,7 @@ int strata_program_run(struct strata_program *p, uint32_t seq, const struct stra
 						       ? p->src->nodes[outputs[i].node].name
 						       : st_op_name(p->src->nodes[outputs[i].node].op));
 	}
-	if (p->info.backend == STRATA_BACKEND_C)
+	if (p->target)
 		return run_compiled(p, seq, inputs, n_inputs, outputs, n_outputs);
 	err = st_graph_eval(p->src, seq, inputs, n_inputs, outputs, n_outputs, p->state);
 	if (err)
@@ -475,9 +477,8 @@ void strata_program_destroy(struct strata_program *p)
 	if (!p)
 		return;
 	/* (p->sched is the runtime's: it stays) */
-	for (i = 0; i < p->nobjects; i++)
-		dlclose(p->objects[i]);
-	st_free(p->objects);
+	if (p->target)
+		p->target->close(p);
 	st_free(p->tasks);
 	st_free(p->succ);
 	st_free(p->calls);

@@ -11,10 +11,12 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/graph/kernels/convert.h"
 #include "core/graph/kernels/elementwise.h"
+#include "core/graph/kernels/packed.h"
 #include "base/base.h"
 #include "helpers.h"
 
@@ -157,12 +159,78 @@ static void half_and_bf16_every_value(void **state)
 	}
 }
 
+/* Seeded bytes: any pattern is a valid block (scales included). */
+static void fill_bytes(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		p[i] = (uint8_t)(seed >> 24);
+	}
+}
+
+/* The packed layout by its definition: in group g, block b, row r's
+ * scale at 2r, Q4_1's minimum at 32 + 2r, quant word j at
+ * qoff·16 + 64j + 4r (Q8_0's bytes made unsigned). */
+static const uint8_t *packed_at(const uint8_t *P, int64_t nb, int bs, int64_t n, int64_t b)
+{
+	return P + ((n / 16) * nb + b) * 16 * bs;
+}
+
+/* Each format: a weight of 64 rows packed tile by tile (in place, as a lent
+ * weight is, and into a copy) reads back block for block as stored, and
+ * sits where the layout says. */
+static void packed_layout_round_trip(void **state)
+{
+	static const int formats[] = { 34, 18, 20 }; /* Q8_0, Q4_0, Q4_1 */
+	const int64_t rows = 64, K = 96, nb = K / 32;
+
+	(void)state;
+	NEED_CPU();
+	for (unsigned f = 0; f < ST_ARRAY_SIZE(formats); f++) {
+		const int bs = formats[f], qoff = sk_quant_offset(bs);
+		size_t bytes = (size_t)(rows * nb * bs);
+		uint8_t *stored = malloc(bytes), *copy = malloc(bytes), *in_place = malloc(bytes), blk[34];
+		uint32_t tiles[2] = { SK_TILE_STORED, SK_TILE_STORED };
+
+		assert_non_null(stored), assert_non_null(copy), assert_non_null(in_place);
+		fill_bytes(stored, bytes, (uint32_t)bs);
+		memcpy(in_place, stored, bytes);
+		for (int64_t t = 0; t < rows / SK_TILE_ROWS; t++) {
+			assert_false(sk_tile_packed(tiles, t * SK_TILE_ROWS));
+			assert_int_equal(sk_ensure_packed(stored, copy, tiles, t, t * SK_TILE_ROWS, (t + 1) * SK_TILE_ROWS,
+							  K, bs),
+					 0);
+			assert_true(sk_tile_packed(tiles, t * SK_TILE_ROWS) && tiles[t] == SK_TILE_PACKED);
+			/* Met again: packed already, nothing rewritten. */
+			assert_int_equal(sk_ensure_packed(stored, copy, tiles, t, 0, 0, K, bs), 0);
+			assert_int_equal(sk_pack_tile(in_place, in_place, t * SK_TILE_ROWS, (t + 1) * SK_TILE_ROWS, K, bs), 0);
+		}
+		assert_memory_equal(copy, in_place, bytes);
+		for (int64_t n = 0; n < rows; n++)
+			for (int64_t b = 0; b < nb; b++) {
+				const uint8_t *s = stored + (n * nb + b) * bs, *g = packed_at(copy, nb, bs, n, b);
+				const int r = (int)(n % 16);
+
+				sk_packed_block(copy, n, b, K, bs, blk);
+				assert_memory_equal(blk, s, (size_t)bs);
+				assert_memory_equal(g + 2 * r, s, 2);
+				if (bs == 20)
+					assert_memory_equal(g + 32 + 2 * r, s + 2, 2);
+				for (int j = 0; j < 32 / (bs == 34 ? 1 : 2); j++)
+					assert_int_equal(g[qoff * 16 + 64 * (j / 4) + 4 * r + j % 4],
+							 (uint8_t)(s[qoff + j] ^ (bs == 34 ? 0x80 : 0)));
+			}
+		free(stored), free(copy), free(in_place);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(unary_helpers, variant_setup),
 		cmocka_unit_test_setup(binary_helpers, variant_setup),
 		cmocka_unit_test_setup(half_and_bf16_every_value, variant_setup),
+		cmocka_unit_test_setup(packed_layout_round_trip, variant_setup),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__ " (" KERNELS_VARIANT ")", tests, NULL, NULL);
