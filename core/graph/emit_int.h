@@ -17,6 +17,7 @@ struct emitter {
 	const struct strata_graph *g;
 	const struct st_kernel *k;
 	struct st_text t;
+	unsigned pasted; /* the headers of core/graph/kernels/ in the source so far (1 << enum st_kernel_text) */
 };
 
 /* A shape padded on the left to four dimensions. */
@@ -59,26 +60,30 @@ void st_emit_chain(struct emitter *e, unsigned from, unsigned to, const char *pt
 /* The generated file's head: the helpers of kernels/convert.h and
  * kernels/elementwise.h. */
 void st_emit_prelude(struct emitter *e);
-/* Paste another header of core/graph/kernels/ into the kernel. */
+/* Paste a header of core/graph/kernels/ into the kernel, once; those it
+ * needs before it (format.h) must have been pasted. */
 enum st_kernel_text {
-	ST_TEXT_PACKED, /* kernels/packed.h */
+	ST_TEXT_FORMAT, /* formats, SIMD level, sk_sweep() */
+	ST_TEXT_UNPACK, /* sk_unpack() */
+	ST_TEXT_DOT_F32, /* f32 dot products */
+	ST_TEXT_DOT_HALF, /* f16 / bf16 decode */
+	ST_TEXT_DOT_Q8, /* Q8_0 decode in f32 */
+	ST_TEXT_DOT_DIGITS, /* block decode, AVX-512 VNNI */
+	ST_TEXT_DOT_NIBBLE, /* 4-bit decode in f32 */
+	ST_TEXT_DOT_QUANT, /* the choice between the last two */
+	ST_TEXT_PACKED, /* the packed layout and its decode */
 };
 void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which);
 
-/* st_unpack(p, w, K): a row of K elements stored as @t widened to f32
+/* sk_unpack() and ST_FMT, the format of weights stored as @t
  * (emit_weights.c; the embedding gathers rows with it too). */
 void st_emit_unpack(struct emitter *e, enum strata_dtype t);
-/* st_unpack() and decode's dot products on rows stored as @t (emit_weights.c). */
+/* That and decode's dot products on rows stored as @t (emit_weights.c). */
 void st_emit_stored_dots(struct emitter *e, enum strata_dtype t);
-/* st_sweep(p, from, len): the prefetch of decode's dot products. */
-void st_emit_sweep(struct emitter *e);
 
-/* st_pack_tile(), st_ensure_packed(), st_unpack_packed() and, on AVX-512
- * VNNI, st_prep_packed() and st_pdot16() for weights stored as @t
- * (emit_packed.c). */
+/* kernels/packed.h and st_unpack_packed() for weights stored as @t
+ * (emit_packed.c; after st_emit_unpack()). */
 void st_emit_packed(struct emitter *e, enum strata_dtype t);
-/* The layout part alone, for the embedding of a table packed in place. */
-void st_emit_packed_rows(struct emitter *e, enum strata_dtype t);
 
 int st_emit_matmul(struct emitter *e);
 int st_emit_single(struct emitter *e);

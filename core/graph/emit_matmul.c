@@ -91,72 +91,10 @@ static void emit_store(struct emitter *e)
 }
 
 /*
- * Dot-product micro-kernels on GCC/Clang vector types (64-byte vectors
- * where AVX-512 is there, else 32: the compiler picks the instructions of
- * the CPU it builds for).  st_dot4x4 keeps sixteen vector accumulators: four
- * rows of a against four rows of b, each load used four times.
- */
-static void emit_dot_kernels(struct emitter *e)
-{
-	st_text_add(&e->t,
-		    "#if defined(__AVX512F__)\n#define VB 64\n#else\n#define VB 32\n#endif\n"
-		    "typedef float vf __attribute__((vector_size(VB), aligned(4)));\n"
-		    "#define VL (VB / 4)\n"
-		    "static inline vf st_load(const float *p) { return *(const vf *)p; }\n"
-		    "typedef float v4 __attribute__((vector_size(16)));\n"
-		    "/* Halve the vector until four lanes are left: log steps, not VL adds. */\n"
-		    "static inline float st_hsum(vf v)\n{\n\tv4 q;\n"
-		    "#if VB == 64\n"
-		    "\ttypedef float v8 __attribute__((vector_size(32)));\n"
-		    "\tv8 lo8, hi8, s8;\n"
-		    "\tmemcpy(&lo8, &v, 32), memcpy(&hi8, (char *)&v + 32, 32);\n"
-		    "\ts8 = lo8 + hi8;\n"
-		    "\tv4 lo, hi;\n\tmemcpy(&lo, &s8, 16), memcpy(&hi, (char *)&s8 + 16, 16);\n"
-		    "\tq = lo + hi;\n"
-		    "#else\n"
-		    "\tv4 lo, hi;\n\tmemcpy(&lo, &v, 16), memcpy(&hi, (char *)&v + 16, 16);\n"
-		    "\tq = lo + hi;\n"
-		    "#endif\n"
-		    "\treturn (q[0] + q[1]) + (q[2] + q[3]);\n}\n"
-		    "static inline void st_dot4x4(const float *a, int64_t lda, const float *w0, const float *w1,\n"
-		    "\t\t\t     const float *w2, const float *w3, int64_t K, float d[4][4])\n{\n"
-		    "\tvf s[4][4];\n\tint64_t k = 0;\n"
-		    "\tmemset(s, 0, sizeof(s));\n"
-		    "\tfor (; k + VL <= K; k += VL) {\n"
-		    "\t\tconst vf b0 = st_load(w0 + k), b1 = st_load(w1 + k), b2 = st_load(w2 + k), b3 = st_load(w3 + k);\n"
-		    "\t\tfor (int i = 0; i < 4; i++) {\n"
-		    "\t\t\tconst vf av = st_load(a + i * lda + k);\n"
-		    "\t\t\ts[i][0] += av * b0;\n\t\t\ts[i][1] += av * b1;\n"
-		    "\t\t\ts[i][2] += av * b2;\n\t\t\ts[i][3] += av * b3;\n\t\t}\n\t}\n"
-		    "\tfor (int i = 0; i < 4; i++)\n\t\tfor (int j = 0; j < 4; j++)\n\t\t\td[i][j] = st_hsum(s[i][j]);\n"
-		    "\tfor (; k < K; k++)\n\t\tfor (int i = 0; i < 4; i++) {\n"
-		    "\t\t\td[i][0] += a[i * lda + k] * w0[k];\n\t\t\td[i][1] += a[i * lda + k] * w1[k];\n"
-		    "\t\t\td[i][2] += a[i * lda + k] * w2[k];\n\t\t\td[i][3] += a[i * lda + k] * w3[k];\n\t\t}\n}\n"
-		    "static inline void st_dot1x4(const float *a, const float *w0, const float *w1, const float *w2,\n"
-		    "\t\t\t     const float *w3, int64_t K, const void *pf, float d[4])\n{\n"
-		    "\tvf s0, s1, s2, s3;\n\tint64_t k = 0;\n"
-		    "\tmemset(&s0, 0, sizeof(s0)), s1 = s2 = s3 = s0;\n"
-		    "\tfor (; k + VL <= K; k += VL) {\n"
-		    "\t\tconst vf av = st_load(a + k);\n"
-		    "\t\tif (pf)\n\t\t\tst_sweep(pf, 16 * k, 16 * VL);\n"
-		    "\t\ts0 += av * st_load(w0 + k);\n\t\ts1 += av * st_load(w1 + k);\n"
-		    "\t\ts2 += av * st_load(w2 + k);\n\t\ts3 += av * st_load(w3 + k);\n\t}\n"
-		    "\td[0] = st_hsum(s0), d[1] = st_hsum(s1), d[2] = st_hsum(s2), d[3] = st_hsum(s3);\n"
-		    "\tfor (; k < K; k++) {\n"
-		    "\t\td[0] += a[k] * w0[k];\n\t\td[1] += a[k] * w1[k];\n"
-		    "\t\td[2] += a[k] * w2[k];\n\t\td[3] += a[k] * w3[k];\n\t}\n}\n"
-		    "static inline float st_dot(const float *a, const float *w, int64_t K)\n{\n"
-		    "\tvf s;\n\tint64_t k = 0;\n\tfloat d;\n"
-		    "\tmemset(&s, 0, sizeof(s));\n"
-		    "\tfor (; k + VL <= K; k += VL)\n\t\ts += st_load(a + k) * st_load(w + k);\n"
-		    "\td = st_hsum(s);\n\tfor (; k < K; k++)\n\t\td += a[k] * w[k];\n\treturn d;\n}\n\n");
-}
-
-/*
  * Decode (a has fewer than four rows): four rows of b at a time with
  * @dot4 (writing out[4]), the tile's last few with @dot1; the results
  * gather in res and pass through the epilogue a row at a time.  With
- * @prep, a's rows are prepared (st_prep_row) once per batch a chunk meets.
+ * @prep, a's rows are prepared (sk_prep_quant) once per batch a chunk meets.
  */
 static void emit_decode(struct emitter *e, bool prep, const char *dot4, const char *dot1)
 {
@@ -164,7 +102,7 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 	if (prep)
 		st_text_add(&e->t, "\t\t\tif (bi != qbi) {\n"
 				   "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-				   "\t\t\t\t\tst_prep_row(A + m * K, K, qa[m], qs[m]);\n"
+				   "\t\t\t\t\tsk_prep_quant(A + m * K, K, qa[m], qs[m], ST_FMT);\n"
 				   "\t\t\t\tqbi = bi;\n\t\t\t}\n");
 	st_text_add(&e->t,
 		    "\t\t\tfor (; n + 4 <= n1; n += 4)\n"
@@ -193,16 +131,16 @@ static void emit_packed_decode(struct emitter *e)
 		    "\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n"
 		    "\t\t{\n\t\t\tconst int err = sk_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], it %% nblk, n0, n1, K, ST_PBS);\n"
 		    "\t\t\tif (err)\n\t\t\t\treturn err;\n\t\t}\n"
-		    "#if ST_PDIGITS\n"
+		    "#if SK_VNNI\n"
 		    "\t\tif (M < 4) {\n\t\t\tfloat res[4][NB];\n"
 		    "\t\t\tif (bi != qbi) {\n"
 		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-		    "\t\t\t\t\tst_prep_packed(A + m * K, K, px[m], pda[m], pso[m], pcorr[m]);\n"
+		    "\t\t\t\t\tsk_prep_packed(A + m * K, K, px[m], pda[m], pso[m], pcorr[m], ST_PBS);\n"
 		    "\t\t\t\tqbi = bi;\n\t\t\t}\n"
 		    "\t\t\tfor (; n < n1; n += 16)\n"
 		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-		    "\t\t\t\t\tst_pdot16(P + n / 16 * (K / 32) * ST_PGB, px[m], pda[m], pso[m], pcorr[m], K,\n"
-		    "\t\t\t\t\t\t  &res[m][n - n0]);\n"
+		    "\t\t\t\t\tsk_pdot16(P + n / 16 * (K / 32) * ST_PGB, px[m], pda[m], pso[m], pcorr[m], K,\n"
+		    "\t\t\t\t\t\t  &res[m][n - n0], ST_PBS);\n"
 		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 		    "\t\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, res[m], C + m * N + n0);\n"
 		    "\t\t\tcontinue;\n\t\t}\n#endif\n",
@@ -214,8 +152,8 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 {
 	bool f32 = bt == STRATA_DTYPE_F32;
 	const char *unpack = "ST_ROW";
-	static const char qdot4[] = "st_qdot4_q(B + n * RB, RB, qa[m], qs[m], K, out)",
-			  qdot1[] = "st_qdot_q(B + n * RB, qa[m], qs[m], K)";
+	static const char qdot4[] = "sk_quant_dot4(B + n * RB, RB, qa[m], qs[m], K, out, ST_FMT)",
+			  qdot1[] = "sk_quant_dot(B + n * RB, qa[m], qs[m], K, ST_FMT)";
 
 	st_text_add(&e->t, "\t\tint64_t n = n0;\n");
 	if (e->k->packed) {
@@ -224,28 +162,29 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 	}
 	if (bt == STRATA_DTYPE_F32) {
 		emit_decode(e, false,
-			    "st_dot1x4(A + m * K, (const float *)(B + n * RB), (const float *)(B + (n + 1) * RB),\n"
+			    "sk_dot1x4(A + m * K, (const float *)(B + n * RB), (const float *)(B + (n + 1) * RB),\n"
 			    "\t\t\t\t\t\t  (const float *)(B + (n + 2) * RB), (const float *)(B + (n + 3) * RB), K,\n"
 			    "\t\t\t\t\t\t  B + n * RB, out)",
-			    "st_dot(A + m * K, (const float *)(B + n * RB), K)");
+			    "sk_dot(A + m * K, (const float *)(B + n * RB), K)");
 	} else if (bt == STRATA_DTYPE_F16 || bt == STRATA_DTYPE_BF16) {
-		st_text_add(&e->t, "#ifdef ST_SIMD\n");
-		emit_decode(e, false, "st_hdot4(B + n * RB, RB, A + m * K, K, out)", "st_hdot(B + n * RB, A + m * K, K)");
+		st_text_add(&e->t, "#if SK_SIMD\n");
+		emit_decode(e, false, "sk_hdot4(B + n * RB, RB, A + m * K, K, out, ST_FMT)",
+			    "sk_hdot(B + n * RB, A + m * K, K, ST_FMT)");
 		st_text_add(&e->t, "#endif\n");
 	} else if (bt == STRATA_DTYPE_Q8_0) {
-		st_text_add(&e->t, "#if ST_DIGITS\n");
+		st_text_add(&e->t, "#if SK_VNNI\n");
 		emit_decode(e, true, qdot4, qdot1);
-		st_text_add(&e->t, "#elif defined(ST_SIMD)\n");
-		emit_decode(e, false, "st_qdot4(B + n * RB, RB, A + m * K, K, out)", "st_qdot(B + n * RB, A + m * K, K)");
+		st_text_add(&e->t, "#elif SK_SIMD\n");
+		emit_decode(e, false, "sk_qdot4(B + n * RB, RB, A + m * K, K, out)", "sk_qdot(B + n * RB, A + m * K, K)");
 		st_text_add(&e->t, "#endif\n");
 	} else if (bt == STRATA_DTYPE_Q4_0 || bt == STRATA_DTYPE_Q4_1) {
-		st_text_add(&e->t, "#ifdef ST_SIMD\n");
+		st_text_add(&e->t, "#if SK_SIMD\n");
 		emit_decode(e, true, qdot4, qdot1);
 		st_text_add(&e->t, "#endif\n");
 	}
 	if (!f32)
 		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n#define ST_ROW(row, w) %s\n",
-			    e->k->packed ? "st_unpack_packed(P, (row), (w), K)" : "st_unpack(B + (row) * RB, (w), K)");
+			    e->k->packed ? "sk_unpack_packed(P, (row), (w), K, ST_FMT)" : "sk_unpack(B + (row) * RB, (w), K, ST_FMT)");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
 	for (int q = 0; q < 4; q++) {
 		if (f32)
@@ -258,14 +197,14 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		    "\t\t\tint64_t m = 0;\n"
 		    "\t\t\tfor (; m + 4 <= M; m += 4) {\n"
 		    "\t\t\t\tfloat d[4][4];\n"
-		    "\t\t\t\tst_dot4x4(A + m * K, K, w0, w1, w2, w3, K, d);\n"
+		    "\t\t\t\tsk_dot4x4(A + m * K, K, w0, w1, w2, w3, K, d);\n"
 		    "\t\t\t\tfor (int i = 0; i < 4; i++)\n"
 		    "\t\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 		    "\t\t\t\t\t\tst_store(t, seq, bi * M + m + i, n + q, d[i][q], C + (m + i) * N + n + q);\n"
 		    "\t\t\t}\n"
 		    "\t\t\tfor (; m < M; m++) {\n"
 		    "\t\t\t\tfloat d[4];\n"
-		    "\t\t\t\tst_dot1x4(A + m * K, w0, w1, w2, w3, K, NULL, d);\n"
+		    "\t\t\t\tsk_dot1x4(A + m * K, w0, w1, w2, w3, K, NULL, d);\n"
 		    "\t\t\t\tfor (int q = 0; q < 4; q++)\n"
 		    "\t\t\t\t\tst_store(t, seq, bi * M + m, n + q, d[q], C + m * N + n + q);\n"
 		    "\t\t\t}\n\t\t}\n"
@@ -276,7 +215,7 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		st_text_add(&e->t, "\t\t\t%s(n, wbuf[0]);\n\t\t\tconst float *w0 = wbuf[0];\n", unpack);
 	st_text_add(&e->t,
 		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-		    "\t\t\t\tst_store(t, seq, bi * M + m, n, st_dot(A + m * K, w0, K), C + m * N + n);\n"
+		    "\t\t\t\tst_store(t, seq, bi * M + m, n, sk_dot(A + m * K, w0, K), C + m * N + n);\n"
 		    "\t\t}\n");
 }
 
@@ -305,17 +244,15 @@ int st_emit_matmul(struct emitter *e)
 	struct pad4 pa = st_emit_pad(&a->shape), pb = st_emit_pad(&b->shape);
 	char batch[48], m[48], kk[48], n[48], rb[64];
 
-	if (trans)
-		st_emit_sweep(e);
 	/* b as is is f32 (fold.c widens any other storage). */
-	if (k->packed) {
+	if (trans && k->packed) {
 		st_emit_unpack(e, b->dtype);
 		st_emit_packed(e, b->dtype);
-	} else if (trans && b->dtype != STRATA_DTYPE_F32) {
+	} else if (trans) {
 		st_emit_stored_dots(e, b->dtype);
 	}
 	if (trans)
-		emit_dot_kernels(e);
+		st_emit_kernel_text(e, ST_TEXT_DOT_F32);
 	emit_store(e);
 	st_emit_product(pa.d, 2, batch);
 	st_emit_product(&pa.d[2], 1, m);
@@ -334,7 +271,7 @@ int st_emit_matmul(struct emitter *e)
 		    "\t\tconst uint8_t *B = (const uint8_t *)t[%d] + %s;\n"
 		    "\t\tfloat *C = (float *)t[0] + bi * M * N;\n",
 		    m, kk, n, NB, trans ? row_bytes(b->dtype, "K", rb, sizeof(rb)) : "(N * 4)", batch,
-		    k->packed ? "#if ST_PDIGITS\n"
+		    k->packed ? "#if SK_VNNI\n"
 				"\t/* a's rows as digits, made once per batch a chunk meets */\n"
 				"\tint8_t px[4][3 * K] __attribute__((aligned(64)));\n"
 				"\tfloat pda[4][K / 32], pso[4][K / 32];\n"
@@ -342,9 +279,9 @@ int st_emit_matmul(struct emitter *e)
 				"\tint64_t qbi = -1;\n"
 				"#endif\n"
 		    : trans && (b->dtype == STRATA_DTYPE_Q4_0 || b->dtype == STRATA_DTYPE_Q4_1 || b->dtype == STRATA_DTYPE_Q8_0)
-			    ? "#if defined(ST_SIMD) && (ST_DIGITS || !ST_Q8)\n"
+			    ? "#if SK_SIMD && (SK_VNNI || !ST_Q8)\n"
 			      "\t/* a's rows in nibble order, made once per batch a chunk meets */\n"
-			      "\tst_qa_t qa[4][ST_QA_LEN(K)] __attribute__((aligned(64)));\n"
+			      "\tsk_qa_t qa[4][SK_QA_LEN(K)] __attribute__((aligned(64)));\n"
 			      "\tfloat qs[4][K / 32 * 2];\n"
 			      "\tint64_t qbi = -1;\n"
 			      "#endif\n"

@@ -98,7 +98,7 @@ static void emit_embedding(struct emitter *e, const struct st_node *n)
 	st_emit_product(tab->shape.dim, 1, rows);
 	st_emit_unpack(e, tab->dtype);
 	if (e->k->packed) /* a lent table a matmul packs in place (emit_packed.c) */
-		st_emit_packed_rows(e, tab->dtype);
+		st_emit_packed(e, tab->dtype);
 	head(e);
 	st_text_add(&e->t,
 		    "\tconst uint8_t *table = t[%d];\n\tconst int32_t *id = t[%d];\n"
@@ -107,11 +107,11 @@ static void emit_embedding(struct emitter *e, const struct st_node *n)
 		    st_emit_arg_index(e->k, n->src[0]) + 1, st_emit_arg_index(e->k, n->src[1]) + 1, rows);
 	if (e->k->packed)
 		st_text_add(&e->t, "\t\tif (sk_tile_packed((const uint32_t *)t[%u], id[i])) {\n"
-				   "\t\t\tst_unpack_packed(table, id[i], (float *)t[0] + i * %lld, %lld);\n"
+				   "\t\t\tsk_unpack_packed(table, id[i], (float *)t[0] + i * %lld, %lld, ST_FMT);\n"
 				   "\t\t\tcontinue;\n\t\t}\n",
 			    e->k->nargs + 2, (long long)width, (long long)width);
 	st_text_add(&e->t,
-		    "\t\tst_unpack(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld);\n"
+		    "\t\tsk_unpack(table + (int64_t)id[i] * %lld, (float *)t[0] + i * %lld, %lld, ST_FMT);\n"
 		    "\t}\n\treturn 0;\n}\n",
 		    (long long)rb, (long long)width, (long long)width);
 }

@@ -9,6 +9,8 @@
  * ids, positions and argmax (and views of them).  Weights stored as f16,
  * bf16 or the GGUF block formats are widened to f32 when the run starts
  * (the reference may; generated kernels unpack blocks inside the loop).
+ * Widening is the kernels' sk_unpack(), checked against the formats'
+ * definitions by tests/core/test_kernels.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,8 +18,8 @@
 
 #include "base/base.h"
 #include "core/graph/graph_int.h"
-#include "core/graph/kernels/convert.h"
 #include "core/graph/kernels/packed.h"
+#include "core/graph/kernels/unpack.h"
 
 /* Shapes bound to a sequence length and padded on the left to 4 dims. */
 struct dims4 {
@@ -42,79 +44,32 @@ static struct dims4 bind(const struct st_shape *s, uint32_t seq)
 	return r;
 }
 
-/*
- * GGUF blocks of 32 elements (ggml's layouts):
- *   Q8_0  f16 d, 32 × i8 q                       x = q·d
- *   Q4_0  f16 d, 16 bytes: element j in the low   x = (q − 8)·d
- *         nibble of byte j, j + 16 in the high one
- *   Q4_1  f16 d, f16 m, 16 bytes as Q4_0          x = q·d + m
- */
-static void unpack_blocks(enum strata_dtype t, const uint8_t *src, float *out, uint64_t count)
+/* The kernels' name for a weight's storage. */
+static enum sk_fmt fmt_of(enum strata_dtype t)
 {
-	uint64_t b, j;
-
-	for (b = 0; b < count / 32; b++, out += 32) {
-		if (t == STRATA_DTYPE_Q8_0) {
-			const uint8_t *blk = src + b * 34;
-			float d = sk_half_at(blk);
-
-			for (j = 0; j < 32; j++)
-				out[j] = (float)(int8_t)blk[2 + j] * d;
-		} else {
-			const uint8_t *blk = src + b * (t == STRATA_DTYPE_Q4_1 ? 20 : 18);
-			const uint8_t *q = blk + (t == STRATA_DTYPE_Q4_1 ? 4 : 2);
-			float d = sk_half_at(blk), m = t == STRATA_DTYPE_Q4_1 ? sk_half_at(blk + 2) : -8.0f * d;
-
-			for (j = 0; j < 16; j++) {
-				out[j] = (float)(q[j] & 0x0f) * d + m;
-				out[j + 16] = (float)(q[j] >> 4) * d + m;
-			}
-		}
-	}
+	return t == STRATA_DTYPE_F16 ? SK_F16 : t == STRATA_DTYPE_BF16 ? SK_BF16 : t == STRATA_DTYPE_Q8_0 ? SK_Q8_0
+	     : t == STRATA_DTYPE_Q4_0 ? SK_Q4_0 : t == STRATA_DTYPE_Q4_1 ? SK_Q4_1 : SK_F32;
 }
 
-/* A lent weight's rows (strata_graph_weight_lend()): those of a tile a
- * program packed in place are read back a block at a time by
- * kernels/packed.h, which wrote them. */
-static void unpack_lent(const struct st_node *n, const uint8_t *src, float *out)
-{
-	const int64_t rows = n->shape.dim[0], k = n->shape.dim[1], nb = k / 32;
-	struct strata_dtype_info info;
-	uint8_t blk[34];
-	int bs;
-	int64_t r, b;
-
-	strata_dtype_info(n->dtype, &info); /* a packable type: Q8_0, Q4_0, Q4_1 */
-	bs = (int)info.block_bytes;
-	for (r = 0; r < rows; r++, out += k) {
-		if (!sk_tile_packed(n->lent_tiles, r)) {
-			unpack_blocks(n->dtype, src + (size_t)(r * nb) * (size_t)bs, out, (uint64_t)k);
-			continue;
-		}
-		for (b = 0; b < nb; b++) {
-			sk_packed_block(src, r, b, k, bs, blk);
-			unpack_blocks(n->dtype, blk, out + b * 32, 32);
-		}
-	}
-}
-
+/* A weight widened to f32 by the kernels' own sk_unpack() (its plain C
+ * path here: the unit tests check it against the formats' definitions).
+ * A lent weight's rows in tiles a program packed in place are read back
+ * by kernels/packed.h, which wrote them. */
 static void widen(const struct st_node *n, const void *data, float *out, uint64_t count)
 {
-	const uint16_t *h = data;
-	uint64_t i;
+	const enum sk_fmt f = fmt_of(n->dtype);
+	const int64_t k = n->shape.dim[n->shape.ndim - 1];
 
-	if (n->dtype == STRATA_DTYPE_F32)
-		memcpy(out, data, count * sizeof(float));
-	else if (n->dtype == STRATA_DTYPE_F16)
-		for (i = 0; i < count; i++)
-			out[i] = sk_half(h[i]);
-	else if (n->dtype == STRATA_DTYPE_BF16)
-		for (i = 0; i < count; i++)
-			out[i] = sk_bf16(h[i]);
-	else if (n->lent_tiles)
-		unpack_lent(n, data, out);
-	else
-		unpack_blocks(n->dtype, data, out, count);
+	if (!n->lent_tiles) {
+		sk_unpack(data, out, (int64_t)count, f);
+		return;
+	}
+	for (int64_t r = 0; r < (int64_t)count / k; r++, out += k) {
+		if (sk_tile_packed(n->lent_tiles, r))
+			sk_unpack_packed(data, r, out, k, f);
+		else
+			sk_unpack((const uint8_t *)data + (size_t)(r * (k / 32) * sk_block_bytes(f)), out, k, f);
+	}
 }
 
 /* A weight's bytes: its data, or, streamed, the bound load's once loaded. */

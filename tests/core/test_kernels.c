@@ -10,13 +10,20 @@
  * run says "skipped".
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/graph/kernels/convert.h"
 #include "core/graph/kernels/elementwise.h"
+#include "core/graph/kernels/format.h"
+#include "core/graph/kernels/dot_f32.h"
+#include "core/graph/kernels/dot_half.h"
+#include "core/graph/kernels/dot_q8.h"
+#include "core/graph/kernels/dot_quant.h"
 #include "core/graph/kernels/packed.h"
+#include "core/graph/kernels/unpack.h"
 #include "base/base.h"
 #include "helpers.h"
 
@@ -224,6 +231,261 @@ static void packed_layout_round_trip(void **state)
 	}
 }
 
+/* --- weights in every format, and their values by the formats' definitions */
+
+/* An f16 scale near 2^e (e in -8 … 0), positive or negative. */
+static uint16_t scale_bits(uint32_t *seed)
+{
+	*seed = *seed * 1664525u + 1013904223u;
+	return (uint16_t)(((*seed >> 31) << 15) | ((7u + (*seed >> 8) % 9u) << 10) | ((*seed >> 12) & 0x3ff));
+}
+
+/* @rows rows of @K weights stored as @f: random quants, sane scales. */
+static uint8_t *make_weights(enum sk_fmt f, int64_t rows, int64_t K, uint32_t seed, size_t *row_bytes)
+{
+	size_t rb = f == SK_F32 ? (size_t)K * 4 : f == SK_F16 || f == SK_BF16 ? (size_t)K * 2
+										 : (size_t)(K / 32 * sk_block_bytes(f));
+	uint8_t *w = malloc(rb * (size_t)rows);
+
+	assert_non_null(w);
+	fill_bytes(w, rb * (size_t)rows, seed);
+	for (int64_t r = 0; r < rows; r++) {
+		uint8_t *row = w + (size_t)r * rb;
+
+		if (f == SK_F32) {
+			for (int64_t k = 0; k < K; k++) {
+				float v = (float)((int)(row[4 * k] % 200) - 100) / 64.0f;
+
+				memcpy(row + 4 * k, &v, 4);
+			}
+		} else if (f == SK_F16 || f == SK_BF16) {
+			for (int64_t k = 0; k < K; k++) {
+				uint16_t h = scale_bits(&seed);
+
+				if (f == SK_BF16) /* the same value's bf16: exponent rebased, fraction cut */
+					h = (uint16_t)((h & 0x8000) | ((((h >> 10) & 0x1f) + 112) << 7) | ((h >> 3) & 0x7f));
+				memcpy(row + 2 * k, &h, 2);
+			}
+		} else {
+			for (int64_t b = 0; b < K / 32; b++) {
+				uint16_t d = scale_bits(&seed), m = scale_bits(&seed);
+
+				memcpy(row + b * sk_block_bytes(f), &d, 2);
+				if (f == SK_Q4_1)
+					memcpy(row + b * sk_block_bytes(f) + 2, &m, 2);
+			}
+		}
+	}
+	*row_bytes = rb;
+	return w;
+}
+
+/* Row @p's values by the definition (sk_half and sk_bf16 are tested on
+ * every value above). */
+static void values_of(const uint8_t *p, int64_t K, enum sk_fmt f, double *out)
+{
+	for (int64_t k = 0; k < K; k++) {
+		if (f == SK_F32) {
+			float v;
+
+			memcpy(&v, p + 4 * k, 4);
+			out[k] = v;
+		} else if (f == SK_F16 || f == SK_BF16) {
+			uint16_t h;
+
+			memcpy(&h, p + 2 * k, 2);
+			out[k] = f == SK_F16 ? f16_by_definition(h) : (double)sk_bf16(h);
+		} else {
+			const uint8_t *blk = p + k / 32 * sk_block_bytes(f);
+			const int j = (int)(k % 32);
+			uint16_t hd, hm;
+			double d, m;
+
+			memcpy(&hd, blk, 2), memcpy(&hm, blk + 2, 2);
+			d = f16_by_definition(hd), m = f16_by_definition(hm);
+			if (f == SK_Q8_0)
+				out[k] = (int8_t)blk[2 + j] * d;
+			else if (f == SK_Q4_0)
+				out[k] = (((j < 16 ? blk[2 + j] : blk[2 + j - 16] >> 4) & 15) - 8) * d;
+			else
+				out[k] = ((j < 16 ? blk[4 + j] : blk[4 + j - 16] >> 4) & 15) * d + m;
+		}
+	}
+}
+
+static float *random_row(int64_t K, uint32_t seed)
+{
+	float *a = malloc((size_t)K * 4);
+
+	assert_non_null(a);
+	for (int64_t k = 0; k < K; k++) {
+		seed = seed * 1664525u + 1013904223u;
+		a[k] = (float)((int)(seed >> 20) % 2001 - 1000) / 500.0f;
+	}
+	return a;
+}
+
+/* |got − Σ a·w| within @rel of Σ|a·w|. */
+static void expect_dot(const char *what, double got, const float *a, const double *w, int64_t K, double rel)
+{
+	double want = 0, mag = 0;
+
+	for (int64_t k = 0; k < K; k++)
+		want += (double)a[k] * w[k], mag += fabs((double)a[k] * w[k]);
+	if (!(fabs(got - want) <= rel * mag + 1e-30))
+		fail_msg("%s: %.9g, want %.9g (off by %.3g of Σ|a·w| = %.6g)", what, got, want, fabs(got - want) / mag, mag);
+}
+
+static const enum sk_fmt every_fmt[] = { SK_F32, SK_F16, SK_BF16, SK_Q8_0, SK_Q4_0, SK_Q4_1 };
+static const char *const fmt_names[] = { "f32", "f16", "bf16", "Q8_0", "Q4_0", "Q4_1" };
+
+/* sk_unpack, every format, against the definition. */
+static void unpack_every_format(void **state)
+{
+	const int64_t K = 96;
+	double want[96];
+	float got[96];
+
+	(void)state;
+	NEED_CPU();
+	for (unsigned i = 0; i < ST_ARRAY_SIZE(every_fmt); i++) {
+		size_t rb;
+		uint8_t *w = make_weights(every_fmt[i], 3, K, 7 + i, &rb);
+
+		for (int64_t r = 0; r < 3; r++) {
+			sk_unpack(w + r * rb, got, K, every_fmt[i]);
+			values_of(w + r * rb, K, every_fmt[i], want);
+			for (int64_t k = 0; k < K; k++)
+				if (!(fabs(got[k] - want[k]) <= 2e-7 * fabs(want[k]) + 1e-12))
+					fail_msg("sk_unpack %s row %lld element %lld: %.9g, want %.9g", fmt_names[i], (long long)r,
+						 (long long)k, (double)got[k], want[k]);
+		}
+		free(w);
+	}
+}
+
+/* The f32 dot products, K not a multiple of the vector length. */
+static void f32_dots(void **state)
+{
+	const int64_t K = 101;
+	float *a = random_row(4 * K, 3), d44[4][4], d4[4];
+	size_t rb;
+	uint8_t *w = make_weights(SK_F32, 4, K, 5, &rb);
+	const float *wr[4];
+	double wv[4][101];
+
+	(void)state;
+	NEED_CPU();
+	for (int r = 0; r < 4; r++) {
+		wr[r] = (const float *)(w + r * rb);
+		values_of(w + r * rb, K, SK_F32, wv[r]);
+	}
+	sk_dot4x4(a, K, wr[0], wr[1], wr[2], wr[3], K, d44);
+	sk_dot1x4(a, wr[0], wr[1], wr[2], wr[3], K, w, d4);
+	for (int r = 0; r < 4; r++) {
+		expect_dot("sk_dot", sk_dot(a, wr[r], K), a, wv[r], K, 1e-6);
+		expect_dot("sk_dot1x4", d4[r], a, wv[r], K, 1e-6);
+		for (int i = 0; i < 4; i++)
+			expect_dot("sk_dot4x4", d44[i][r], a + i * K, wv[r], K, 1e-6);
+	}
+	free(a), free(w);
+}
+
+/* Decode's dot products on stored rows: f16/bf16 in registers, Q8_0 in
+ * f32, and the prepared-row paths of every block format (digits on VNNI,
+ * nibbles without), K with an odd number of blocks. */
+static void stored_dots(void **state)
+{
+	(void)state;
+	NEED_CPU();
+#if !SK_SIMD
+	TEST_SKIP("the %s build has no vector decode paths (they need AVX2, F16C and FMA)", KERNELS_VARIANT);
+#else
+	const int64_t K = 96;
+	float *a = random_row(K, 11);
+	double wv[4][96];
+
+	for (unsigned i = 1; i < ST_ARRAY_SIZE(every_fmt); i++) {
+		const enum sk_fmt f = every_fmt[i];
+		size_t rb;
+		uint8_t *w = make_weights(f, 4, K, 13 + i, &rb);
+		float d4[4];
+		char what[64];
+
+		for (int r = 0; r < 4; r++)
+			values_of(w + r * rb, K, f, wv[r]);
+		if (f == SK_F16 || f == SK_BF16) {
+			sk_hdot4(w, (int64_t)rb, a, K, d4, f);
+			for (int r = 0; r < 4; r++) {
+				snprintf(what, sizeof(what), "sk_hdot %s", fmt_names[i]);
+				expect_dot(what, sk_hdot(w + r * rb, a, K, f), a, wv[r], K, 1e-6);
+				expect_dot(what, d4[r], a, wv[r], K, 1e-6);
+			}
+		}
+		if (f == SK_Q8_0) {
+			sk_qdot4(w, (int64_t)rb, a, K, d4);
+			for (int r = 0; r < 4; r++) {
+				expect_dot("sk_qdot Q8_0", sk_qdot(w + r * rb, a, K), a, wv[r], K, 1e-6);
+				expect_dot("sk_qdot4 Q8_0", d4[r], a, wv[r], K, 1e-6);
+			}
+		}
+		if (f >= SK_Q8_0 && (SK_VNNI || f != SK_Q8_0)) {
+			sk_qa_t x[SK_QA_LEN(96)] __attribute__((aligned(64)));
+			float ds[96 / 16];
+
+			sk_prep_quant(a, K, x, ds, f);
+			sk_quant_dot4(w, (int64_t)rb, x, ds, K, d4, f);
+			for (int r = 0; r < 4; r++) {
+				snprintf(what, sizeof(what), "sk_quant_dot %s (%s)", fmt_names[i], SK_VNNI ? "digits" : "nibbles");
+				expect_dot(what, sk_quant_dot(w + r * rb, x, ds, K, f), a, wv[r], K, 2e-6);
+				expect_dot(what, d4[r], a, wv[r], K, 2e-6);
+			}
+		}
+		free(w);
+	}
+	free(a);
+#endif
+}
+
+/* Sixteen packed rows against a prepared row (AVX-512 VNNI). */
+static void packed_dot16(void **state)
+{
+	(void)state;
+	NEED_CPU();
+#if !SK_VNNI
+	TEST_SKIP("the %s build has no AVX-512 VNNI, which the packed decode needs", KERNELS_VARIANT);
+#else
+	static const enum sk_fmt fmts[] = { SK_Q8_0, SK_Q4_0, SK_Q4_1 };
+	const int64_t K = 96, rows = 32;
+	float *a = random_row(K, 17);
+	int8_t x[3 * 96] __attribute__((aligned(64)));
+	float da[3], so[3], out[16];
+	int32_t corr[3];
+	double wv[96];
+
+	for (unsigned i = 0; i < ST_ARRAY_SIZE(fmts); i++) {
+		const int bs = sk_block_bytes(fmts[i]);
+		size_t rb;
+		uint8_t *w = make_weights(fmts[i], rows, K, 19 + i, &rb), *P = malloc(rb * (size_t)rows);
+		char what[64];
+
+		assert_non_null(P);
+		assert_int_equal(sk_pack_tile(w, P, 0, rows, K, bs), 0);
+		sk_prep_packed(a, K, x, da, so, corr, bs);
+		for (int64_t g = 0; g < rows / 16; g++) {
+			sk_pdot16(P + g * (K / 32) * 16 * bs, x, da, so, corr, K, out, bs);
+			for (int r = 0; r < 16; r++) {
+				values_of(w + (size_t)(g * 16 + r) * rb, K, fmts[i], wv);
+				snprintf(what, sizeof(what), "sk_pdot16 %s row %lld", fmt_names[3 + i], (long long)(g * 16 + r));
+				expect_dot(what, out[r], a, wv, K, 2e-6);
+			}
+		}
+		free(w), free(P);
+	}
+	free(a);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +493,10 @@ int main(void)
 		cmocka_unit_test_setup(binary_helpers, variant_setup),
 		cmocka_unit_test_setup(half_and_bf16_every_value, variant_setup),
 		cmocka_unit_test_setup(packed_layout_round_trip, variant_setup),
+		cmocka_unit_test_setup(unpack_every_format, variant_setup),
+		cmocka_unit_test_setup(f32_dots, variant_setup),
+		cmocka_unit_test_setup(stored_dots, variant_setup),
+		cmocka_unit_test_setup(packed_dot16, variant_setup),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__ " (" KERNELS_VARIANT ")", tests, NULL, NULL);
