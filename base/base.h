@@ -85,6 +85,8 @@ struct st_text {
 	bool failed;
 };
 void st_text_add(struct st_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append @s as it is (no formatting: large pasted text). */
+void st_text_put(struct st_text *t, const char *s);
 char *st_text_take(struct st_text *t, int *err);
 
 #endif /* STRATA_BASE_H */

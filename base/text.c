@@ -45,6 +45,28 @@ void st_text_add(struct st_text *t, const char *fmt, ...)
 	t->len += (size_t)need;
 }
 
+void st_text_put(struct st_text *t, const char *s)
+{
+	size_t n = strlen(s), cap;
+	char *grown;
+
+	if (t->failed)
+		return;
+	if (!t->s || t->len + n >= t->cap) {
+		for (cap = t->cap ? t->cap : 1024; cap <= t->len + n; cap *= 2)
+			;
+		grown = st_realloc(t->s, cap);
+		if (!grown) {
+			t->failed = true;
+			return;
+		}
+		t->s = grown;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->len, s, n + 1);
+	t->len += n;
+}
+
 char *st_text_take(struct st_text *t, int *err)
 {
 	char *s = t->s;

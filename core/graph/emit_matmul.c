@@ -248,11 +248,13 @@ int st_emit_matmul(struct emitter *e)
 	if (trans && k->packed) {
 		st_emit_unpack(e, b->dtype);
 		st_emit_packed(e, b->dtype);
-	} else if (trans) {
+	} else if (trans && b->dtype != STRATA_DTYPE_F32) {
 		st_emit_stored_dots(e, b->dtype);
 	}
-	if (trans)
+	if (trans) {
+		st_emit_kernel_text(e, ST_TEXT_FORMAT); /* sk_sweep() */
 		st_emit_kernel_text(e, ST_TEXT_DOT_F32);
+	}
 	emit_store(e);
 	st_emit_product(pa.d, 2, batch);
 	st_emit_product(&pa.d[2], 1, m);
