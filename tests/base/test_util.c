@@ -88,6 +88,48 @@ static void test_fnv1a_known_vectors(void **state)
 	assert_true(st_fnv1a("foobar", 6, ST_FNV_SEED) == 0x85944171f73967e8ULL);
 }
 
+/* The growable text: formatted and plain appends, growth past its first
+ * block, and an allocation failure remembered until the end. */
+static void test_text_builds_and_fails_once(void **state)
+{
+	struct st_text t = { 0 };
+	struct fail_alloc fa = { .fail_at = 0 };
+	char big[3000], *s;
+	int err;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	st_text_add(&t, "%d-", 42);
+	st_text_put(&t, big);
+	st_text_put(&t, "");
+	st_text_add(&t, "|%s", "end");
+	s = st_text_take(&t, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(strlen(s), 3 + sizeof(big) - 1 + 4);
+	assert_memory_equal(s, "42-xxx", 6);
+	assert_string_equal(s + strlen(s) - 4, "|end");
+	st_free(s);
+
+	/* Nothing appended: an empty string, not NULL. */
+	s = st_text_take(&t, &err);
+	assert_int_equal(err, 0);
+	assert_string_equal(s, "");
+	st_free(s);
+
+	/* The put that must grow fails: every later append is dropped, and
+	 * the end says -ENOMEM and frees what there was. */
+	st_text_add(&t, "abc");
+	fa.fail_at = 1;
+	fail_alloc_install(&fa);
+	st_text_put(&t, big);
+	st_text_add(&t, "more");
+	fail_alloc_install(NULL);
+	assert_null(st_text_take(&t, &err));
+	assert_int_equal(err, -ENOMEM);
+	assert_int_equal(fa.failures, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_read_text),
 		cmocka_unit_test(test_fmt_truncates_safely),
 		cmocka_unit_test(test_fnv1a_known_vectors),
+		cmocka_unit_test(test_text_builds_and_fails_once),
 	};
 
 	return RUN_TESTS(tests);
