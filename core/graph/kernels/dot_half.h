@@ -26,13 +26,6 @@
 #if defined(__AVX512F__)
 typedef __m512 sk_hv;
 #define SK_HL 16
-/* SK_HL weights at @p as f32. */
-SK_INLINE sk_hv sk_hload(const uint8_t *p, enum sk_fmt f)
-{
-	const __m256i h = _mm256_loadu_si256((const __m256i *)p);
-
-	return f == SK_F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
 #define sk_hfma _mm512_fmadd_ps
 #define sk_hzero _mm512_setzero_ps
 #define sk_hsum16 _mm512_reduce_add_ps
@@ -40,17 +33,25 @@ SK_INLINE sk_hv sk_hload(const uint8_t *p, enum sk_fmt f)
 #else
 typedef __m256 sk_hv;
 #define SK_HL 8
-SK_INLINE sk_hv sk_hload(const uint8_t *p, enum sk_fmt f)
-{
-	const __m128i h = _mm_loadu_si128((const __m128i *)p);
-
-	return f == SK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
 #define sk_hfma _mm256_fmadd_ps
 #define sk_hzero _mm256_setzero_ps
 #define sk_hloada _mm256_loadu_ps
 #define sk_hsum16 sk_sum8
 #endif
+
+/* SK_HL weights at @p as f32: f16 converted, bf16 shifted up. */
+SK_INLINE sk_hv sk_hload(const uint8_t *p, enum sk_fmt f)
+{
+#if defined(__AVX512F__)
+	const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+
+	return f == SK_F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+#else
+	const __m128i h = _mm_loadu_si128((const __m128i *)p);
+
+	return f == SK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+#endif
+}
 
 /* One 16-bit weight as f32. */
 SK_INLINE float sk_half_weight(const uint8_t *p, enum sk_fmt f)

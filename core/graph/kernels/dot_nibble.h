@@ -38,16 +38,6 @@ static const int8_t sk_nib_perm[32] = { 0, 4, 16, 20, 1, 5, 17, 21, 2, 6, 18, 22
 					8, 12, 24, 28, 9, 13, 25, 29, 10, 14, 26, 30, 11, 15, 27, 31 };
 typedef __m512 sk_nv;
 #define SK_NLANES 16
-static inline sk_nv sk_nib(const uint8_t *p)
-{
-	int64_t v;
-
-	memcpy(&v, p, 8);
-	return _mm512_cvtepi32_ps(
-		_mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi64(v), _mm512_set_epi32(28, 28, 24, 24, 20, 20, 16, 16, 12, 12,
-											 8, 8, 4, 4, 0, 0)),
-				 _mm512_set1_epi32(15)));
-}
 #define sk_nload _mm512_loadu_ps
 #define sk_nmul _mm512_mul_ps
 #define sk_nfma _mm512_fmadd_ps
@@ -60,14 +50,6 @@ static const int8_t sk_nib_perm[32] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21
 					8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
 typedef __m256 sk_nv;
 #define SK_NLANES 8
-static inline sk_nv sk_nib(const uint8_t *p)
-{
-	int32_t v;
-
-	memcpy(&v, p, 4);
-	return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(v), _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
-						   _mm256_set1_epi32(15)));
-}
 #define sk_nload _mm256_loadu_ps
 #define sk_nmul _mm256_mul_ps
 #define sk_nfma _mm256_fmadd_ps
@@ -75,6 +57,27 @@ static inline sk_nv sk_nib(const uint8_t *p)
 #define sk_nzero _mm256_setzero_ps
 #define sk_nsum sk_sum8
 #endif
+
+/* SK_NLANES nibbles of the block at @p, one per lane in sk_nib_perm's
+ * order, as f32: a broadcast load, a variable shift and a mask. */
+static inline sk_nv sk_nib(const uint8_t *p)
+{
+#ifdef __AVX512F__
+	int64_t v;
+
+	memcpy(&v, p, 8);
+	return _mm512_cvtepi32_ps(_mm512_and_si512(
+		_mm512_srlv_epi32(_mm512_set1_epi64(v), _mm512_set_epi32(28, 28, 24, 24, 20, 20, 16, 16, 12, 12, 8, 8, 4, 4, 0, 0)),
+		_mm512_set1_epi32(15)));
+#else
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return _mm256_cvtepi32_ps(
+		_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(v), _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
+				 _mm256_set1_epi32(15)));
+#endif
+}
 
 /* The row of a in nibble order into @ap, and per block {1, offset
  * factor} into @ds. */

@@ -18,39 +18,20 @@
 #include "core/graph/kernels/dot_nibble.h"
 #endif
 
+/*
+ * sk_prep_quant(a, K, x, ds, fmt): row @a of @K prepared into @x
+ * (SK_QA_LEN(K) of sk_qa_t) and @ds (K / 16 floats);
+ * sk_quant_dot(p, x, ds, K, fmt): row @p of b against it;
+ * sk_quant_dot4(p, rb, x, ds, K, out, fmt): four rows @rb bytes apart.
+ */
 #if SK_VNNI
-/* Row @a of @K prepared into @x (SK_QA_LEN(K)) and @ds (K / 16). */
-SK_INLINE void sk_prep_quant(const float *a, int64_t K, sk_qa_t *x, float *ds, enum sk_fmt f)
-{
-	sk_prep_digits(a, K, x, ds, f);
-}
-
-SK_INLINE float sk_quant_dot(const uint8_t *p, const sk_qa_t *x, const float *ds, int64_t K, enum sk_fmt f)
-{
-	return sk_digits_dot(p, x, ds, K, f);
-}
-
-SK_INLINE void sk_quant_dot4(const uint8_t *p, int64_t rb, const sk_qa_t *x, const float *ds, int64_t K, float out[4],
-			     enum sk_fmt f)
-{
-	sk_digits_dot4(p, rb, x, ds, K, out, f);
-}
+#define sk_prep_quant sk_prep_digits
+#define sk_quant_dot sk_digits_dot
+#define sk_quant_dot4 sk_digits_dot4
 #elif SK_SIMD
-SK_INLINE void sk_prep_quant(const float *a, int64_t K, sk_qa_t *x, float *ds, enum sk_fmt f)
-{
-	sk_prep_nibbles(a, K, x, ds, f);
-}
-
-SK_INLINE float sk_quant_dot(const uint8_t *p, const sk_qa_t *x, const float *ds, int64_t K, enum sk_fmt f)
-{
-	return sk_nib_dot(p, x, ds, K, f);
-}
-
-SK_INLINE void sk_quant_dot4(const uint8_t *p, int64_t rb, const sk_qa_t *x, const float *ds, int64_t K, float out[4],
-			     enum sk_fmt f)
-{
-	sk_nib_dot4(p, rb, x, ds, K, out, f);
-}
+#define sk_prep_quant sk_prep_nibbles
+#define sk_quant_dot sk_nib_dot
+#define sk_quant_dot4 sk_nib_dot4
 #endif
 
 #endif /* STRATA_KERNELS_DOT_QUANT_H */
