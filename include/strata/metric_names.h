@@ -49,6 +49,7 @@
 #define STRATA_MN_TELEMETRY_FAULTS_PER_SECOND "strata_telemetry_faults_per_second"
 #define STRATA_MN_TELEMETRY_NUMA_MIGRATIONS_PER_SECOND "strata_telemetry_numa_migrations_per_second"
 #define STRATA_MN_TELEMETRY_RUNQ_DELAY_RATIO "strata_telemetry_runq_delay_ratio"
+/* (the two io_uring series: only while its eBPF collector is active) */
 #define STRATA_MN_TELEMETRY_URING_OPS_PER_SECOND "strata_telemetry_uring_ops_per_second"
 #define STRATA_MN_TELEMETRY_URING_CQ_OVERFLOWS "strata_telemetry_uring_cq_overflows"
 #define STRATA_MN_TELEMETRY_RECLAIM_STALL_RATIO "strata_telemetry_reclaim_stall_ratio"

@@ -67,6 +67,14 @@ if len(declared) < 40:
     sys.exit(1)
 # A histogram's series are its name plus _bucket, _sum and _count.
 present |= {re.sub(r"_(bucket|sum|count)$", "", m) for m in present}
+# The io_uring figures come only from its eBPF collector: where the scrape
+# says that collector is not active (no libbpf in this build, no
+# privilege), its names are not asked for, and the test says so.
+uring_active = re.search(r'^strata_telemetry_collector_info\{collector="io_uring",state="active"\}', scrape, re.M)
+uring_names = {m for m in declared if m.startswith("strata_telemetry_uring_")}
+if not uring_active:
+    print("note: the io_uring collector is not active here; not asked for:", ", ".join(sorted(uring_names)))
+    declared -= uring_names
 unexported = sorted(declared - present)
 if unexported:
     print("FAIL: declared in metric_names.h, exported by no process here:", ", ".join(unexported), file=sys.stderr)
