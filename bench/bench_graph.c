@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,9 +50,71 @@ static void (*blas_sgemv)(int, int, int, int, float, const float *, int, const f
 static void (*blas_threads)(int);
 static char *(*blas_corename)(void);
 
+/* The core type OpenBLAS's own detection picks on this machine ("" when
+ * it is not there): found in a child, so that this process can still set
+ * OPENBLAS_CORETYPE, which OpenBLAS reads once, when it is loaded. */
+static void openblas_detected(char *out, size_t len)
+{
+	int fd[2];
+	pid_t pid;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (pipe(fd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+		char *(*name)(void) = NULL;
+
+		if (h)
+			*(void **)&name = dlsym(h, "openblas_get_corename");
+		if (name && write(fd[1], name(), strlen(name())) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	n = pid > 0 ? read(fd[0], out, len - 1) : -1;
+	out[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* Whether @core is one of OpenBLAS's kernels older than AVX2 (what its
+ * detection falls back to where a VM hides the CPU model). */
+static bool weak_core(const char *core)
+{
+	static const char *const weak[] = { "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai",
+					    "Coppermine", "Northwood", "Banias", "Opteron", "Opteron_SSE3", "Barcelona",
+					    "Bobcat", "Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator" };
+
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (!strcasecmp(core, weak[i]))
+			return true;
+	return false;
+}
+
+/* What OpenBLAS detected, and the core type forced in its place ("" when
+ * none was): a peer below its own capability is never a baseline. */
+static char blas_detected[64], blas_forced[64];
+
 static void load_openblas(void)
 {
-	void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+	void *h;
+
+	openblas_detected(blas_detected, sizeof(blas_detected));
+	if (weak_core(blas_detected) && !getenv("OPENBLAS_CORETYPE")) {
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+			snprintf(blas_forced, sizeof(blas_forced), "SkylakeX");
+		else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+			snprintf(blas_forced, sizeof(blas_forced), "Haswell");
+		if (blas_forced[0])
+			setenv("OPENBLAS_CORETYPE", blas_forced, 1); /* this process only */
+	}
+	h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
 
 	if (!h)
 		return;
@@ -425,7 +488,7 @@ static void bench_layer(const struct llama_weights *w, const char *self)
 	float *xd = malloc((size_t)(seq * c->dim) * 4), *od = malloc((size_t)(seq * c->dim) * 4), *posf = malloc(seq * 4);
 	int32_t *pd = malloc(seq * 4);
 	double t[REPS], lo, hi, sum = 0, tsum = 0, tmed = -1, tlo = 0, thi = 0;
-	char file[] = "/tmp/strata-layer-XXXXXX", cmd[8192], line[256], dir[4096], *slash;
+	char file[] = "/tmp/strata-layer-XXXXXX", cmd[8192], line[256], dir[4096], *slash, peer[512] = "unknown";
 	uint64_t seed = 5;
 	FILE *f;
 	int fd;
@@ -476,6 +539,7 @@ static void bench_layer(const struct llama_weights *w, const char *self)
 		f = popen(cmd, "r");
 		if (f && fgets(line, sizeof(line), f) && sscanf(line, "%lf %lf %lf %lf", &tmed, &tlo, &thi, &tsum) != 4)
 			tmed = -1;
+		bench_peer_config(f, peer, sizeof(peer));
 		if (f)
 			pclose(f);
 		unlink(file);
@@ -494,8 +558,8 @@ static void bench_layer(const struct llama_weights *w, const char *self)
 			printf("{\"bench\":\"graph.layer\",\"case\":\"small-110m layer, prefill 128, 2t\",\"metric\":\"time\","
 			       "\"unit\":\"ms\",\"value\":%.3f,\"baseline\":\"pytorch eager\",\"baseline_value\":%.3f,"
 			       "\"ratio\":%.3f,\"better\":\"lower\",\"ok\":%s,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,"
-			       "\"speedup\":%.2f,\"sum\":%.6e,\"baseline_sum\":%.6e}\n",
-			       m, tmed, m / tmed, ok ? "true" : "false", lo * 1e3, hi * 1e3, REPS, tmed / m, sum, tsum);
+			       "\"speedup\":%.2f,\"sum\":%.6e,\"baseline_sum\":%.6e,\"peer_config\":\"%s\"}\n",
+			       m, tmed, m / tmed, ok ? "true" : "false", lo * 1e3, hi * 1e3, REPS, tmed / m, sum, tsum, peer);
 	}
 	strata_program_destroy(p);
 	strata_graph_destroy(g);
@@ -605,15 +669,19 @@ int main(int argc, char **argv)
 	float *a, *b, *c;
 	double tri[REPS], lo, hi, triad1, triad2;
 
+	/* Before any thread: OpenBLAS's detection runs in a forked child. */
+	if (!(argc == 3 && !strcmp(argv[1], "--compile-child")))
+		load_openblas();
 	if (strata_rt_create(&opts, &rt))
 		return 1;
 	if (argc == 3 && !strcmp(argv[1], "--compile-child"))
 		return compile_child(argv[2]);
-	load_openblas();
 	uname(&u);
-	printf("{\"bench\":\"graph\",\"cpu\":\"%s\",\"cores\":%d,\"kernel\":\"%s\",\"openblas\":\"%s\"}\n",
+	printf("{\"bench\":\"graph\",\"cpu\":\"%s\",\"cores\":%d,\"kernel\":\"%s\",\"openblas\":\"%s\","
+	       "\"openblas_detected\":\"%s\",\"openblas_forced\":%s%s%s}\n",
 	       strata_topo_cpu_model(strata_rt_topo(rt)), strata_topo_count(strata_rt_topo(rt), STRATA_TOPO_CORES),
-	       u.release, blas_sgemm ? (blas_corename ? blas_corename() : "yes") : "not installed");
+	       u.release, blas_sgemm ? (blas_corename ? blas_corename() : "yes") : "not installed", blas_detected,
+	       blas_forced[0] ? "\"" : "", blas_forced[0] ? blas_forced : "null", blas_forced[0] ? "\"" : "");
 	fflush(stdout);
 	a = malloc(tn * 4), b = malloc(tn * 4), c = malloc(tn * 4);
 	for (size_t i = 0; i < tn; i++)

@@ -478,7 +478,7 @@ static void bench_decode(void)
 static void bench_prefill(void)
 {
 	const char *dir = "build/bench-data/small-110m-f32-hf";
-	char cmd[1024], line[256];
+	char cmd[1024], line[256], peer[512] = "unknown";
 	int32_t ids[256];
 	double t[REPS], tmed, torch_ms = 0;
 	int torch_argmax = -1, ours;
@@ -513,6 +513,7 @@ static void bench_prefill(void)
 	f = popen(cmd, "r");
 	if (f && fgets(line, sizeof(line), f))
 		sscanf(line, "%lf %*f %*f %d", &torch_ms, &torch_argmax);
+	bench_peer_config(f, peer, sizeof(peer));
 	if (f)
 		pclose(f);
 	if (torch_ms <= 0)
@@ -521,8 +522,8 @@ static void bench_prefill(void)
 		printf("{\"bench\":\"serve.prefill\",\"case\":\"small-110m f32, 256-token prompt, 2t\",\"metric\":"
 		       "\"time\",\"unit\":\"ms\",\"value\":%.1f,\"baseline\":\"pytorch eager\",\"baseline_value\":%.1f,"
 		       "\"ratio\":%.3f,\"speedup\":%.2f,\"better\":\"lower\",\"goal_speedup\":2,\"same_argmax\":%s,"
-		       "\"reps\":%d}\n",
-		       tmed, torch_ms, tmed / torch_ms, torch_ms / tmed, ours == torch_argmax ? "true" : "false", REPS);
+		       "\"reps\":%d,\"peer_config\":\"%s\"}\n",
+		       tmed, torch_ms, tmed / torch_ms, torch_ms / tmed, ours == torch_argmax ? "true" : "false", REPS, peer);
 	fflush(stdout);
 	free(logits);
 	llm_close(m);

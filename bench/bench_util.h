@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -78,6 +79,22 @@ static inline void bench_settle(size_t bytes)
 	madvise(a, bytes, MADV_HUGEPAGE);
 	madvise(a, bytes, MADV_POPULATE_WRITE);
 	munmap(a, bytes);
+}
+
+/* The line a peer's script prints about how it runs (bench/torch_config.py),
+ * made safe inside a JSON string; "unknown" when there is none. */
+static inline void bench_peer_config(FILE *f, char *out, size_t len)
+{
+	size_t i;
+
+	if (!f || !fgets(out, (int)len, f)) {
+		snprintf(out, len, "unknown");
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	for (i = 0; out[i]; i++)
+		if (out[i] == '"' || out[i] == '\\' || (unsigned char)out[i] < 0x20)
+			out[i] = '\'';
 }
 
 #endif /* STRATA_BENCH_UTIL_H */

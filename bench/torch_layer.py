@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import torch
+import torch_config
 
 path, seq, dim, hidden, heads, threads, reps = sys.argv[1], *map(int, sys.argv[2:])
 torch.set_num_threads(threads)
@@ -71,3 +72,4 @@ with torch.no_grad():
         times.append(time.perf_counter() - t0)
 times.sort()
 print(f"{times[len(times) // 2] * 1e3:.4f} {times[0] * 1e3:.4f} {times[-1] * 1e3:.4f} {float(out.double().sum()):.6e}")
+print(torch_config.describe())

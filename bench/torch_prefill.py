@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import torch
+import torch_config
 
 folder, seq, threads, reps = sys.argv[1], *map(int, sys.argv[2:])
 torch.set_num_threads(threads)
@@ -83,3 +84,4 @@ with torch.no_grad():
         out = forward(ids)
         times.append((time.perf_counter() - t0) * 1e3)
 print(f"{statistics.median(times):.3f} {min(times):.3f} {max(times):.3f} {int(out.argmax())}")
+print(torch_config.describe())
