@@ -722,8 +722,20 @@ int main(int argc, char **argv)
 	}
 	reps = reps < 1 ? 1 : reps > 16 ? 16 : reps;
 	uname(&u);
-	printf("{\"bench\":\"io.env\",\"kernel\":\"%s\",\"cpus\":%ld,\"liburing_engine\":true,\"dir\":\"%s\"}\n", u.release,
-	       sysconf(_SC_NPROCESSORS_ONLN), data_dir);
+	{
+		/* The peer's version, in the header like every peer's. */
+		FILE *f = popen("fio --version 2>/dev/null", "r");
+		char fio[64] = "";
+
+		if (!f || !fgets(fio, sizeof(fio), f))
+			snprintf(fio, sizeof(fio), "not installed");
+		fio[strcspn(fio, "\n\"\\")] = '\0';
+		if (f)
+			pclose(f);
+		printf("{\"bench\":\"io.env\",\"kernel\":\"%s\",\"cpus\":%ld,\"liburing_engine\":true,\"dir\":\"%s\","
+		       "\"fio\":\"%s\"}\n",
+		       u.release, sysconf(_SC_NPROCESSORS_ONLN), data_dir, fio);
+	}
 	is_root = geteuid() == 0;
 	if (!is_root || system("fio --version >/dev/null 2>&1")) {
 		const char *why = is_root ? "fio is not installed" : "dropping the page cache needs root";

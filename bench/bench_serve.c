@@ -760,7 +760,8 @@ int main(int argc, char **argv)
 		strata_rt_destroy(rt);
 		return 0;
 	}
-	printf("{\"bench\":\"serve\",\"cores\":%d}\n", strata_topo_count(strata_rt_topo(rt), STRATA_TOPO_CORES));
+	printf("{\"bench\":\"serve\",\"cpu\":\"%s\",\"cores\":%d}\n", strata_topo_cpu_model(strata_rt_topo(rt)),
+	       strata_topo_count(strata_rt_topo(rt), STRATA_TOPO_CORES));
 	fflush(stdout);
 #define WANT(name) (argc < 2 || wants(argc, argv, name))
 	if (WANT("real"))

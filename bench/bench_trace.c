@@ -230,6 +230,10 @@ int main(int argc, char **argv)
 	ev_a = strata_trace_name("bench.event");
 	ev_span = strata_trace_name("bench.span");
 	lttng = lttng_recording();
+	if (!only_lttng)
+		printf("{\"bench\":\"trace\",\"cpu\":\"%s\",\"cores\":%d,\"lttng_recording\":%s}\n",
+		       strata_topo_cpu_model(strata_rt_topo(rt)), strata_topo_count(strata_rt_topo(rt), STRATA_TOPO_CORES),
+		       lttng ? "true" : "false");
 	if (only_lttng) {
 		double l[REPS], b[REPS], rate_unused;
 
