@@ -167,23 +167,18 @@ void st_emit_prelude(struct emitter *e)
 
 void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which)
 {
-	const char *text = "";
+	static const char *const texts[] = {
+		[ST_TEXT_FORMAT] = st_kernel_text_format,	  [ST_TEXT_UNPACK] = st_kernel_text_unpack,
+		[ST_TEXT_DOT_F32] = st_kernel_text_dot_f32,	  [ST_TEXT_DOT_HALF] = st_kernel_text_dot_half,
+		[ST_TEXT_DOT_Q8] = st_kernel_text_dot_q8,	  [ST_TEXT_DOT_DIGITS] = st_kernel_text_dot_digits,
+		[ST_TEXT_DOT_NIBBLE] = st_kernel_text_dot_nibble, [ST_TEXT_DOT_QUANT] = st_kernel_text_dot_quant,
+		[ST_TEXT_PACKED] = st_kernel_text_packed,
+	};
 
 	if (e->pasted & 1u << which)
 		return;
 	e->pasted |= 1u << which;
-	switch (which) {
-	case ST_TEXT_FORMAT: text = st_kernel_text_format; break;
-	case ST_TEXT_UNPACK: text = st_kernel_text_unpack; break;
-	case ST_TEXT_DOT_F32: text = st_kernel_text_dot_f32; break;
-	case ST_TEXT_DOT_HALF: text = st_kernel_text_dot_half; break;
-	case ST_TEXT_DOT_Q8: text = st_kernel_text_dot_q8; break;
-	case ST_TEXT_DOT_DIGITS: text = st_kernel_text_dot_digits; break;
-	case ST_TEXT_DOT_NIBBLE: text = st_kernel_text_dot_nibble; break;
-	case ST_TEXT_DOT_QUANT: text = st_kernel_text_dot_quant; break;
-	case ST_TEXT_PACKED: text = st_kernel_text_packed; break;
-	}
-	st_text_put(&e->t, text);
+	st_text_put(&e->t, texts[which]);
 }
 
 /* Pointers for every argument the chain in members [@from, @to) reads,

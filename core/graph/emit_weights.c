@@ -13,27 +13,17 @@
  */
 #include "core/graph/emit_int.h"
 
-/* The sk_fmt of a weight stored as @t. */
-static const char *fmt_name(enum strata_dtype t)
-{
-	if (t == STRATA_DTYPE_F16)
-		return "SK_F16";
-	if (t == STRATA_DTYPE_BF16)
-		return "SK_BF16";
-	if (t == STRATA_DTYPE_Q8_0)
-		return "SK_Q8_0";
-	if (t == STRATA_DTYPE_Q4_0)
-		return "SK_Q4_0";
-	if (t == STRATA_DTYPE_Q4_1)
-		return "SK_Q4_1";
-	return "SK_F32";
-}
+/* enum sk_fmt's names, as the generated C spells them. */
+static const char *const fmt_names[] = {
+	[SK_F32] = "SK_F32", [SK_F16] = "SK_F16",   [SK_BF16] = "SK_BF16",
+	[SK_Q8_0] = "SK_Q8_0", [SK_Q4_0] = "SK_Q4_0", [SK_Q4_1] = "SK_Q4_1",
+};
 
 void st_emit_unpack(struct emitter *e, enum strata_dtype t)
 {
 	st_emit_kernel_text(e, ST_TEXT_FORMAT);
 	st_emit_kernel_text(e, ST_TEXT_UNPACK);
-	st_text_add(&e->t, "#define ST_FMT %s /* the weight's format */\n", fmt_name(t));
+	st_text_add(&e->t, "#define ST_FMT %s /* the weight's format */\n", fmt_names[st_dtype_fmt(t)]);
 }
 
 void st_emit_stored_dots(struct emitter *e, enum strata_dtype t)

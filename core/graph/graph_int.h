@@ -17,6 +17,7 @@
 #include <strata/graph.h>
 #include <strata/io.h> /* streamed weights: models and loads */
 
+#include "core/graph/kernels/format.h"
 #include "core/graph/op.h"
 
 #define ST_MAX_DIMS 4 /* the graph's own limit (strata/graph.h, "Shapes"), within STRATA_MAX_DIMS */
@@ -130,5 +131,8 @@ int st_graph_shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim,
 const char *st_dtype_name(enum strata_dtype t);
 bool st_dtype_float(enum strata_dtype t); /* real numbers, whatever the storage */
 bool st_dtype_block(enum strata_dtype t); /* GGUF blocks of 32 */
+/* core/graph/rules.c: the kernels' name (kernels/format.h) for a weight
+ * stored as @t; SK_F32 for f32 and anything that is not a weight type. */
+enum sk_fmt st_dtype_fmt(enum strata_dtype t);
 
 #endif /* STRATA_CORE_GRAPH_INT_H */

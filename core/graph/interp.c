@@ -44,20 +44,13 @@ static struct dims4 bind(const struct st_shape *s, uint32_t seq)
 	return r;
 }
 
-/* The kernels' name for a weight's storage. */
-static enum sk_fmt fmt_of(enum strata_dtype t)
-{
-	return t == STRATA_DTYPE_F16 ? SK_F16 : t == STRATA_DTYPE_BF16 ? SK_BF16 : t == STRATA_DTYPE_Q8_0 ? SK_Q8_0
-	     : t == STRATA_DTYPE_Q4_0 ? SK_Q4_0 : t == STRATA_DTYPE_Q4_1 ? SK_Q4_1 : SK_F32;
-}
-
 /* A weight widened to f32 by the kernels' own sk_unpack() (its plain C
  * path here: the unit tests check it against the formats' definitions).
  * A lent weight's rows in tiles a program packed in place are read back
  * by kernels/packed.h, which wrote them. */
 static void widen(const struct st_node *n, const void *data, float *out, uint64_t count)
 {
-	const enum sk_fmt f = fmt_of(n->dtype);
+	const enum sk_fmt f = st_dtype_fmt(n->dtype);
 	const int64_t k = n->shape.dim[n->shape.ndim - 1];
 
 	if (!n->lent_tiles) {

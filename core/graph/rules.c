@@ -30,6 +30,16 @@ bool st_dtype_float(enum strata_dtype t)
 	return t == STRATA_DTYPE_F32 || t == STRATA_DTYPE_F16 || t == STRATA_DTYPE_BF16 || st_dtype_block(t);
 }
 
+enum sk_fmt st_dtype_fmt(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_F16	? SK_F16
+	       : t == STRATA_DTYPE_BF16 ? SK_BF16
+	       : t == STRATA_DTYPE_Q8_0 ? SK_Q8_0
+	       : t == STRATA_DTYPE_Q4_0 ? SK_Q4_0
+	       : t == STRATA_DTYPE_Q4_1 ? SK_Q4_1
+					: SK_F32;
+}
+
 int st_graph_shape_arg(struct strata_graph *g, enum strata_op op, unsigned ndim, const int64_t *dims, bool allow_seq,
 		       struct st_shape *s)
 {

@@ -54,7 +54,7 @@ static int variant_setup(void **state)
 #define NEED_CPU()                                                                                         \
 	do {                                                                                               \
 		if (!runnable())                                                                           \
-			TEST_SKIP("this CPU cannot run the %s build of the kernel helpers", KERNELS_VARIANT); \
+			TEST_SKIP("this CPU lacks the instructions of the %s build (AVX2+FMA+F16C, or AVX-512 with VNNI): run it on a CPU that has them", KERNELS_VARIANT); \
 	} while (0)
 
 /* |got - want| within @abs + @rel·|want| for x over [-lo, hi] in small
@@ -399,7 +399,7 @@ static void stored_dots(void **state)
 	(void)state;
 	NEED_CPU();
 #if !SK_SIMD
-	TEST_SKIP("the %s build has no vector decode paths (they need AVX2, F16C and FMA)", KERNELS_VARIANT);
+	TEST_SKIP("the %s build compiles no vector decode paths (they need AVX2, F16C and FMA): test_kernels_avx2 and test_kernels_avx512 test them", KERNELS_VARIANT);
 #else
 	const int64_t K = 96;
 	float *a = random_row(K, 11);
@@ -453,7 +453,7 @@ static void packed_dot16(void **state)
 	(void)state;
 	NEED_CPU();
 #if !SK_VNNI
-	TEST_SKIP("the %s build has no AVX-512 VNNI, which the packed decode needs", KERNELS_VARIANT);
+	TEST_SKIP("the %s build has no AVX-512 VNNI, which the packed decode needs: test_kernels_avx512 tests it on a CPU with VNNI", KERNELS_VARIANT);
 #else
 	static const enum sk_fmt fmts[] = { SK_Q8_0, SK_Q4_0, SK_Q4_1 };
 	const int64_t K = 96, rows = 32;
