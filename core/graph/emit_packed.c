@@ -37,10 +37,7 @@ bool st_packs(const struct strata_graph *g, const struct st_kernel *k, uint64_t 
  * the prefill path, and on AVX-512 VNNI the 16-row dot product. */
 void st_emit_packed(struct emitter *e, enum strata_dtype t)
 {
-	struct strata_dtype_info info;
-
-	strata_dtype_info(t, &info); /* a packable type: Q8_0, Q4_0, Q4_1 */
 	st_emit_kernel_text(e, ST_TEXT_PACKED);
-	st_text_add(&e->t, "#define ST_PBS %u /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n",
-		    info.block_bytes);
+	st_text_add(&e->t, "#define ST_PBS %d /* bytes of a row's block */\n#define ST_PGB (16 * ST_PBS)\n",
+		    sk_block_bytes(st_dtype_fmt(t)));
 }
