@@ -72,6 +72,7 @@ enum st_kernel_text {
 	ST_TEXT_DOT_NIBBLE, /* 4-bit decode in f32 */
 	ST_TEXT_DOT_QUANT, /* the choice between the last two */
 	ST_TEXT_PACKED, /* the packed layout and its decode */
+	ST_TEXT_GEMM_F32, /* prefill's register-blocked micro-kernel */
 };
 void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which);
 

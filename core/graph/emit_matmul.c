@@ -19,6 +19,9 @@
  * st_store_row(), which run the epilogue; its arguments are found from
  * the result's row, as in an element-wise kernel.
  */
+#include <strata/topo.h>
+
+#include "core/core_int.h"
 #include "core/graph/emit_int.h"
 
 #define NB 32
@@ -219,6 +222,62 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		    "\t\t}\n");
 }
 
+/* One core's bytes of the cache at @level holding data; @fallback where
+ * the topology does not say. */
+static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64_t fallback)
+{
+	const struct strata_topo *topo = g->rt ? g->rt->topo : NULL;
+	struct strata_topo_cache c;
+
+	for (unsigned i = 0; topo && strata_topo_cache(topo, i, &c) == 0; i++)
+		if (c.level == level && c.type != STRATA_CACHE_INSTRUCTION && c.size_bytes)
+			return c.size_bytes;
+	return fallback;
+}
+
+/*
+ * Prefill on f32 weights: st_gemm_block() computes rows [0, M) × columns
+ * [n0, n1) of one batch with kernels/gemm_f32.h's sk_gemm_block(), its
+ * packed micro-panels on the stack, blocked for the caches the topology
+ * reports.  C holds partial sums between passes over K (so plan.c never
+ * lets a matmul's result share memory with its epilogue's arguments), and
+ * the epilogue runs on each row after its last pass.
+ */
+static void emit_gemm(struct emitter *e)
+{
+	st_text_add(&e->t, "#define ST_L1D %llu\n#define ST_L2 %llu\n",
+		    (unsigned long long)cache_bytes(e->g, 1, 32 << 10), (unsigned long long)cache_bytes(e->g, 2, 1 << 20));
+	st_emit_kernel_text(e, ST_TEXT_GEMM_F32);
+	if (e->k->nmembers > 1)
+		st_text_add(&e->t, "static void st_gemm_done(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c)\n"
+				   "{\n\tst_store_row(t, seq, r, n0, n, c, c);\n}\n\n");
+	st_text_add(&e->t,
+		    "static void st_gemm_block(void *const *t, int64_t seq, int64_t bi, const float *A, const float *B,\n"
+		    "\t\t\t  float *C, int64_t M, int64_t K, int64_t N, int64_t n0, int64_t n1)\n{\n"
+		    "\tfloat bp[SK_NCB * 32 * SK_KC] __attribute__((aligned(64)));\n"
+		    "\tfloat at[SK_MR * SK_KC] __attribute__((aligned(64)));\n\n"
+		    "\tsk_gemm_block(A, B, C, M, K, N, n0, n1, SK_KC, bp, at, %s, t, seq, bi * M);\n}\n\n",
+		    e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
+}
+
+/* The kernel's start on f32 weights: from four rows of a on, each chunk's
+ * items of one batch go to st_gemm_block() SK_NCB at a time. */
+static void emit_gemm_items(struct emitter *e, unsigned a_arg, unsigned b_arg, const char *b_batch)
+{
+	st_text_add(&e->t,
+		    "\tif (M >= 4) {\n"
+		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
+		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
+		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
+		    "\t\t\tnb = nb < SK_NCB ? nb : SK_NCB;\n"
+		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n\n"
+		    "\t\t\tst_gemm_block(t, seq, bi, (const float *)t[%u] + bi * M * K, (const float *)t[%u] + %s,\n"
+		    "\t\t\t\t      (float *)t[0] + bi * M * N, M, K, N, b0 * NB, n1);\n"
+		    "\t\t\tit += nb;\n"
+		    "\t\t}\n\t\treturn 0;\n\t}\n",
+		    a_arg, b_arg, b_batch);
+}
+
 /* b as is: each row of a scales the rows of b's column block. */
 static void emit_plain(struct emitter *e)
 {
@@ -241,6 +300,8 @@ int st_emit_matmul(struct emitter *e)
 	const struct st_node *c = &e->g->nodes[k->core];
 	const struct st_node *a = &e->g->nodes[c->src[0]], *b = &e->g->nodes[c->src[1]];
 	bool trans = c->p.flags & STRATA_MATMUL_TRANS_B, shared = b->shape.ndim == 2;
+	bool gemm = trans && !k->packed && b->dtype == STRATA_DTYPE_F32;
+	unsigned a_arg = (unsigned)st_emit_arg_index(k, c->src[0]) + 1, b_arg = (unsigned)st_emit_arg_index(k, c->src[1]) + 1;
 	struct pad4 pa = st_emit_pad(&a->shape), pb = st_emit_pad(&b->shape);
 	char batch[48], m[48], kk[48], n[48], rb[64];
 
@@ -256,6 +317,8 @@ int st_emit_matmul(struct emitter *e)
 		st_emit_kernel_text(e, ST_TEXT_DOT_F32);
 	}
 	emit_store(e);
+	if (gemm)
+		emit_gemm(e);
 	st_emit_product(pa.d, 2, batch);
 	st_emit_product(&pa.d[2], 1, m);
 	st_emit_product(&pa.d[3], 1, kk);
@@ -266,12 +329,7 @@ int st_emit_matmul(struct emitter *e)
 		    "\tconst int64_t M = %s, K = %s, N = %s, NB = %d, nblk = (N + NB - 1) / NB;\n"
 		    "\tconst int64_t RB = %s;\n"
 		    "\t(void)seq; (void)RB; /* %s batches */\n"
-		    "%s"
-		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
-		    "\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"
-		    "\t\tconst float *A = (const float *)t[%d] + bi * M * K;\n"
-		    "\t\tconst uint8_t *B = (const uint8_t *)t[%d] + %s;\n"
-		    "\t\tfloat *C = (float *)t[0] + bi * M * N;\n",
+		    "%s",
 		    m, kk, n, NB, trans ? row_bytes(b->dtype, "K", rb, sizeof(rb)) : "(N * 4)", batch,
 		    k->packed ? "#if SK_VNNI\n"
 				"\t/* a's rows as digits, made once per batch a chunk meets */\n"
@@ -287,9 +345,16 @@ int st_emit_matmul(struct emitter *e)
 			      "\tfloat qs[4][K / 32 * 2];\n"
 			      "\tint64_t qbi = -1;\n"
 			      "#endif\n"
-			    : "",
-		    st_emit_arg_index(k, c->src[0]) + 1, st_emit_arg_index(k, c->src[1]) + 1,
-		    shared ? "0" : "bi * K * N * 4");
+			    : "");
+	if (gemm)
+		emit_gemm_items(e, a_arg, b_arg, shared ? "0" : "bi * K * N");
+	st_text_add(&e->t,
+		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
+		    "\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"
+		    "\t\tconst float *A = (const float *)t[%u] + bi * M * K;\n"
+		    "\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
+		    "\t\tfloat *C = (float *)t[0] + bi * M * N;\n",
+		    a_arg, b_arg, shared ? "0" : "bi * K * N * 4");
 	if (trans)
 		emit_trans(e, b->dtype);
 	else

@@ -55,14 +55,14 @@ static uint64_t slice_offset(const struct strata_graph *g, const struct st_node 
 /* Whether kernel @k reads argument @a only at the index it writes. */
 static bool same_index(const struct strata_graph *g, const struct st_kernel *k, uint32_t a)
 {
-	const struct st_node *c = &g->nodes[k->core];
-
 	if (!st_shape_equal(&g->nodes[a].shape, &g->nodes[k->root].shape))
 		return false;
 	switch (k->kind) {
 	case ST_KERNEL_ELEMWISE:
 	case ST_KERNEL_ROWS: return true;
-	case ST_KERNEL_MATMUL: return a != c->src[0] && a != c->src[1];
+	/* A matmul keeps partial sums in its result between passes over K
+	 * (emit_matmul.c): an epilogue's argument there would be lost. */
+	case ST_KERNEL_MATMUL:
 	case ST_KERNEL_SINGLE: return false;
 	}
 	return false;

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/kernels/gemm_f32.h — the register-blocked micro-kernel of
+ * prefill's matmuls, C += A · Bᵀ with B a linear layer's weight as stored
+ * ([N, K], K contiguous), and the packing it reads B through.
+ *
+ * The shape is GotoBLAS's (../shared/research/codegen.md): a tile of
+ * SK_MR rows × SK_NR columns of C lives in vector registers for a whole
+ * block of kc steps of K.  Each step loads SK_NR consecutive values of B
+ * (two vectors) and broadcasts one value of each of A's SK_MR rows, so
+ * every load feeds SK_MR (or two) fused multiply-adds and no horizontal
+ * sums are left.  That needs B's columns next to each other: sk_pack_b()
+ * copies a block of SK_NR rows of the weight, kc of their values, into a
+ * micro-panel [kc][SK_NR] (zeros past the last row).  A is read where it
+ * is: a tile's SK_MR rows of kc values stay in L1 while the tile sweeps
+ * the column block's micro-panels, which stay in L2.
+ *
+ *   AVX-512  SK_MR 12 × SK_NR 32: 24 accumulators of 32 registers
+ *   AVX2     SK_MR  6 × SK_NR 16: 12 accumulators of 16
+ *   SSE      SK_MR  6 × SK_NR  8 (the portable build)
+ *
+ * (Embedded as text into generated kernels; include after dot_f32.h,
+ * whose vector type it uses.)
+ */
+#ifndef STRATA_KERNELS_GEMM_F32_H
+#define STRATA_KERNELS_GEMM_F32_H
+
+#ifndef STRATA_KERNELS_DOT_F32_H
+#include "core/graph/kernels/dot_f32.h"
+#endif
+
+#include <stdint.h>
+#include <string.h>
+
+#if SK_VB == 64
+#define SK_MR 12
+#else
+#define SK_MR 6
+#endif
+#define SK_NR (2 * SK_VL)
+
+/*
+ * Blocking from the caches the topology reports (a kernel defines
+ * ST_L1D and ST_L2, the bytes of one core's):
+ *   SK_KC   steps of K per pass: a tile's SK_MR rows of A fill half of L1;
+ *   SK_NCB  columns per block, in items of 32: the packed block of B fills
+ *           half of L2, at most SK_PACK_MAX bytes (it lives on the stack).
+ */
+#define SK_PACK_MAX (128 << 10)
+#define SK_CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
+#define SK_KC (SK_CLAMP((ST_L1D) / (8 * SK_MR) / 32 * 32, 64, 512))
+#define SK_NCB (SK_CLAMP(((ST_L2) / 2 < SK_PACK_MAX ? (ST_L2) / 2 : SK_PACK_MAX) / (128 * SK_KC), 1, 64))
+
+#if defined(__AVX__)
+/* The 8 × 8 block of floats at @s (rows @lds apart), transposed into @d
+ * (rows @ldd apart): 24 shuffles for 64 values. */
+SK_INLINE void sk_transpose8(const float *s, int64_t lds, float *d, int64_t ldd)
+{
+	__m256 r[8], t[8];
+
+	for (int i = 0; i < 8; i++)
+		r[i] = _mm256_loadu_ps(s + i * lds);
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+		r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		_mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+		_mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+	}
+}
+#endif
+
+/*
+ * Pack @nr (≤ SK_NR) rows of B, each @ldb floats apart, values
+ * [0, kc) of each, into @bp as [kc][SK_NR]; columns nr … SK_NR − 1 are
+ * zero.  With AVX, whole 8 × 8 blocks go through registers (a scalar
+ * copy cost a third of the multiply at M = 32).
+ */
+SK_INLINE void sk_pack_b(const float *b, int64_t ldb, int nr, int64_t kc, float *bp)
+{
+	int j = 0;
+	int64_t k0 = 0;
+
+#if defined(__AVX__)
+	k0 = kc & ~(int64_t)7;
+	for (; j + 8 <= nr; j += 8)
+		for (int64_t k = 0; k < k0; k += 8)
+			sk_transpose8(b + j * ldb + k, ldb, bp + k * SK_NR + j, SK_NR);
+	for (int jj = 0; jj < j; jj++)
+		for (int64_t k = k0; k < kc; k++)
+			bp[k * SK_NR + jj] = b[jj * ldb + k];
+	k0 = 0;
+#endif
+	for (; j < nr; j++)
+		for (int64_t k = k0; k < kc; k++)
+			bp[k * SK_NR + j] = b[j * ldb + k];
+	for (; j < SK_NR; j++)
+		for (int64_t k = 0; k < kc; k++)
+			bp[k * SK_NR + j] = 0;
+}
+
+/*
+ * C rows [0, mr) × columns [0, nr) (rows @ldc apart) get, or with @add
+ * gain, the products of A's rows (@lda apart, kc values each) with the
+ * micro-panel @bp.  @rows (a constant: SK_MR, or fewer for M's last
+ * rows) is how many rows the registers hold; rows past mr re-read row
+ * mr − 1 and are not stored, so no memory past A is read.
+ */
+SK_INLINE void sk_gemm_tile(int rows, const float *a, int64_t lda, int mr, const float *bp, int64_t kc,
+			    float *c, int64_t ldc, int nr, int add)
+{
+	const float *ar[SK_MR];
+	sk_vf acc[SK_MR][2];
+
+	for (int i = 0; i < rows; i++) {
+		ar[i] = a + (i < mr ? i : mr - 1) * lda;
+		memset(&acc[i][0], 0, sizeof(acc[i][0]));
+		acc[i][1] = acc[i][0];
+	}
+	for (int64_t k = 0; k < kc; k++) {
+		const sk_vf b0 = sk_load(bp + k * SK_NR), b1 = sk_load(bp + k * SK_NR + SK_VL);
+
+#pragma GCC unroll 12
+		for (int i = 0; i < rows; i++) {
+			const float x = ar[i][k];
+
+			acc[i][0] += x * b0;
+			acc[i][1] += x * b1;
+		}
+	}
+	for (int i = 0; i < mr; i++) {
+		float *ci = c + i * ldc;
+
+		if (nr == SK_NR) {
+			if (add) {
+				acc[i][0] += sk_load(ci);
+				acc[i][1] += sk_load(ci + SK_VL);
+			}
+			memcpy(ci, &acc[i][0], sizeof(acc[i][0]));
+			memcpy(ci + SK_VL, &acc[i][1], sizeof(acc[i][1]));
+		} else {
+			float t[SK_NR];
+
+			memcpy(t, &acc[i][0], sizeof(acc[i][0]));
+			memcpy(t + SK_VL, &acc[i][1], sizeof(acc[i][1]));
+			for (int j = 0; j < nr; j++)
+				ci[j] = add ? ci[j] + t[j] : t[j];
+		}
+	}
+}
+
+/* sk_gemm_tile() with the rows held picked from a few constants, so the
+ * compiler unrolls each: all SK_MR, or for M's last rows a third or two. */
+SK_INLINE void sk_gemm_tiles(const float *a, int64_t lda, int mr, const float *bp, int64_t kc, float *c,
+			     int64_t ldc, int nr, int add)
+{
+	if (mr > 2 * SK_MR / 3)
+		sk_gemm_tile(SK_MR, a, lda, mr, bp, kc, c, ldc, nr, add);
+	else if (mr > SK_MR / 3)
+		sk_gemm_tile(2 * SK_MR / 3, a, lda, mr, bp, kc, c, ldc, nr, add);
+	else
+		sk_gemm_tile(SK_MR / 3, a, lda, mr, bp, kc, c, ldc, nr, add);
+}
+
+/* What runs on C's rows once their last pass is done (a kernel's
+ * epilogue): row @r, columns [n0, n0 + n) at @c, in place. */
+typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c);
+
+/*
+ * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (A [M, K], B [N, K],
+ * C [M, N], all dense), in passes of @kcmax steps of K; @bp holds
+ * ⌈(n1 − n0) / SK_NR⌉ micro-panels of @kcmax steps, @at SK_MR rows of
+ * @kcmax.  C holds the partial sums between passes.  Where A's rows
+ * are a multiple of 2 KiB apart, each tile's rows are first copied next
+ * to each other into @at: so far apart, they share L1's sets (K = 1024 or
+ * 2048 lost a tenth).  @done (not NULL) runs on each row, numbered from
+ * @r0, after its last pass.
+ */
+SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M, int64_t K, int64_t N, int64_t n0,
+			     int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done, void *const *t,
+			     int64_t seq, int64_t r0)
+{
+	for (int64_t pc = 0; pc < K; pc += kcmax) {
+		const int64_t kc = K - pc < kcmax ? K - pc : kcmax;
+
+		for (int64_t j = n0; j < n1; j += SK_NR)
+			sk_pack_b(B + j * K + pc, K, n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
+		for (int64_t m = 0; m < M; m += SK_MR) {
+			const int mr = M - m < SK_MR ? (int)(M - m) : SK_MR;
+
+			const float *a = A + m * K + pc;
+			int64_t lda = K;
+
+			if ((K & 511) == 0) {
+				for (int i = 0; i < mr; i++)
+					memcpy(at + i * kc, a + i * K, (size_t)kc * sizeof(float));
+				a = at, lda = kc;
+			}
+			for (int64_t j = n0; j < n1; j += SK_NR)
+				sk_gemm_tiles(a, lda, mr, bp + (j - n0) * kc, kc, C + m * N + j, N,
+					      n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, pc > 0);
+			for (int i = 0; done && pc + kc == K && i < mr; i++)
+				done(t, seq, r0 + m + i, n0, n1 - n0, C + (m + i) * N + n0);
+		}
+	}
+}
+
+#endif /* STRATA_KERNELS_GEMM_F32_H */
