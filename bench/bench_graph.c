@@ -7,7 +7,7 @@
  *                  unfused, against a STREAM triad in the same run
  *   graph.gemv     decode shapes of small-110m, f32 / f16 / Q4_1 weights,
  *                  against the triad (weight bytes) and OpenBLAS sgemv
- *   graph.gemm     prefill shapes and squares, 1 and 2 threads, against
+ *   graph.gemm     batched decode and prefill shapes and squares, 1 and 2 threads, against
  *                  OpenBLAS sgemm
  *   graph.layer    one small-110m layer over a 128-token prompt against
  *                  PyTorch eager (bench/torch_layer.py) on the same weights
@@ -346,9 +346,14 @@ static void bench_gemv(double triad_bw, unsigned threads)
 
 static void bench_gemm(void)
 {
-	static const int64_t shapes[][3] = { { 256, 768, 768 },	 { 256, 768, 2048 }, { 64, 64, 64 },
-					     { 128, 128, 128 },	 { 256, 256, 256 },  { 512, 512, 512 },
-					     { 1024, 1024, 1024 }, { 2048, 2048, 2048 } };
+	/* Batched decode (M 2 … 16), prefill (M 32 … 2048) on small-110m's
+	 * and SmolLM2's layer widths, then squares. */
+	static const int64_t shapes[][3] = {
+		{ 2, 768, 2048 },     { 8, 768, 2048 },	    { 16, 576, 1536 },	 { 32, 768, 2048 },
+		{ 64, 576, 1536 },    { 128, 576, 1536 },   { 256, 768, 768 },	 { 256, 768, 2048 },
+		{ 2048, 768, 2048 },  { 64, 64, 64 },	    { 128, 128, 128 },	 { 256, 256, 256 },
+		{ 512, 512, 512 },    { 1024, 1024, 1024 }, { 2048, 2048, 2048 },
+	};
 
 	for (unsigned s = 0; s < (unsigned)(sizeof(shapes) / sizeof(shapes[0])); s++) {
 		int64_t M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];

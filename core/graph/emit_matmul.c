@@ -236,12 +236,13 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
 }
 
 /*
- * Prefill on f32 weights: st_gemm_block() computes rows [0, M) × columns
- * [n0, n1) of one batch with kernels/gemm_f32.h's sk_gemm_block(), its
- * packed micro-panels on the stack, blocked for the caches the topology
- * reports.  C holds partial sums between passes over K (so plan.c never
- * lets a matmul's result share memory with its epilogue's arguments), and
- * the epilogue runs on each row after its last pass.
+ * Prefill on f32 weights, from four rows of a on: each chunk's items of
+ * one batch go to kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time,
+ * blocked for the caches the topology reports.  The packed block lives on
+ * the heap (half of L2 is too much for a caller's stack).  C holds partial
+ * sums between passes over K (so plan.c never lets a matmul's result share
+ * memory with its epilogue's arguments), and the epilogue runs on each
+ * row after its last pass.
  */
 static void emit_gemm(struct emitter *e)
 {
@@ -251,31 +252,26 @@ static void emit_gemm(struct emitter *e)
 	if (e->k->nmembers > 1)
 		st_text_add(&e->t, "static void st_gemm_done(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c)\n"
 				   "{\n\tst_store_row(t, seq, r, n0, n, c, c);\n}\n\n");
-	st_text_add(&e->t,
-		    "static void st_gemm_block(void *const *t, int64_t seq, int64_t bi, const float *A, const float *B,\n"
-		    "\t\t\t  float *C, int64_t M, int64_t K, int64_t N, int64_t n0, int64_t n1)\n{\n"
-		    "\tfloat bp[SK_NCB * 32 * SK_KC] __attribute__((aligned(64)));\n"
-		    "\tfloat at[SK_MR * SK_KC] __attribute__((aligned(64)));\n\n"
-		    "\tsk_gemm_block(A, B, C, M, K, N, n0, n1, SK_KC, bp, at, %s, t, seq, bi * M);\n}\n\n",
-		    e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
 }
 
-/* The kernel's start on f32 weights: from four rows of a on, each chunk's
- * items of one batch go to st_gemm_block() SK_NCB at a time. */
 static void emit_gemm_items(struct emitter *e, unsigned a_arg, unsigned b_arg, const char *b_batch)
 {
 	st_text_add(&e->t,
 		    "\tif (M >= 4) {\n"
+		    "\t\tconst int64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n"
+		    "\t\tfloat *bp = aligned_alloc(64, (size_t)(most * 32 + SK_MR) * SK_KC * sizeof(float));\n\n"
+		    "\t\tif (!bp)\n\t\t\treturn -ENOMEM;\n"
 		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
 		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
-		    "\t\t\tnb = nb < SK_NCB ? nb : SK_NCB;\n"
+		    "\t\t\tnb = nb < most ? nb : most;\n"
 		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n\n"
-		    "\t\t\tst_gemm_block(t, seq, bi, (const float *)t[%u] + bi * M * K, (const float *)t[%u] + %s,\n"
-		    "\t\t\t\t      (float *)t[0] + bi * M * N, M, K, N, b0 * NB, n1);\n"
+		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, (const float *)t[%u] + %s,\n"
+		    "\t\t\t\t      (float *)t[0] + bi * M * N, M, K, N, b0 * NB, n1, SK_KC, bp,\n"
+		    "\t\t\t\t      bp + most * 32 * SK_KC, %s, t, seq, bi * M);\n"
 		    "\t\t\tit += nb;\n"
-		    "\t\t}\n\t\treturn 0;\n\t}\n",
-		    a_arg, b_arg, b_batch);
+		    "\t\t}\n\t\tfree(bp);\n\t\treturn 0;\n\t}\n",
+		    a_arg, b_arg, b_batch, e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
 }
 
 /* b as is: each row of a scales the rows of b's column block. */

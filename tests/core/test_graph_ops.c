@@ -163,6 +163,48 @@ static void matmul_f32(void **state)
 	free(bias);
 }
 
+/*
+ * Prefill's register-blocked path (kernels/gemm_f32.h): from 4 to 37
+ * rows, K of several passes (700) and a multiple of 512 (1024: A's tiles
+ * copied), batched a, and an epilogue adding an intermediate (a softmax's
+ * result) that the matmul reads last: its memory must not become the
+ * result's (itself an intermediate), which holds partial sums.
+ */
+static void matmul_f32_prefill(void **state)
+{
+	static const int64_t Ks[] = { 700, 1024 };
+
+	(void)state;
+	for (unsigned ki = 0; ki < 2; ki++) {
+		const int64_t K = Ks[ki], as[] = { STRATA_DIM_SEQ, K }, bas[] = { 2, STRATA_DIM_SEQ, K }, ws[] = { 70, K },
+			      rs[] = { STRATA_DIM_SEQ, 70 };
+		float *ad = graph_random_floats(37 * K, -1, 1), *bad = graph_random_floats(2 * 37 * K, -1, 1);
+		float *w = graph_random_floats(70 * K, -1, 1), *rd = graph_random_floats(37 * 70, -1, 1);
+		uint32_t a, ba, wn, r, outs[2], n = 0, t, soft;
+		STRATA_GRAPH_OPTS(opts, .max_seq = 37);
+
+		assert_int_equal(strata_graph_create(test_rt, &opts, &test_graph), 0);
+		assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+		assert_int_equal(strata_graph_input(test_graph, "ba", STRATA_DTYPE_F32, 3, bas, &ba), 0);
+		assert_int_equal(strata_graph_input(test_graph, "r", STRATA_DTYPE_F32, 2, rs, &r), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w", STRATA_DTYPE_F32, 2, ws, w, &wn), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, ba, wn, STRATA_MATMUL_TRANS_B, &outs[n++]), 0);
+		assert_int_equal(strata_graph_softmax(test_graph, r, &soft), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &t), 0);
+		assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_ADD, t, soft, &t), 0);
+		assert_int_equal(strata_graph_softmax(test_graph, t, &outs[n++]), 0);
+		graph_mark(outs, n);
+		for (uint32_t seq = 4; seq <= 37; seq += 9) {
+			struct strata_graph_tensor in[3] = { { a, ad, seq * K * 4 }, { ba, bad, 2 * seq * K * 4 },
+							     { r, rd, seq * 70 * 4 } };
+
+			graph_compare(seq, in, 3, outs, n, 1e-5, false, NULL);
+		}
+		graph_teardown(NULL);
+		free(ad), free(bad), free(w), free(rd);
+	}
+}
+
 static uint16_t to_half(float f)
 {
 	/* Values here are normal and in range: round the mantissa to 10 bits. */
@@ -535,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reductions, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(rope_both_layouts, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(matmul_f32, graph_setup, graph_teardown),
+		cmocka_unit_test(matmul_f32_prefill),
 		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(packed_quantized_weights, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),

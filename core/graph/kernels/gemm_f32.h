@@ -29,7 +29,9 @@
 #include "core/graph/kernels/dot_f32.h"
 #endif
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if SK_VB == 64
@@ -44,12 +46,12 @@
  * ST_L1D and ST_L2, the bytes of one core's):
  *   SK_KC   steps of K per pass: a tile's SK_MR rows of A fill half of L1;
  *   SK_NCB  columns per block, in items of 32: the packed block of B fills
- *           half of L2, at most SK_PACK_MAX bytes (it lives on the stack).
+ *           half of L2.  Each A tile loaded from L3 then serves that many
+ *           micro-kernels (96 columns, not 384, cost M = 2048 a tenth).
  */
-#define SK_PACK_MAX (128 << 10)
 #define SK_CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
 #define SK_KC (SK_CLAMP((ST_L1D) / (8 * SK_MR) / 32 * 32, 64, 512))
-#define SK_NCB (SK_CLAMP(((ST_L2) / 2 < SK_PACK_MAX ? (ST_L2) / 2 : SK_PACK_MAX) / (128 * SK_KC), 1, 64))
+#define SK_NCB (SK_CLAMP((ST_L2) / 2 / (128 * SK_KC), 1, 64))
 
 #if defined(__AVX__)
 /* The 8 × 8 block of floats at @s (rows @lds apart), transposed into @d
@@ -187,8 +189,12 @@ SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M
 			     int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done, void *const *t,
 			     int64_t seq, int64_t r0)
 {
-	for (int64_t pc = 0; pc < K; pc += kcmax) {
-		const int64_t kc = K - pc < kcmax ? K - pc : kcmax;
+	/* Passes of equal length (a multiple of 8), not a short last one. */
+	const int64_t passes = (K + kcmax - 1) / kcmax, even = ((K + passes - 1) / passes + 7) & ~(int64_t)7;
+	const int64_t kstep = even < kcmax ? even : kcmax;
+
+	for (int64_t pc = 0; pc < K; pc += kstep) {
+		const int64_t kc = K - pc < kstep ? K - pc : kstep;
 
 		for (int64_t j = n0; j < n1; j += SK_NR)
 			sk_pack_b(B + j * K + pc, K, n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
@@ -197,6 +203,13 @@ SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M
 
 			const float *a = A + m * K + pc;
 			int64_t lda = K;
+
+			/* The next tile's rows, towards L2 while this one computes:
+			 * M's rows beyond L2 come from L3, and short streams of 12
+			 * rows apart do not train the hardware's prefetcher. */
+			for (int i = 0; m + SK_MR < M && i < SK_MR && m + SK_MR + i < M; i++)
+				for (int64_t k = 0; k < kc; k += 16)
+					__builtin_prefetch(a + (SK_MR + i) * K + k, 0, 2);
 
 			if ((K & 511) == 0) {
 				for (int i = 0; i < mr; i++)
