@@ -186,8 +186,7 @@ static void emit_trans(struct emitter *e, enum strata_dtype bt)
 		st_text_add(&e->t, "#endif\n");
 	}
 	if (!f32)
-		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n#define ST_ROW(row, w) %s\n",
-			    e->k->packed ? "sk_unpack_packed(P, (row), (w), K, ST_FMT)" : "sk_unpack(B + (row) * RB, (w), K, ST_FMT)");
+		st_text_add(&e->t, "\t\tfloat wbuf[4][K];\n");
 	st_text_add(&e->t, "\t\tfor (; n + 4 <= n1; n += 4) {\n");
 	for (int q = 0; q < 4; q++) {
 		if (f32)
@@ -236,13 +235,15 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
 }
 
 /*
- * Prefill on f32 weights, from four rows of a on: each chunk's items of
- * one batch go to kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time,
- * blocked for the caches the topology reports.  The packed block lives on
- * the heap (half of L2 is too much for a caller's stack).  C holds partial
- * sums between passes over K (so plan.c never lets a matmul's result share
- * memory with its epilogue's arguments), and the epilogue runs on each
- * row after its last pass.
+ * Prefill, from four rows of a on: each chunk's items of one batch go to
+ * kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time, blocked for the
+ * caches the topology reports.  Weights stored in another format are
+ * widened a block at a time first (ST_ROW; a packed weight's tiles are
+ * packed first if no run has yet), the block's f32 rows at most half of
+ * L2.  The packed block (and those rows) live on the heap: too much for a
+ * caller's stack.  C holds partial sums between passes over K (so plan.c
+ * never lets a matmul's result share memory with its epilogue's
+ * arguments), and the epilogue runs on each row after its last pass.
  */
 static void emit_gemm(struct emitter *e)
 {
@@ -254,24 +255,45 @@ static void emit_gemm(struct emitter *e)
 				   "{\n\tst_store_row(t, seq, r, n0, n, c, c);\n}\n\n");
 }
 
-static void emit_gemm_items(struct emitter *e, unsigned a_arg, unsigned b_arg, const char *b_batch)
+static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigned b_arg, const char *b_batch)
 {
+	unsigned pi = 1 + e->k->nargs;
+
 	st_text_add(&e->t,
 		    "\tif (M >= 4) {\n"
-		    "\t\tconst int64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n"
-		    "\t\tfloat *bp = aligned_alloc(64, (size_t)(most * 32 + SK_MR) * SK_KC * sizeof(float));\n\n"
+		    "\t\tint64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n");
+	if (!f32)
+		st_text_add(&e->t, "\t\tconst int64_t fit = (int64_t)(ST_L2 / 2) / (32 * K * 4);\n\n"
+				   "\t\tmost = fit < 1 ? 1 : fit < most ? fit : most;\n");
+	st_text_add(&e->t,
+		    "\t\tfloat *bp = aligned_alloc(64, (size_t)((most * 32 + SK_MR) * SK_KC + %s) * sizeof(float));\n\n"
 		    "\t\tif (!bp)\n\t\t\treturn -ENOMEM;\n"
 		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
 		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
 		    "\t\t\tnb = nb < most ? nb : most;\n"
-		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n\n"
-		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, (const float *)t[%u] + %s,\n"
-		    "\t\t\t\t      (float *)t[0] + bi * M * N, M, K, N, b0 * NB, n1, SK_KC, bp,\n"
-		    "\t\t\t\t      bp + most * 32 * SK_KC, %s, t, seq, bi * M);\n"
+		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n"
+		    "\t\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
+		    "\t\t\tconst float *rows = (const float *)(B + b0 * NB * RB);\n\n",
+		    f32 ? "0" : "most * 32 * K", b_arg, b_batch);
+	if (e->k->packed)
+		st_text_add(&e->t,
+			    "\t\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n\n"
+			    "\t\t\tfor (int64_t q = b0; q < b0 + nb; q++) {\n"
+			    "\t\t\t\tconst int err = sk_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], q, q * NB,\n"
+			    "\t\t\t\t\t\t\t\t (q + 1) * NB < N ? (q + 1) * NB : N, K, ST_PBS);\n\n"
+			    "\t\t\t\tif (err) {\n\t\t\t\t\tfree(bp);\n\t\t\t\t\treturn err;\n\t\t\t\t}\n\t\t\t}\n",
+			    pi, pi, pi + 1);
+	if (!f32)
+		st_text_add(&e->t, "\t\t\tfor (int64_t j = b0 * NB; j < n1; j++)\n"
+				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * SK_KC + (j - b0 * NB) * K);\n"
+				   "\t\t\trows = bp + (most * 32 + SK_MR) * SK_KC;\n");
+	st_text_add(&e->t,
+		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, rows, (float *)t[0] + bi * M * N, M, K, N,\n"
+		    "\t\t\t\t      b0 * NB, n1, SK_KC, bp, bp + most * 32 * SK_KC, %s, t, seq, bi * M);\n"
 		    "\t\t\tit += nb;\n"
 		    "\t\t}\n\t\tfree(bp);\n\t\treturn 0;\n\t}\n",
-		    a_arg, b_arg, b_batch, e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
+		    a_arg, e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
 }
 
 /* b as is: each row of a scales the rows of b's column block. */
@@ -296,7 +318,7 @@ int st_emit_matmul(struct emitter *e)
 	const struct st_node *c = &e->g->nodes[k->core];
 	const struct st_node *a = &e->g->nodes[c->src[0]], *b = &e->g->nodes[c->src[1]];
 	bool trans = c->p.flags & STRATA_MATMUL_TRANS_B, shared = b->shape.ndim == 2;
-	bool gemm = trans && !k->packed && b->dtype == STRATA_DTYPE_F32;
+	bool f32 = b->dtype == STRATA_DTYPE_F32;
 	unsigned a_arg = (unsigned)st_emit_arg_index(k, c->src[0]) + 1, b_arg = (unsigned)st_emit_arg_index(k, c->src[1]) + 1;
 	struct pad4 pa = st_emit_pad(&a->shape), pb = st_emit_pad(&b->shape);
 	char batch[48], m[48], kk[48], n[48], rb[64];
@@ -313,8 +335,11 @@ int st_emit_matmul(struct emitter *e)
 		st_emit_kernel_text(e, ST_TEXT_DOT_F32);
 	}
 	emit_store(e);
-	if (gemm)
+	if (trans)
 		emit_gemm(e);
+	if (trans && !f32)
+		st_text_add(&e->t, "#define ST_ROW(row, w) %s\n",
+			    k->packed ? "sk_unpack_packed(P, (row), (w), K, ST_FMT)" : "sk_unpack(B + (row) * RB, (w), K, ST_FMT)");
 	st_emit_product(pa.d, 2, batch);
 	st_emit_product(&pa.d[2], 1, m);
 	st_emit_product(&pa.d[3], 1, kk);
@@ -342,8 +367,8 @@ int st_emit_matmul(struct emitter *e)
 			      "\tint64_t qbi = -1;\n"
 			      "#endif\n"
 			    : "");
-	if (gemm)
-		emit_gemm_items(e, a_arg, b_arg, shared ? "0" : "bi * K * N");
+	if (trans)
+		emit_gemm_items(e, f32, a_arg, b_arg, shared ? "0" : "bi * K * N * 4");
 	st_text_add(&e->t,
 		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
 		    "\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"

@@ -546,7 +546,7 @@ static void gemm_block(void **state)
 						for (int64_t k = 0; k < K; k++)
 							want[m * N + n] += (double)A[m * K + k] * B[n * K + k];
 				seen = &rs;
-				sk_gemm_block(A, B, C, M, K, N, n0, n1, kcmax, bp, at, record_row, NULL, 0, rs.r0);
+				sk_gemm_block(A, B + n0 * K, C, M, K, N, n0, n1, kcmax, bp, at, record_row, NULL, 0, rs.r0);
 				for (int64_t m = 0; m < M; m++) {
 					assert_int_equal(rs.calls[m], 1);
 					for (int64_t n = 0; n < N; n++) {

@@ -176,8 +176,8 @@ SK_INLINE void sk_gemm_tiles(const float *a, int64_t lda, int mr, const float *b
 typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c);
 
 /*
- * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (A [M, K], B [N, K],
- * C [M, N], all dense), in passes of @kcmax steps of K; @bp holds
+ * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (A [M, K], C [M, N],
+ * @B the rows n0 … n1 − 1 of [N, K], all dense), in passes of @kcmax steps of K; @bp holds
  * ⌈(n1 − n0) / SK_NR⌉ micro-panels of @kcmax steps, @at SK_MR rows of
  * @kcmax.  C holds the partial sums between passes.  Where A's rows
  * are a multiple of 2 KiB apart, each tile's rows are first copied next
@@ -197,7 +197,7 @@ SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M
 		const int64_t kc = K - pc < kstep ? K - pc : kstep;
 
 		for (int64_t j = n0; j < n1; j += SK_NR)
-			sk_pack_b(B + j * K + pc, K, n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
+			sk_pack_b(B + (j - n0) * K + pc, K, n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
 		for (int64_t m = 0; m < M; m += SK_MR) {
 			const int mr = M - m < SK_MR ? (int)(M - m) : SK_MR;
 
