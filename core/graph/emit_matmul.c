@@ -255,9 +255,53 @@ static void emit_gemm(struct emitter *e)
 				   "{\n\tst_store_row(t, seq, r, n0, n, c, c);\n}\n\n");
 }
 
+/*
+ * Prefill on a packed weight with AVX-512 VNNI (kernels/gemm_packed.h):
+ * each item's tile of 32 rows of b, packed first if no run has yet,
+ * against all of a's rows, rounded to 8 bits once per batch a chunk meets.
+ */
+static void emit_packed_items(struct emitter *e, unsigned a_arg, unsigned b_arg)
+{
+	unsigned pi = 1 + e->k->nargs;
+
+	st_text_add(&e->t,
+		    "#if SK_VNNI\n"
+		    "\tif (M >= 4) {\n"
+		    "\t\tconst int64_t nb = K / 32;\n"
+		    "\t\tint8_t *q = malloc((size_t)(M * K) + (size_t)(M * nb) * 12);\n"
+		    "\t\tfloat *da = (float *)(q + M * K), *so = da + M * nb;\n"
+		    "\t\tint32_t *corr = (int32_t *)(so + M * nb);\n"
+		    "\t\tint64_t qbi = -1;\n\n"
+		    "\t\tif (!q)\n\t\t\treturn -ENOMEM;\n"
+		    "\t\tfor (int64_t it = lo; it < hi; it++) {\n"
+		    "\t\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"
+		    "\t\t\tconst float *A = (const float *)t[%u] + bi * M * K;\n"
+		    "\t\t\tfloat *C = (float *)t[0] + bi * M * N;\n"
+		    "\t\t\tconst int err = sk_ensure_packed((const uint8_t *)t[%u], (uint8_t *)t[%u], (uint32_t *)t[%u],\n"
+		    "\t\t\t\t\t\t\t it %% nblk, n0, n1, K, ST_PBS);\n\n"
+		    "\t\t\tif (err) {\n\t\t\t\tfree(q);\n\t\t\t\treturn err;\n\t\t\t}\n"
+		    "\t\t\tif (bi != qbi) {\n"
+		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
+		    "\t\t\t\t\tsk_prep_q8(A + m * K, K, q + m * K, da + m * nb, so + m * nb, corr + m * nb, ST_PBS);\n"
+		    "\t\t\t\tqbi = bi;\n\t\t\t}\n"
+		    "\t\t\tfor (int64_t m = 0; m < M; m += SK_PMR) {\n"
+		    "\t\t\t\tconst int mr = M - m < SK_PMR ? (int)(M - m) : SK_PMR;\n\n"
+		    "\t\t\t\tsk_pgemm_tiles((int)(n1 - n0 + 15) / 16, (const uint8_t *)t[%u] + n0 / 16 * nb * ST_PGB, K,\n"
+		    "\t\t\t\t\t       q + m * K, da + m * nb, so + m * nb, corr + m * nb, mr, C + m * N + n0, N,\n"
+		    "\t\t\t\t\t       (int)(n1 - n0), ST_PBS);\n",
+		    a_arg, b_arg, pi, pi + 1, pi);
+	if (e->k->nmembers > 1)
+		st_text_add(&e->t, "\t\t\t\tfor (int i = 0; i < mr; i++)\n"
+				   "\t\t\t\t\tst_gemm_done(t, seq, bi * M + m + i, n0, n1 - n0, C + (m + i) * N + n0);\n");
+	st_text_add(&e->t, "\t\t\t}\n\t\t}\n\t\tfree(q);\n\t\treturn 0;\n\t}\n#endif\n");
+}
+
 static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigned b_arg, const char *b_batch)
 {
 	unsigned pi = 1 + e->k->nargs;
+
+	if (e->k->packed)
+		emit_packed_items(e, a_arg, b_arg);
 
 	st_text_add(&e->t,
 		    "\tif (M >= 4) {\n"
@@ -327,6 +371,7 @@ int st_emit_matmul(struct emitter *e)
 	if (trans && k->packed) {
 		st_emit_unpack(e, b->dtype);
 		st_emit_packed(e, b->dtype);
+		st_emit_kernel_text(e, ST_TEXT_GEMM_PACKED);
 	} else if (trans && b->dtype != STRATA_DTYPE_F32) {
 		st_emit_stored_dots(e, b->dtype);
 	}

@@ -315,8 +315,9 @@ static bool packs_here(void)
  * to a block where the CPU has AVX-512 VNNI.  A batch of two shares each
  * weight, so two chunks meet a tile at the first run; a SiLU epilogue
  * follows, and an embedding gathers from each weight too (rows of packed
- * and unpacked tiles).  Decode (1 and 3 rows), prefill (5), and decode again on the
- * packed copy, each against the reference; with packing and without, the
+ * and unpacked tiles).  Decode (1 and 3 rows), prefill (5: 8-bit rows of
+ * a where the weights are packed), and decode again on the packed copy,
+ * each against the reference; with packing and without, the
  * caller's weights left as they were; then lent (strata_graph_weight_lend()):
  * packed in their own bytes, which the reference and a program compiled
  * not to pack still read right.
@@ -373,13 +374,18 @@ static void packed_quantized_weights(void **state)
 				struct strata_graph_tensor g = { outs[i], got, (i < 3 ? 2 * 48 : 96) * seqs[r] * 4 };
 				struct strata_graph_tensor ref = { outs[i], want, g.bytes };
 				double scale = 1;
+				/* Prefill on packed weights rounds a's rows to 8 bits
+				 * (kernels/gemm_packed.h; test_kernels holds it to its
+				 * definition): half a step of 1/127 a value. */
+				const bool eight_bits = i < 3 && seqs[r] >= 4 && packs_here() && pass != 1;
+				const double tol = eight_bits ? 1e-2 : 2e-5;
 
 				assert_int_equal(strata_program_run(p, seqs[r], in, 2, &g, 1), 0);
 				assert_int_equal(strata_graph_eval_reference(test_graph, seqs[r], in, 2, &ref, 1), 0);
 				for (size_t j = 0; j < g.bytes / 4; j++)
 					scale = fabs(want[j]) > scale ? fabs(want[j]) : scale;
 				for (size_t j = 0; j < g.bytes / 4; j++)
-					if (!(fabs(got[j] - want[j]) <= 2e-5 * scale))
+					if (!(fabs(got[j] - want[j]) <= tol * scale))
 						fail_msg("%s, seq %u, pass %u, element %zu: %.9g, reference %.9g",
 							 i % 3 == 0 ? "Q8_0" : i % 3 == 1 ? "Q4_0" : "Q4_1", seqs[r], pass, j,
 							 (double)got[j], (double)want[j]);

@@ -24,6 +24,7 @@
 #include "core/graph/kernels/dot_quant.h"
 #include "core/graph/kernels/packed.h"
 #include "core/graph/kernels/gemm_f32.h"
+#include "core/graph/kernels/gemm_packed.h"
 #include "core/graph/kernels/unpack.h"
 #include "base/base.h"
 #include "helpers.h"
@@ -487,6 +488,90 @@ static void packed_dot16(void **state)
 #endif
 }
 
+/*
+ * Prefill on packed weights (AVX-512 VNNI, 8-bit activations): each
+ * format, one and two groups, every row count up to a tile and past it,
+ * against the kernel's definition computed in double: A's rows as
+ * sk_prep_q8 rounded them (checked first: within half a step of the
+ * value, the step max|v| / 127), the weight's integer quants and scales
+ * as stored, and the offset term on A's own sums.
+ */
+static void packed_gemm(void **state)
+{
+	(void)state;
+	NEED_CPU();
+#if !SK_VNNI
+	TEST_SKIP("the %s build has no AVX-512 VNNI, which prefill on packed weights needs: test_kernels_avx512 tests it on a CPU with VNNI", KERNELS_VARIANT);
+#else
+	static const enum sk_fmt fmts[] = { SK_Q8_0, SK_Q4_0, SK_Q4_1 };
+	const int64_t K = 96, nb = K / 32, rows = 32, M = 9;
+	float *a = random_row(M * K, 23), c[9 * 40];
+	int8_t q[9 * 96];
+	float da[9 * 3], so[9 * 3];
+	int32_t corr[9 * 3];
+
+	for (unsigned i = 0; i < ST_ARRAY_SIZE(fmts); i++) {
+		const enum sk_fmt f = fmts[i];
+		const int bs = sk_block_bytes(f);
+		size_t rb;
+		uint8_t *w = make_weights(f, rows, K, 29 + i, &rb), *P = malloc(rb * (size_t)rows);
+
+		assert_non_null(P);
+		assert_int_equal(sk_pack_tile(w, P, 0, rows, K, bs), 0);
+		for (int64_t m = 0; m < M; m++)
+			sk_prep_q8(a + m * K, K, q + m * K, da + m * nb, so + m * nb, corr + m * nb, bs);
+		for (int64_t k = 0; k < M * K; k++)
+			if (fabs(q[k] * (double)da[k / 32] - a[k]) > da[k / 32] * 0.5001)
+				fail_msg("sk_prep_q8: value %lld %.9g became %d × %.9g", (long long)k, (double)a[k], q[k],
+					 (double)da[k / 32]);
+		for (int groups = 1; groups <= 2; groups++)
+			for (int mr = 1; mr <= 8; mr++) {
+				const int64_t m0 = M - mr;
+
+				memset(c, 0, sizeof(c));
+				sk_pgemm_tiles(groups, P, K, q + m0 * K, da + m0 * nb, so + m0 * nb, corr + m0 * nb, mr > 6 ? 6 : mr,
+					       c, 40, 16 * groups - 1, bs);
+				for (int r = 0; r < (mr > 6 ? 6 : mr); r++)
+					for (int n = 0; n < 16 * groups; n++) {
+						const int64_t row = m0 + r;
+						double want = 0, scale = 0;
+
+						for (int64_t b = 0; b < nb; b++) {
+							const uint8_t *blk = w + (size_t)n * rb + b * bs;
+							uint16_t hd, hm;
+							double isum = 0;
+
+							memcpy(&hd, blk, 2), memcpy(&hm, blk + 2, 2);
+							for (int j = 0; j < 32; j++) {
+								const int qa = q[row * K + b * 32 + j];
+								const int qw = f == SK_Q8_0 ? (int8_t)blk[2 + j]
+									       : (j < 16 ? blk[sk_quant_start(f) + j]
+											 : blk[sk_quant_start(f) + j - 16] >> 4) & 15;
+
+								isum += qw * qa;
+								scale += fabs((double)qw * qa);
+							}
+							want += f16_by_definition(hd) * da[row * nb + b] * isum;
+							if (f == SK_Q4_1)
+								want += f16_by_definition(hm) * so[row * nb + b];
+							else if (f == SK_Q4_0)
+								want += f16_by_definition(hd) * so[row * nb + b];
+						}
+						if (n == 16 * groups - 1) {
+							if (c[r * 40 + n] != 0)
+								fail_msg("sk_pgemm_tiles wrote column %d past nr", n);
+						} else if (fabs(c[r * 40 + n] - want) > 1e-5 * (fabs(want) + scale * 1e-3)) {
+							fail_msg("sk_pgemm_tiles %s groups %d rows %d: C[%d][%d] %.9g, want %.9g",
+								 fmt_names[3 + i], groups, mr, r, n, (double)c[r * 40 + n], want);
+						}
+					}
+			}
+		free(w), free(P);
+	}
+	free(a);
+#endif
+}
+
 /* What sk_gemm_block()'s @done saw: each row once, after its last pass. */
 struct rows_seen {
 	int64_t M, N, n0, n1, r0;
@@ -575,6 +660,7 @@ int main(void)
 		cmocka_unit_test_setup(stored_dots, variant_setup),
 		cmocka_unit_test_setup(packed_dot16, variant_setup),
 		cmocka_unit_test_setup(gemm_block, variant_setup),
+		cmocka_unit_test_setup(packed_gemm, variant_setup),
 	};
 
 	return cmocka_run_group_tests_name(__FILE__ " (" KERNELS_VARIANT ")", tests, NULL, NULL);
