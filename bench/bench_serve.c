@@ -76,9 +76,9 @@ static double triad(size_t n, unsigned threads)
 	return best;
 }
 
-static struct llm_model *open_model(const char *path, unsigned threads, uint32_t ctx)
+static struct llm_model *open_model_as(const char *path, unsigned threads, uint32_t ctx, bool int8)
 {
-	struct llm_opts lo = { .node = -1, .threads = threads, .ctx = ctx };
+	struct llm_opts lo = { .node = -1, .threads = threads, .ctx = ctx, .int8_activations = int8 };
 	struct llm_model *m;
 	char err[512] = "";
 
@@ -88,6 +88,11 @@ static struct llm_model *open_model(const char *path, unsigned threads, uint32_t
 	}
 	strata_load_wait(m->load, -1);
 	return m;
+}
+
+static struct llm_model *open_model(const char *path, unsigned threads, uint32_t ctx)
+{
+	return open_model_as(path, threads, ctx, false);
 }
 
 /* One repetition on @m: @n prompt tokens from scratch, then @steps greedy
@@ -256,8 +261,9 @@ static void print_peer_skipped(const struct peer *p, unsigned threads, double sp
 /* Strata's greedy tokens (@ours, from logits @all) against llama.cpp's
  * (llama-server /completion on the same token ids); prints the line and
  * returns whether they agree (up to a near-tie). */
-static int compare_greedy(struct peer *p, const char *path, unsigned threads, const struct llm_model *m,
-			  const int32_t *ids, uint32_t n, const int32_t *ours, const float *all, int deterministic)
+static int compare_greedy(struct peer *p, const char *path, unsigned threads, const char *mode,
+			  const struct llm_model *m, const int32_t *ids, uint32_t n, const int32_t *ours, const float *all,
+			  int deterministic)
 {
 	char cmd[8192];
 	size_t at = (size_t)snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py greedy '%s' '%s' %u %d ", p->bin,
@@ -296,11 +302,11 @@ static int compare_greedy(struct peer *p, const char *path, unsigned threads, co
 	/* the same prompt tokens on both sides (no BOS added by the server) */
 	ok = deterministic && cmp > 0 && (div < 0 || near_tie) &&
 	     json_integer_value(json_object_get(v, "prompt_n")) == (json_int_t)n;
-	printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 greedy tokens, %u-token prompt, %ut\",\"metric\":"
+	printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 greedy tokens, %u-token prompt, %ut%s\",\"metric\":"
 	       "\"same_greedy_tokens\",\"unit\":\"tokens\",\"value\":%d,\"baseline\":\"llama.cpp\",\"baseline_value\":%d,"
 	       "\"ratio\":%.3f,\"better\":\"higher\",\"ok\":%s,\"peer_tokens\":%d,\"peer_stop\":\"%s\","
 	       "\"peer_prompt_tokens\":%d,\"strata_deterministic\":%s",
-	       n, threads, same, cmp, cmp ? (double)same / cmp : 0.0, ok ? "true" : "false", (int)json_array_size(toks),
+	       n, threads, mode, same, cmp, cmp ? (double)same / cmp : 0.0, ok ? "true" : "false", (int)json_array_size(toks),
 	       json_string_value(json_object_get(v, "stop")) ? json_string_value(json_object_get(v, "stop")) : "",
 	       (int)json_integer_value(json_object_get(v, "prompt_n")), deterministic ? "true" : "false");
 	if (div >= 0)
@@ -337,8 +343,40 @@ static bool real_model(const char *bench, char *path, size_t len)
 	return ok;
 }
 
+/* strata's medians in one mode against llama.cpp's: decode, then prefill
+ * (@mode: "" or ", int8 activations"). */
+static void print_real(const char *mode, unsigned threads, uint32_t n, int ok, double *sp, double *sd, double *lp,
+		       double *ld, const char *peer_cmd, const struct peer *peer)
+{
+	/* (sorted by the medians: [0] is the least, [REPS − 1] the most) */
+	double smed_p = bench_median(sp, REPS), smed_d = bench_median(sd, REPS);
+	double lmed_p = bench_median(lp, REPS), lmed_d = bench_median(ld, REPS);
+
+	printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 decode, %ut%s\",\"metric\":\"decode\","
+	       "\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":%.1f,"
+	       "\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.2,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
+	       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"steps\":%d,\"depth\":%u,\"threads\":%u,"
+	       "\"peer_cmd\":\"%s\",%s}\n",
+	       threads, mode, smed_d, lmed_d, smed_d / lmed_d, ok ? "true" : "false", sd[0], sd[REPS - 1], ld[0],
+	       ld[REPS - 1], REPS, REAL_STEPS, n, threads, peer_cmd, peer->fields);
+	printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 prefill %u tokens, %ut%s\",\"metric\":"
+	       "\"prefill\",\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":"
+	       "%.1f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":3.0,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
+	       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"threads\":%u,\"peer_cmd\":\"%s\",%s}\n",
+	       n, threads, mode, smed_p, lmed_p, smed_p / lmed_p, ok ? "true" : "false", sp[0], sp[REPS - 1], lp[0],
+	       lp[REPS - 1], REPS, threads, peer_cmd, peer->fields);
+}
+
+/*
+ * SmolLM2 against llama.cpp on the same GGUF file, prompt tokens and
+ * threads, strata in both of its modes: activations at f32's precision
+ * (the default) and rounded to 8 bits as llama.cpp rounds them
+ * (--int8-activations).  Greedy tokens first (correct before fast), then
+ * prefill and decode, the three interleaved round by round.
+ */
 static void bench_real(void)
 {
+	static const char *const modes[2] = { "", ", int8 activations" };
 	char path[1024] = "", cmd[4096];
 	struct peer peer;
 
@@ -346,22 +384,26 @@ static void bench_real(void)
 		return;
 	peer_find(&peer);
 	for (unsigned threads = 1; threads <= 2; threads++) {
-		struct llm_model *m = open_model(path, threads, 512);
-		int32_t *ids = NULL, ours[REAL_STEPS], again[REAL_STEPS];
+		struct llm_model *m[2] = { open_model_as(path, threads, 512, false), open_model_as(path, threads, 512, true) };
+		int32_t *ids = NULL, ours[2][REAL_STEPS], again[REAL_STEPS];
 		uint32_t n = 0, cap = 0;
-		double sp[REPS], sd[REPS], lp[REPS], ld[REPS], wp, wd;
-		float *logits = malloc((size_t)m->hp.vocab * 4);
-		float *all = malloc((size_t)REAL_STEPS * m->hp.vocab * 4);
-		int deterministic = 1, ok = 1;
+		double sp[2][REPS], sd[2][REPS], lp[REPS], ld[REPS], wp, wd;
+		float *logits = malloc((size_t)m[0]->hp.vocab * 4);
+		float *all[2] = { malloc((size_t)REAL_STEPS * m[0]->hp.vocab * 4),
+				  malloc((size_t)REAL_STEPS * m[0]->hp.vocab * 4) };
+		int deterministic[2] = { 1, 1 }, ok[2] = { 1, 1 };
 		char peer_cmd[256] = ""; /* llama-bench's options (no quotes in them) */
 
-		llm_tokenize(m->vocab, PROMPT, strlen(PROMPT), false, &ids, &n, &cap);
+		llm_tokenize(m[0]->vocab, PROMPT, strlen(PROMPT), false, &ids, &n, &cap);
 		n = n > 64 ? 64 : n;
 		/* the greedy tokens and the logits they came from (also the warm-up) */
-		measure_once(m, ids, n, REAL_STEPS, logits, &wp, &wd, ours, all);
+		for (int k = 0; k < 2; k++)
+			measure_once(m[k], ids, n, REAL_STEPS, logits, &wp, &wd, ours[k], all[k]);
 		for (int r = 0; r < REPS; r++) {
-			measure_once(m, ids, n, REAL_STEPS, logits, &sp[r], &sd[r], again, NULL);
-			deterministic &= !memcmp(again, ours, sizeof(ours));
+			for (int k = 0; k < 2; k++) {
+				measure_once(m[k], ids, n, REAL_STEPS, logits, &sp[k][r], &sd[k][r], again, NULL);
+				deterministic[k] &= !memcmp(again, ours[k], sizeof(again));
+			}
 			if (peer.why[0])
 				continue;
 			snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py bench '%s' '%s' %u %u %d 1", peer.bin,
@@ -379,34 +421,19 @@ static void bench_real(void)
 			}
 			json_decref(v);
 		}
-		double smed_p = bench_median(sp, REPS), smed_d = bench_median(sd, REPS);
-
-		if (!peer.why[0])
-			ok = compare_greedy(&peer, path, threads, m, ids, n, ours, all, deterministic);
+		for (int k = 0; k < 2 && !peer.why[0]; k++)
+			ok[k] = compare_greedy(&peer, path, threads, modes[k], m[k], ids, n, ours[k], all[k], deterministic[k]);
 		if (peer.why[0]) {
-			print_peer_skipped(&peer, threads, smed_p, smed_d);
+			print_peer_skipped(&peer, threads, bench_median(sp[0], REPS), bench_median(sd[0], REPS));
 		} else {
-			double lmed_p = bench_median(lp, REPS), lmed_d = bench_median(ld, REPS);
-
-			printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 decode, %ut\",\"metric\":\"decode\","
-			       "\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":%.1f,"
-			       "\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.2,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
-			       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"steps\":%d,\"depth\":%u,\"threads\":%u,"
-			       "\"peer_cmd\":\"%s\",%s}\n",
-			       threads, smed_d, lmed_d, smed_d / lmed_d, ok ? "true" : "false", sd[0], sd[REPS - 1], ld[0],
-			       ld[REPS - 1], REPS, REAL_STEPS, n, threads, peer_cmd, peer.fields);
-			printf("{\"bench\":\"serve.real\",\"case\":\"SmolLM2-135M Q4_1 prefill %u tokens, %ut\",\"metric\":"
-			       "\"prefill\",\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\",\"baseline_value\":"
-			       "%.1f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":1.0,\"ok\":%s,\"min\":%.1f,\"max\":%.1f,"
-			       "\"baseline_min\":%.1f,\"baseline_max\":%.1f,\"reps\":%d,\"threads\":%u,\"peer_cmd\":\"%s\",%s}\n",
-			       n, threads, smed_p, lmed_p, smed_p / lmed_p, ok ? "true" : "false", sp[0], sp[REPS - 1], lp[0],
-			       lp[REPS - 1], REPS, threads, peer_cmd, peer.fields);
+			for (int k = 0; k < 2; k++)
+				print_real(modes[k], threads, n, ok[k], sp[k], sd[k], lp, ld, peer_cmd, &peer);
 		}
 		fflush(stdout);
-		free(all);
+		free(all[0]), free(all[1]);
 		free(logits);
 		free(ids);
-		llm_close(m);
+		llm_close(m[0]), llm_close(m[1]);
 	}
 	free(peer.fields);
 }

@@ -53,6 +53,9 @@ struct st_kernel {
 	 * to a block (emit_packed.c), passed after the args with its tiles'
 	 * states. */
 	bool packed;
+	/* With .packed: a's rows rounded to 8 bits, not three digits
+	 * (STRATA_COMPILE_INT8_ACTIVATIONS; emit_matmul.c). */
+	bool int8_activations;
 	char *source; /* C source (emit.c) */
 	uint64_t hash; /* of the source and the toolchain (kcache.c) */
 	st_kernel_fn fn; /* the CPU target's entry point */

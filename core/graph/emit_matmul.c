@@ -129,6 +129,7 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 static void emit_packed_decode(struct emitter *e)
 {
 	unsigned pi = 1 + e->k->nargs;
+	bool int8 = e->k->int8_activations;
 
 	st_text_add(&e->t,
 		    "\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n"
@@ -138,16 +139,16 @@ static void emit_packed_decode(struct emitter *e)
 		    "\t\tif (M < 4) {\n\t\t\tfloat res[4][NB];\n"
 		    "\t\t\tif (bi != qbi) {\n"
 		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-		    "\t\t\t\t\tsk_prep_packed(A + m * K, K, px[m], pda[m], pso[m], pcorr[m], ST_PBS);\n"
+		    "\t\t\t\t\t%s(A + m * K, K, px[m], pda[m], pso[m], pcorr[m], ST_PBS);\n"
 		    "\t\t\t\tqbi = bi;\n\t\t\t}\n"
 		    "\t\t\tfor (; n < n1; n += 16)\n"
 		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 		    "\t\t\t\t\tsk_pdot16(P + n / 16 * (K / 32) * ST_PGB, px[m], pda[m], pso[m], pcorr[m], K,\n"
-		    "\t\t\t\t\t\t  &res[m][n - n0], ST_PBS);\n"
+		    "\t\t\t\t\t\t  &res[m][n - n0], ST_PBS, %d);\n"
 		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 		    "\t\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, res[m], C + m * N + n0);\n"
 		    "\t\t\tcontinue;\n\t\t}\n#endif\n",
-		    pi, pi, pi + 1);
+		    pi, pi, pi + 1, int8 ? "sk_prep_q8" : "sk_prep_packed", int8 ? 1 : 3);
 }
 
 /* b transposed: four columns at a time, against four rows of a at a time. */
@@ -256,44 +257,48 @@ static void emit_gemm(struct emitter *e)
 }
 
 /*
- * Prefill on a packed weight with AVX-512 VNNI (kernels/gemm_packed.h):
- * each item's tile of 32 rows of b, packed first if no run has yet,
- * against all of a's rows, rounded to 8 bits once per batch a chunk meets.
+ * A packed weight with AVX-512 VNNI (kernels/gemm_packed.h): each item's
+ * tile of 32 rows of b, packed first if no run has yet, against all of
+ * a's rows, prepared once per batch a chunk meets: from four rows on, as
+ * decode's three digits, or rounded to 8 bits as decode then rounds them
+ * too (int8_activations): either way a row's result is decode's to the
+ * bit.
  */
 static void emit_packed_items(struct emitter *e, unsigned a_arg, unsigned b_arg)
 {
 	unsigned pi = 1 + e->k->nargs;
+	bool int8 = e->k->int8_activations;
 
 	st_text_add(&e->t,
 		    "#if SK_VNNI\n"
 		    "\tif (M >= 4) {\n"
-		    "\t\tconst int64_t nb = K / 32;\n"
-		    "\t\tint8_t *q = malloc((size_t)(M * K) + (size_t)(M * nb) * 12);\n"
-		    "\t\tfloat *da = (float *)(q + M * K), *so = da + M * nb;\n"
+		    "\t\tconst int64_t nb = K / 32, digits = %d;\n"
+		    "\t\tint8_t *x = malloc((size_t)(M * digits * K) + (size_t)(M * nb) * 12);\n"
+		    "\t\tfloat *da = (float *)(x + M * digits * K), *so = da + M * nb;\n"
 		    "\t\tint32_t *corr = (int32_t *)(so + M * nb);\n"
-		    "\t\tint64_t qbi = -1;\n\n"
-		    "\t\tif (!q)\n\t\t\treturn -ENOMEM;\n"
+		    "\t\tint64_t xbi = -1;\n\n"
+		    "\t\tif (!x)\n\t\t\treturn -ENOMEM;\n"
 		    "\t\tfor (int64_t it = lo; it < hi; it++) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"
 		    "\t\t\tconst float *A = (const float *)t[%u] + bi * M * K;\n"
 		    "\t\t\tfloat *C = (float *)t[0] + bi * M * N;\n"
 		    "\t\t\tconst int err = sk_ensure_packed((const uint8_t *)t[%u], (uint8_t *)t[%u], (uint32_t *)t[%u],\n"
 		    "\t\t\t\t\t\t\t it %% nblk, n0, n1, K, ST_PBS);\n\n"
-		    "\t\t\tif (err) {\n\t\t\t\tfree(q);\n\t\t\t\treturn err;\n\t\t\t}\n"
-		    "\t\t\tif (bi != qbi) {\n"
+		    "\t\t\tif (err) {\n\t\t\t\tfree(x);\n\t\t\t\treturn err;\n\t\t\t}\n"
+		    "\t\t\tif (bi != xbi) {\n"
 		    "\t\t\t\tfor (int64_t m = 0; m < M; m++)\n"
-		    "\t\t\t\t\tsk_prep_q8(A + m * K, K, q + m * K, da + m * nb, so + m * nb, corr + m * nb, ST_PBS);\n"
-		    "\t\t\t\tqbi = bi;\n\t\t\t}\n"
+		    "\t\t\t\t\t%s(A + m * K, K, x + m * digits * K, da + m * nb, so + m * nb, corr + m * nb, ST_PBS);\n"
+		    "\t\t\t\txbi = bi;\n\t\t\t}\n"
 		    "\t\t\tfor (int64_t m = 0; m < M; m += SK_PMR) {\n"
 		    "\t\t\t\tconst int mr = M - m < SK_PMR ? (int)(M - m) : SK_PMR;\n\n"
-		    "\t\t\t\tsk_pgemm_tiles((int)(n1 - n0 + 15) / 16, (const uint8_t *)t[%u] + n0 / 16 * nb * ST_PGB, K,\n"
-		    "\t\t\t\t\t       q + m * K, da + m * nb, so + m * nb, corr + m * nb, mr, C + m * N + n0, N,\n"
-		    "\t\t\t\t\t       (int)(n1 - n0), ST_PBS);\n",
-		    a_arg, b_arg, pi, pi + 1, pi);
+		    "\t\t\t\tsk_pgemm_tiles((int)(n1 - n0 + 15) / 16, digits, (const uint8_t *)t[%u] + n0 / 16 * nb * ST_PGB,\n"
+		    "\t\t\t\t\t       K, x + m * digits * K, da + m * nb, so + m * nb, corr + m * nb, mr, C + m * N + n0,\n"
+		    "\t\t\t\t\t       N, (int)(n1 - n0), ST_PBS);\n",
+		    int8 ? 1 : 3, a_arg, b_arg, pi, pi + 1, int8 ? "sk_prep_q8" : "sk_prep_packed", pi);
 	if (e->k->nmembers > 1)
 		st_text_add(&e->t, "\t\t\t\tfor (int i = 0; i < mr; i++)\n"
 				   "\t\t\t\t\tst_gemm_done(t, seq, bi * M + m + i, n0, n1 - n0, C + (m + i) * N + n0);\n");
-	st_text_add(&e->t, "\t\t\t}\n\t\t}\n\t\tfree(q);\n\t\treturn 0;\n\t}\n#endif\n");
+	st_text_add(&e->t, "\t\t\t}\n\t\t}\n\t\tfree(x);\n\t\treturn 0;\n\t}\n#endif\n");
 }
 
 static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigned b_arg, const char *b_batch)

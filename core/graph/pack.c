@@ -130,6 +130,7 @@ int st_choose_packing(struct strata_program *p, unsigned flags)
 		bool done = ker->kind == ST_KERNEL_MATMUL && any_packed(w);
 
 		ker->packed = st_packs(g, ker, done ? ~0ull : features);
+		ker->int8_activations = ker->packed && (flags & STRATA_COMPILE_INT8_ACTIVATIONS);
 		if (!ker->packed) {
 			if (done)
 				return st_program_fail(p, -EINVAL, "weight %s was packed in place by an earlier program, "

@@ -64,7 +64,7 @@ bool st_stream_pending(const struct st_stream_run *sr, uint32_t node)
 }
 
 /* Wait task: block until the weight is loaded, then hand its address to
- * the kernels that read it. */
+ * the kernels that read it (and, packed in place, as their packed form). */
 static int wait_weight(void *arg, int64_t lo, int64_t hi)
 {
 	struct st_stream_wait *w = arg;
@@ -86,8 +86,14 @@ static int wait_weight(void *arg, int64_t lo, int64_t hi)
 		for (i = 0; i < p->f.k[k].nargs; i++) {
 			uint32_t a = p->f.k[k].args[i];
 
-			if (base_of(p, a) == w->node)
-				p->calls[k].t[1 + i] = (char *)data + (a == w->node ? 0 : p->plan.v[a].offset);
+			if (base_of(p, a) != w->node)
+				continue;
+			p->calls[k].t[1 + i] = (char *)data + (a == w->node ? 0 : p->plan.v[a].offset);
+			/* A lent weight packed in its own bytes: the packed form's
+			 * address is the weight's (program.c binds it so when the
+			 * weight is there at the start). */
+			if (p->f.k[k].packed && p->packed[k].in_place && p->packed[k].warg == i)
+				p->calls[k].t[1 + p->f.k[k].nargs] = p->calls[k].t[1 + i];
 		}
 	w->data = data;
 	return 0;

@@ -32,6 +32,7 @@ struct llm_opts {
 	unsigned threads; /* 0: one per core */
 	int node; /* NUMA node for the weights; -1: local */
 	uint32_t ctx; /* context length kept in the KV cache; 0: min(trained, 2048) */
+	bool int8_activations; /* STRATA_COMPILE_INT8_ACTIVATIONS: llama.cpp's rounding, faster prefill */
 };
 
 struct llm_vocab;

@@ -24,6 +24,8 @@ static void usage(FILE *to)
 		"  --threads N         compute threads (default: one per core)\n"
 		"  --node N            NUMA node for the weights (default: local)\n"
 		"  --ctx N             context length kept in the KV cache (default: min(trained, 2048))\n"
+		"  --int8-activations  round activations to 8 bits against Q8_0/Q4_0/Q4_1 weights, as llama.cpp\n"
+		"                      does: prefill about twice as fast (default: f32's precision)\n"
 		"  --queue N           requests waiting at most (default 16; more get 503)\n"
 		"  --served-model-name NAME  the model's id in the API (default: the file's name)\n"
 		"  --accept-any-model  serve requests that name another model (default: 404 model_not_found)\n"
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 		{ "body-timeout", required_argument, NULL, 'B' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "drain-timeout", required_argument, NULL, 'D' },
+		{ "int8-activations", no_argument, NULL, '8' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct llm_opts lo = { .node = -1 };
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
 		case 'B': so.body_timeout = (unsigned)atoi(optarg); break;
 		case 'I': so.idle_timeout = (unsigned)atoi(optarg); break;
 		case 'D': so.drain_timeout = (unsigned)atoi(optarg); break;
+		case '8': lo.int8_activations = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

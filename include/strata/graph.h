@@ -371,6 +371,12 @@ struct strata_program;
  * when the caller lent them (strata_graph_weight_lend()).  A lent weight
  * already packed stays so: this flag does not undo that. */
 #define STRATA_COMPILE_NO_PACKING (1u << 2)
+/* Matmuls on packed weights (above) round a's rows to 8 bits, a block of
+ * 32 at a time, as llama.cpp does, in prefill and decode alike: a third
+ * of the integer work of the default, three 8-bit digits a value (f32's
+ * precision), at an error of up to half of max|a| / 127 a value.  Either
+ * way a row's result does not depend on how many rows a run holds. */
+#define STRATA_COMPILE_INT8_ACTIVATIONS (1u << 3)
 
 struct strata_compile_opts {
 	size_t sz;

@@ -475,7 +475,7 @@ static void packed_dot16(void **state)
 		assert_int_equal(sk_pack_tile(w, P, 0, rows, K, bs), 0);
 		sk_prep_packed(a, K, x, da, so, corr, bs);
 		for (int64_t g = 0; g < rows / 16; g++) {
-			sk_pdot16(P + g * (K / 32) * 16 * bs, x, da, so, corr, K, out, bs);
+			sk_pdot16(P + g * (K / 32) * 16 * bs, x, da, so, corr, K, out, bs, 3);
 			for (int r = 0; r < 16; r++) {
 				values_of(w + (size_t)(g * 16 + r) * rb, K, fmts[i], wv);
 				snprintf(what, sizeof(what), "sk_pdot16 %s row %lld", fmt_names[3 + i], (long long)(g * 16 + r));
@@ -489,12 +489,14 @@ static void packed_dot16(void **state)
 }
 
 /*
- * Prefill on packed weights (AVX-512 VNNI, 8-bit activations): each
- * format, one and two groups, every row count up to a tile and past it,
- * against the kernel's definition computed in double: A's rows as
- * sk_prep_q8 rounded them (checked first: within half a step of the
- * value, the step max|v| / 127), the weight's integer quants and scales
- * as stored, and the offset term on A's own sums.
+ * Prefill on packed weights (AVX-512 VNNI): each format, one and two
+ * groups, every row count up to a tile and past it.  With decode's three
+ * digits, the very bits sk_pdot16 gives each row; with 8-bit rows, the
+ * kernel's definition computed in double: A's rows as sk_prep_q8 rounded
+ * them (checked first: within half a step of the value, the step
+ * max|v| / 127), the weight's integer quants and scales as stored, and
+ * the offset term on A's own sums; and decode's 8-bit path gives the
+ * same bits.
  */
 static void packed_gemm(void **state)
 {
@@ -505,10 +507,10 @@ static void packed_gemm(void **state)
 #else
 	static const enum sk_fmt fmts[] = { SK_Q8_0, SK_Q4_0, SK_Q4_1 };
 	const int64_t K = 96, nb = K / 32, rows = 32, M = 9;
-	float *a = random_row(M * K, 23), c[9 * 40];
-	int8_t q[9 * 96];
-	float da[9 * 3], so[9 * 3];
-	int32_t corr[9 * 3];
+	float *a = random_row(M * K, 23), c[9 * 40], one[16];
+	int8_t q[9 * 96], x3[9 * 3 * 96] __attribute__((aligned(64)));
+	float da[9 * 3], so[9 * 3], da3[9 * 3], so3[9 * 3];
+	int32_t corr[9 * 3], corr3[9 * 3];
 
 	for (unsigned i = 0; i < ST_ARRAY_SIZE(fmts); i++) {
 		const enum sk_fmt f = fmts[i];
@@ -518,20 +520,39 @@ static void packed_gemm(void **state)
 
 		assert_non_null(P);
 		assert_int_equal(sk_pack_tile(w, P, 0, rows, K, bs), 0);
-		for (int64_t m = 0; m < M; m++)
+		for (int64_t m = 0; m < M; m++) {
 			sk_prep_q8(a + m * K, K, q + m * K, da + m * nb, so + m * nb, corr + m * nb, bs);
+			sk_prep_packed(a + m * K, K, x3 + m * 3 * K, da3 + m * nb, so3 + m * nb, corr3 + m * nb, bs);
+		}
 		for (int64_t k = 0; k < M * K; k++)
 			if (fabs(q[k] * (double)da[k / 32] - a[k]) > da[k / 32] * 0.5001)
 				fail_msg("sk_prep_q8: value %lld %.9g became %d × %.9g", (long long)k, (double)a[k], q[k],
 					 (double)da[k / 32]);
 		for (int groups = 1; groups <= 2; groups++)
 			for (int mr = 1; mr <= 8; mr++) {
-				const int64_t m0 = M - mr;
+				const int64_t m0 = M - mr, rows_done = mr > 6 ? 6 : mr;
 
+				/* three digits: decode's bits */
 				memset(c, 0, sizeof(c));
-				sk_pgemm_tiles(groups, P, K, q + m0 * K, da + m0 * nb, so + m0 * nb, corr + m0 * nb, mr > 6 ? 6 : mr,
-					       c, 40, 16 * groups - 1, bs);
-				for (int r = 0; r < (mr > 6 ? 6 : mr); r++)
+				sk_pgemm_tiles(groups, 3, P, K, x3 + m0 * 3 * K, da3 + m0 * nb, so3 + m0 * nb, corr3 + m0 * nb,
+					       (int)rows_done, c, 40, 16 * groups, bs);
+				for (int r = 0; r < rows_done; r++)
+					for (int g = 0; g < groups; g++) {
+						const int64_t row = m0 + r;
+
+						sk_pdot16(P + g * nb * 16 * bs, x3 + row * 3 * K, da3 + row * nb, so3 + row * nb,
+							  corr3 + row * nb, K, one, bs, 3);
+						if (memcmp(one, c + r * 40 + 16 * g, sizeof(one)))
+							fail_msg("sk_pgemm_tiles %s, three digits, groups %d rows %d: row %d "
+								 "group %d differs from sk_pdot16 (%.9g, %.9g)",
+								 fmt_names[3 + i], groups, mr, r, g, (double)c[r * 40 + 16 * g],
+								 (double)one[0]);
+					}
+				/* 8-bit rows: the definition; the last column not stored */
+				memset(c, 0, sizeof(c));
+				sk_pgemm_tiles(groups, 1, P, K, q + m0 * K, da + m0 * nb, so + m0 * nb, corr + m0 * nb,
+					       (int)rows_done, c, 40, 16 * groups - 1, bs);
+				for (int r = 0; r < rows_done; r++)
 					for (int n = 0; n < 16 * groups; n++) {
 						const int64_t row = m0 + r;
 						double want = 0, scale = 0;
@@ -557,12 +578,20 @@ static void packed_gemm(void **state)
 							else if (f == SK_Q4_0)
 								want += f16_by_definition(hd) * so[row * nb + b];
 						}
+						if (n % 16 == 0) { /* decode's 8-bit path: the same bits */
+							sk_pdot16(P + n / 16 * nb * 16 * bs, q + row * K, da + row * nb,
+								  so + row * nb, corr + row * nb, K, one, bs, 1);
+							if (n + 16 < 16 * groups && memcmp(one, c + r * 40 + n, sizeof(one)))
+								fail_msg("sk_pdot16 %s, 8 bits: row %d group %d differs from "
+									 "sk_pgemm_tiles", fmt_names[3 + i], r, n / 16);
+						}
 						if (n == 16 * groups - 1) {
 							if (c[r * 40 + n] != 0)
 								fail_msg("sk_pgemm_tiles wrote column %d past nr", n);
 						} else if (fabs(c[r * 40 + n] - want) > 1e-5 * (fabs(want) + scale * 1e-3)) {
-							fail_msg("sk_pgemm_tiles %s groups %d rows %d: C[%d][%d] %.9g, want %.9g",
-								 fmt_names[3 + i], groups, mr, r, n, (double)c[r * 40 + n], want);
+							fail_msg("sk_pgemm_tiles %s, 8 bits, groups %d rows %d: C[%d][%d] %.9g, "
+								 "want %.9g", fmt_names[3 + i], groups, mr, r, n,
+								 (double)c[r * 40 + n], want);
 						}
 					}
 			}

@@ -214,9 +214,10 @@ static inline __m512i sk_bc4(const int8_t *p)
 }
 
 /* Rows 16g … 16g + 15 (their group at @P) dotted with a's prepared row:
- * out[16]. */
+ * out[16].  @digits: 3 as sk_prep_packed() makes them; 1, a row rounded
+ * to 8 bits (gemm_packed.h's sk_prep_q8()). */
 SK_INLINE void sk_pdot16(const uint8_t *P, const int8_t *x, const float *da, const float *so, const int32_t *corr,
-			 int64_t K, float *out, int bs)
+			 int64_t K, float *out, int bs, int digits)
 {
 	const int64_t gb = (int64_t)SK_GROUP_ROWS * bs;
 	const int qoff = sk_quant_offset(bs);
@@ -233,8 +234,10 @@ SK_INLINE void sk_pdot16(const uint8_t *P, const int8_t *x, const float *da, con
 				const __m512i w = _mm512_loadu_si512(P + 32 + 64 * j);
 
 				a2 = _mm512_dpbusd_epi32(a2, w, sk_bc4(xb + 4 * j));
-				a1 = _mm512_dpbusd_epi32(a1, w, sk_bc4(xb + K + 4 * j));
-				a0 = _mm512_dpbusd_epi32(a0, w, sk_bc4(xb + 2 * K + 4 * j));
+				if (digits == 3) {
+					a1 = _mm512_dpbusd_epi32(a1, w, sk_bc4(xb + K + 4 * j));
+					a0 = _mm512_dpbusd_epi32(a0, w, sk_bc4(xb + 2 * K + 4 * j));
+				}
 			}
 		} else {
 			for (int j = 0; j < 4; j++) {
@@ -242,16 +245,21 @@ SK_INLINE void sk_pdot16(const uint8_t *P, const int8_t *x, const float *da, con
 				const __m512i wl = _mm512_and_si512(w, low), wh = _mm512_and_si512(_mm512_srli_epi16(w, 4), low);
 
 				a2 = _mm512_dpbusd_epi32(a2, wl, sk_bc4(xb + 4 * j));
-				a1 = _mm512_dpbusd_epi32(a1, wl, sk_bc4(xb + K + 4 * j));
-				a0 = _mm512_dpbusd_epi32(a0, wl, sk_bc4(xb + 2 * K + 4 * j));
 				a2 = _mm512_dpbusd_epi32(a2, wh, sk_bc4(xb + 16 + 4 * j));
-				a1 = _mm512_dpbusd_epi32(a1, wh, sk_bc4(xb + K + 16 + 4 * j));
-				a0 = _mm512_dpbusd_epi32(a0, wh, sk_bc4(xb + 2 * K + 16 + 4 * j));
+				if (digits == 3) {
+					a1 = _mm512_dpbusd_epi32(a1, wl, sk_bc4(xb + K + 4 * j));
+					a0 = _mm512_dpbusd_epi32(a0, wl, sk_bc4(xb + 2 * K + 4 * j));
+					a1 = _mm512_dpbusd_epi32(a1, wh, sk_bc4(xb + K + 16 + 4 * j));
+					a0 = _mm512_dpbusd_epi32(a0, wh, sk_bc4(xb + 2 * K + 16 + 4 * j));
+				}
 			}
 		}
-		__m512i s = _mm512_add_epi32(_mm512_slli_epi32(a2, 8), a1);
+		__m512i s = a2;
 
-		s = _mm512_add_epi32(_mm512_slli_epi32(s, 8), a0);
+		if (digits == 3) {
+			s = _mm512_add_epi32(_mm512_slli_epi32(s, 8), a1);
+			s = _mm512_add_epi32(_mm512_slli_epi32(s, 8), a0);
+		}
 		const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)P));
 
 		if (bs == 34)
