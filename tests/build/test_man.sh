@@ -52,7 +52,7 @@ if [ -x "$build/strata" ]; then
 	done
 fi
 if [ -x "$build/strata-serve" ]; then
-	for o in $("$build/strata-serve" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	for o in $("$build/strata-serve" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		grep -q -- "^\.BI\? $(sed 's/-/\\\\-/g' <<<"$o")\b" man/strata-serve.1 ||
 			{ echo "FAIL: man/strata-serve.1 does not describe $o"; fail=1; }
 	done
