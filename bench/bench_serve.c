@@ -8,7 +8,10 @@
  *                 tools/build-llama-cpp.sh) on the same file, tokens and
  *                 threads; the greedy tokens against llama-server's (driven
  *                 by bench/llama_cpp_serve.py), the peer's top-two logit gap
- *                 at the first divergence
+ *                 at the first divergence; strata in both of its modes
+ *                 (activations at f32's precision, and rounded to 8 bits)
+ *   serve.pp      the same file: prefill alone of 8, 64 and 512 tokens
+ *                 (the matmuls' M) against llama-bench's pp, both modes
  *   serve.decode  small-110m (generated, f32 and bf16): decode tokens/s
  *                 against the bound the triad bandwidth sets (weight bytes
  *                 read per token / triad bytes per second)
@@ -25,7 +28,7 @@
  *                 the one-second goal; every result must spell the text
  *
  * The engine is the example's own code (examples/serve), linked in.
- *   bench_serve [real|decode|prefill|ttft|rss|tokenize ...]
+ *   bench_serve [real|pp|decode|prefill|ttft|rss|tokenize ...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -438,6 +441,80 @@ static void bench_real(void)
 	free(peer.fields);
 }
 
+/*
+ * Prefill alone at batch sizes 8 … 512 (the matmuls' M): strata in both
+ * modes against llama-bench's pp on the same GGUF file and threads.  The
+ * prompt is the usual one, repeated to length.
+ */
+static void bench_pp(void)
+{
+	static const uint32_t sizes[] = { 8, 64, 512 };
+	static const char *const modes[2] = { "", ", int8 activations" };
+	char path[1024] = "", cmd[4096];
+	struct peer peer;
+
+	if (!real_model("serve.pp", path, sizeof(path)))
+		return;
+	peer_find(&peer);
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		struct llm_model *m[2] = { open_model_as(path, threads, 512, false), open_model_as(path, threads, 512, true) };
+		int32_t *ids = NULL, *prompt = malloc(512 * sizeof(int32_t));
+		uint32_t n = 0, cap = 0;
+		float *logits = malloc((size_t)m[0]->hp.vocab * 4);
+		json_t *v = NULL;
+
+		llm_tokenize(m[0]->vocab, PROMPT, strlen(PROMPT), false, &ids, &n, &cap);
+		for (uint32_t i = 0; i < 512; i++)
+			prompt[i] = ids[i % n];
+		if (!peer.why[0]) {
+			snprintf(cmd, sizeof(cmd), "python3 bench/llama_cpp_serve.py pp '%s' '%s' %u 8,64,512 %d", peer.bin, path,
+				 threads, REPS);
+			v = run_json(cmd);
+			if (peer_failed(&peer, v, "prefill through llama-bench"))
+				json_decref(v), v = NULL;
+		}
+		for (unsigned z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
+			for (int k = 0; k < 2; k++) {
+				double t[REPS], d;
+				char key[16];
+				json_t *ps;
+
+				measure_once(m[k], prompt, sizes[z], 0, logits, &d, &d, NULL, NULL); /* warm */
+				for (int r = 0; r < REPS; r++)
+					measure_once(m[k], prompt, sizes[z], 0, logits, &t[r], &d, NULL, NULL);
+				double med = bench_median(t, REPS), pm = 0;
+
+				snprintf(key, sizeof(key), "%u", sizes[z]);
+				ps = v ? json_object_get(json_object_get(v, "pp"), key) : NULL;
+				if (ps && json_array_size(ps)) {
+					double pv[REPS];
+					int np = 0;
+
+					for (size_t i = 0; i < json_array_size(ps) && np < REPS; i++)
+						pv[np++] = json_number_value(json_array_get(ps, i));
+					pm = bench_median(pv, np);
+				}
+				if (pm > 0)
+					printf("{\"bench\":\"serve.pp\",\"case\":\"SmolLM2-135M Q4_1 prefill %u tokens, %ut%s\","
+					       "\"metric\":\"prefill\",\"unit\":\"tokens/s\",\"value\":%.1f,\"baseline\":\"llama.cpp\","
+					       "\"baseline_value\":%.1f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":2.0,\"reps\":%d,"
+					       "\"peer_cmd\":\"%s\",%s}\n",
+					       sizes[z], threads, modes[k], med, pm, med / pm, REPS,
+					       json_string_value(json_object_get(v, "cmd")), peer.fields);
+				else
+					printf("{\"bench\":\"serve.pp\",\"case\":\"SmolLM2-135M Q4_1 prefill %u tokens, %ut%s\","
+					       "\"metric\":\"prefill\",\"unit\":\"tokens/s\",\"value\":%.1f,\"reps\":%d,"
+					       "\"skipped_baseline\":\"%s\"}\n",
+					       sizes[z], threads, modes[k], med, REPS, peer.why[0] ? peer.why : "no pp result");
+				fflush(stdout);
+			}
+		json_decref(v);
+		free(logits), free(ids), free(prompt);
+		llm_close(m[0]), llm_close(m[1]);
+	}
+	free(peer.fields);
+}
+
 /* ---- generated models ----------------------------------------------------------- */
 
 /* build/bench-data/<config>-<dtype>.gguf, generated once. */
@@ -793,6 +870,8 @@ int main(int argc, char **argv)
 #define WANT(name) (argc < 2 || wants(argc, argv, name))
 	if (WANT("real"))
 		bench_real();
+	if (WANT("pp"))
+		bench_pp();
 	if (WANT("decode"))
 		bench_decode();
 	if (WANT("prefill"))

@@ -62,6 +62,22 @@ def bench(bin_dir, model, threads, nprompt, steps, reps):
     done(out)
 
 
+def pp(bin_dir, model, threads, sizes, reps):
+    """llama-bench's prefill alone at each prompt size: {"pp": {"8": [tokens/s, ...], ...}}."""
+    cmd = [os.path.join(bin_dir, "llama-bench"), "-m", model, "-t", str(threads), "-p", sizes, "-n", "0",
+           "-r", str(reps), "-o", "json"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    if p.returncode:
+        died("llama-bench", p.returncode, p.stderr + p.stdout)
+    out = {"cmd": " ".join(["llama-bench"] + cmd[3:]), "pp": {}}
+    for t in json.loads(p.stdout):
+        if t["n_gen"] == 0 and t["n_prompt"] > 0:
+            out["pp"][str(t["n_prompt"])] = t["samples_ts"]
+    if len(out["pp"]) != len(sizes.split(",")):
+        done({"error": "llama-bench printed pp results for %s, not %s" % (sorted(out["pp"]), sizes)}, 1)
+    done(out)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,10 +147,13 @@ def greedy(bin_dir, model, threads, steps, ids):
 def main():
     if len(sys.argv) == 8 and sys.argv[1] == "bench":
         bench(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
+    elif len(sys.argv) == 7 and sys.argv[1] == "pp":
+        pp(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     elif len(sys.argv) == 7 and sys.argv[1] == "greedy":
         greedy(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), [int(t) for t in sys.argv[6].split(",")])
     else:
         sys.stderr.write("usage: llama_cpp_serve.py bench BIN MODEL THREADS NPROMPT STEPS REPS\n"
+                         "       llama_cpp_serve.py pp BIN MODEL THREADS SIZES REPS   (SIZES: 8,64,512)\n"
                          "       llama_cpp_serve.py greedy BIN MODEL THREADS STEPS IDS\n")
         sys.exit(2)
 
