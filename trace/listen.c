@@ -142,7 +142,7 @@ static void start_session(int fd)
 	for (s = 0; s < h->nslots && s < ST_TRACE_SLOTS; s++) {
 		uint64_t head = atomic_load(&st_trace_ring_at(h, s)->head);
 
-		atomic_store(&L.cursors->tail[s], head > h->ring_records - 1 ? head - (h->ring_records - 1) : 0);
+		atomic_store(&L.cursors->slot[s].tail, head > h->ring_records - 1 ? head - (h->ring_records - 1) : 0);
 		atomic_store(&L.cursors->dropped_base[s], atomic_load(&st_trace_ring_at(h, s)->dropped));
 	}
 	/* On before the reader hears back: its first read sees events. */
@@ -150,6 +150,7 @@ static void start_session(int fd)
 	atomic_store(&h->readers, 1);
 	if (h->policy == ST_TRACE_DROP_NEWEST)
 		atomic_store(&st_trace_cursors, L.cursors);
+	atomic_fetch_add(&st_trace_session_gen, 1);
 	__atomic_store_n(&strata_trace_enabled, 1, __ATOMIC_RELAXED);
 	st_trace_anchor();
 	if (send_fds(fd, "OK 1\n", st_trace_shm.fd, L.cursor_fd)) {
@@ -163,6 +164,7 @@ static void end_session(void)
 {
 	__atomic_store_n(&strata_trace_enabled, L.always_on, __ATOMIC_RELAXED);
 	atomic_store(&st_trace_cursors, NULL);
+	atomic_fetch_add(&st_trace_session_gen, 1);
 	atomic_store(&st_trace_shm.hdr->readers, 0);
 	close(L.session_fd);
 	L.session_fd = -1;
@@ -282,9 +284,9 @@ int st_trace_listen_start(void)
 	memcpy(addr.sun_path, L.path, strlen(L.path) + 1);
 	if (L.cursor_fd < 0) {
 		L.cursor_fd = memfd_create("strata-trace-cursors", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (L.cursor_fd >= 0 && ftruncate(L.cursor_fd, 4096) == 0 &&
+		if (L.cursor_fd >= 0 && ftruncate(L.cursor_fd, (off_t)ST_TRACE_CURSOR_BYTES) == 0 &&
 		    fcntl(L.cursor_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
-			L.cursors = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, L.cursor_fd, 0);
+			L.cursors = mmap(NULL, ST_TRACE_CURSOR_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, L.cursor_fd, 0);
 		if (L.cursor_fd < 0 || !L.cursors || L.cursors == MAP_FAILED) {
 			err = -errno;
 			if (L.cursor_fd >= 0)

@@ -5,10 +5,17 @@
  *
  * A thread takes a ring slot on its first event (the only slow path) and
  * gives it back when it exits.  An emit is then: a branch on the enabled
- * flag (in the caller, see strata/trace.h), a thread-local pointer, a TSC
- * read, four stores into the record and a release store of the head.  In
- * drop-newest mode, while a reader is attached, one more load of the
- * reader's cursor decides whether the ring has room.
+ * flag (in the caller, see strata/trace.h), the thread's own state, a TSC
+ * read, the stores into the record and a release store of the head.
+ *
+ * Nothing a reader writes is read on that path: the head is kept in the
+ * thread's state (the ring's copy is only written), and so is how far the
+ * head may go before the ring is full.  That bound comes from the reader's
+ * cursor (drop-newest mode, a reader attached), read again only when the
+ * head reaches it or a reader comes or goes (st_trace_session_gen); the
+ * cursor's line moves when the reader has drained a batch, not per event.
+ * With a reader draining, reading its cursor on every event (in a line of
+ * eight rings' cursors) cost a producer twice rdtsc plus a store.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +32,7 @@
 int strata_trace_enabled;
 struct st_trace_shm st_trace_shm = { .fd = -1 };
 struct st_trace_cursors *_Atomic st_trace_cursors;
+_Atomic uint32_t st_trace_session_gen;
 
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
@@ -33,7 +41,10 @@ static _Atomic uint64_t slotless;
 
 struct tls_ring {
 	struct st_trace_ring *ring;
+	uint64_t head; /* records written (the ring's head, which only readers read) */
+	uint64_t room; /* the head may reach this before the cursor is read again */
 	uint32_t mask, slot;
+	uint32_t gen; /* st_trace_session_gen when room was set */
 	bool failed; /* no slot was free: count drops without retrying each time */
 };
 
@@ -144,7 +155,9 @@ static struct st_trace_ring *claim(void)
 		if (atomic_compare_exchange_strong(&r->tid, &free_tid, tid)) {
 			uint32_t gen = atomic_fetch_add(&r->generation, 1) + 1;
 
-			tls = (struct tls_ring){ .ring = r, .mask = h->ring_records - 1, .slot = s };
+			tls = (struct tls_ring){ .ring = r, .head = atomic_load(&r->head), .room = 0,
+						 .mask = h->ring_records - 1, .slot = s,
+						 .gen = atomic_load(&st_trace_session_gen) - 1 };
 			pthread_setspecific(exit_key, r);
 			/* Readers attribute what follows to this thread. */
 			st_trace_emit_at(st_trace_now(), 0, (enum strata_trace_type)ST_TRACE_THREAD_MARK, tid, gen);
@@ -155,11 +168,23 @@ static struct st_trace_ring *claim(void)
 	return NULL;
 }
 
+/* Whether the ring has room for record @head: the reader's cursor read
+ * again, and how far the head may go until the next look. */
+static bool __attribute__((noinline)) make_room(uint64_t head)
+{
+	struct st_trace_cursors *cur;
+
+	tls.gen = atomic_load_explicit(&st_trace_session_gen, memory_order_acquire);
+	cur = atomic_load_explicit(&st_trace_cursors, memory_order_acquire);
+	tls.room = cur ? atomic_load_explicit(&cur->slot[tls.slot].tail, memory_order_acquire) + tls.mask + 1
+		       : UINT64_MAX;
+	return head < tls.room;
+}
+
 void st_trace_emit_at(uint64_t tsc, uint32_t id, enum strata_trace_type type, uint64_t arg0, uint64_t arg1)
 {
 	struct st_trace_ring *r = tls.ring;
 	struct st_trace_record *rec;
-	struct st_trace_cursors *cur;
 	uint64_t head;
 
 	if (__builtin_expect(!r, 0)) {
@@ -169,9 +194,11 @@ void st_trace_emit_at(uint64_t tsc, uint32_t id, enum strata_trace_type type, ui
 			return;
 		}
 	}
-	head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	cur = atomic_load_explicit(&st_trace_cursors, memory_order_relaxed);
-	if (cur && head - atomic_load_explicit(&cur->tail[tls.slot], memory_order_acquire) > tls.mask) {
+	head = tls.head;
+	if (__builtin_expect(head >= tls.room ||
+				     atomic_load_explicit(&st_trace_session_gen, memory_order_relaxed) != tls.gen,
+			     0) &&
+	    !make_room(head)) {
 		atomic_store_explicit(&r->dropped, atomic_load_explicit(&r->dropped, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
 		return;
@@ -182,6 +209,7 @@ void st_trace_emit_at(uint64_t tsc, uint32_t id, enum strata_trace_type type, ui
 	rec->type = (uint16_t)type;
 	rec->arg0 = arg0;
 	rec->arg1 = arg1;
+	tls.head = head + 1;
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
 

@@ -23,7 +23,7 @@
 #include <strata/trace.h>
 
 #define ST_TRACE_MAGIC "STRTRACE"
-#define ST_TRACE_VERSION 1u
+#define ST_TRACE_VERSION 2u
 #define ST_TRACE_SLOTS 64u /* producer threads with a ring at once */
 #define ST_TRACE_RING_RECORDS 16384u /* per thread: 512 KiB */
 #define ST_TRACE_NAMES 1024u
@@ -75,9 +75,16 @@ struct st_trace_header {
 /* Per-slot reader cursors (the second memfd), and each ring's refusal
  * counter at attach time, so losses are counted from the attach on. */
 struct st_trace_cursors {
-	_Atomic uint64_t tail[ST_TRACE_SLOTS];
+	/* Each ring's cursor in a cache line of its own: the reader moving
+	 * one ring's cursor disturbs no other ring's producer. */
+	struct {
+		_Atomic uint64_t tail;
+		uint64_t pad[7];
+	} slot[ST_TRACE_SLOTS];
 	_Atomic uint64_t dropped_base[ST_TRACE_SLOTS];
 };
+/* The cursors' memfd: whole pages. */
+#define ST_TRACE_CURSOR_BYTES ((sizeof(struct st_trace_cursors) + 4095) & ~(size_t)4095)
 
 /* Written as a thread's first record when it takes a ring: arg0 = tid,
  * arg1 = the ring's generation.  Readers do not deliver it. */
@@ -93,6 +100,9 @@ struct st_trace_shm {
 
 extern struct st_trace_shm st_trace_shm;
 extern struct st_trace_cursors *_Atomic st_trace_cursors; /* set while a drop-newest reader is attached */
+/* Bumped when a reader attaches or leaves: producers then look at the
+ * cursors again (shm.c). */
+extern _Atomic uint32_t st_trace_session_gen;
 
 /* Create the shared memory (idempotent).  Return: 0 or -errno. */
 int st_trace_shm_init(enum st_trace_policy policy);

@@ -48,7 +48,7 @@ def attach(conn):
     shm = os.memfd_create("fake-trace", os.MFD_ALLOW_SEALING)
     os.ftruncate(shm, total)
     # struct st_trace_header; tsc_ok 0: timestamps are CLOCK_MONOTONIC ns.
-    os.pwrite(shm, struct.pack("<8sIIIIIIQQQQQQdIIIIi", b"STRTRACE", 1, 4096, 1, nrec, 32, len(NAMES),
+    os.pwrite(shm, struct.pack("<8sIIIIIIQQQQQQdIIIIi", b"STRTRACE", 2, 4096, 1, nrec, 32, len(NAMES),
                                names_off, rings_off, ring_bytes, total, 0, 0, 1.0, 0, 0, len(NAMES), 0,
                                os.getpid()), 0)
     for i, name in enumerate(NAMES):
@@ -57,7 +57,7 @@ def attach(conn):
     records = b"".join(struct.pack("<QIHHQQ", now + k, 1 + k % 2, 1, 0, k, 0) for k in range(4))
     os.pwrite(shm, struct.pack("<QQII40x", 4, 0, os.getpid(), 1) + records, rings_off)
     cursors = os.memfd_create("fake-cursors", os.MFD_ALLOW_SEALING)
-    os.ftruncate(cursors, 4096)
+    os.ftruncate(cursors, 8192)  # the cursors: a line per ring, then the refusals (trace_int.h)
     for fd in (shm, cursors):
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
     socket.send_fds(conn, [b"OK 1\n"], [shm, cursors])
