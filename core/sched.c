@@ -123,6 +123,7 @@ struct st_sched {
 	atomic_uint gen; /* bumped (lock held) whenever a waiter may proceed */
 	unsigned sleepers; /* threads in pthread_cond_wait */
 	unsigned inflight; /* chunks claimed and not yet reported */
+	unsigned blocked; /* of those, chunks of tasks that block (st_task.blocks) */
 	struct worker *workers; /* [ST_SCHED_MAX]; [0] is the caller's place */
 	unsigned nworkers, nnodes;
 	unsigned width; /* the workers the run in progress may use */
@@ -166,12 +167,13 @@ static void idle_wait(struct st_sched *s, const struct worker *w)
 	uint64_t t0 = in_run ? st_mono_ns() : 0, until;
 	unsigned spins = 0;
 
-	/* A run with nothing in flight and nothing ready waits for an outside
-	 * event (a weight still loading): that can take long, and spinning
-	 * would take the CPU the load needs.  Sleep at once.  (A run whose
-	 * tasks have all finished is not waiting: its caller is about to
-	 * return, and the next run will want this thread warm.) */
-	if (s->tasks && s->inflight == 0 && s->nfinished < s->ntasks) {
+	/* A run with nothing in flight but waits for outside events (a weight
+	 * still loading), and nothing ready, can wait long, and spinning would
+	 * take the CPU the load needs (on two cores a spinning worker and the
+	 * loader's threads share them).  Sleep at once.  (A run whose tasks
+	 * have all finished is not waiting: its caller is about to return,
+	 * and the next run will want this thread warm.) */
+	if (s->tasks && s->inflight == s->blocked && s->nfinished < s->ntasks) {
 		s->sleepers++;
 		pthread_cond_wait(&s->wake, &s->lock);
 		s->sleepers--;
@@ -285,6 +287,7 @@ static void work(struct st_sched *s, const struct worker *w)
 		int err;
 
 		s->inflight++;
+		s->blocked += tk->blocks;
 		pthread_mutex_unlock(&s->lock);
 		t0 = st_mono_ns();
 		err = tk->fn(tk->arg, lo, hi);
@@ -292,6 +295,7 @@ static void work(struct st_sched *s, const struct worker *w)
 		count(&S.w[w->place].chunks, 1);
 		pthread_mutex_lock(&s->lock);
 		s->inflight--;
+		s->blocked -= tk->blocks;
 		report(s, t, hi - lo, err);
 	}
 }

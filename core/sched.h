@@ -17,6 +17,7 @@
 #ifndef STRATA_CORE_SCHED_H
 #define STRATA_CORE_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct strata_topo;
@@ -33,6 +34,10 @@ struct st_task {
 	const uint32_t *succ; /* tasks that wait for this one */
 	unsigned nsucc;
 	unsigned ndeps; /* tasks this one waits for */
+	/* It blocks on something outside the run (a weight still loading):
+	 * while only such tasks run, idle workers sleep at once rather than
+	 * spin, leaving the CPU to whatever the task waits for. */
+	bool blocks;
 };
 
 #define ST_SCHED_MAX 256 /* workers in one pool at most */

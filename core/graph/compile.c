@@ -232,6 +232,7 @@ int st_graph_compile_on(struct strata_graph *g, const struct strata_compile_opts
 			p->info.backend = STRATA_BACKEND_C;
 	}
 	t[0] = now_ms();
+	p->stream_overlap = ST_OPT(opts, flags, 0) & STRATA_COMPILE_STREAM_OVERLAP;
 	err = st_graph_fuse(st_program_graph(p), !(ST_OPT(opts, flags, 0) & STRATA_COMPILE_NO_FUSION), &p->f);
 	t[1] = now_ms();
 	if (!err)

@@ -195,6 +195,7 @@ struct strata_program {
 	struct st_call *calls;
 	void **ptr; /* per node of the final graph: its address in the current run */
 	int trace_run; /* span name of a whole run */
+	bool stream_overlap; /* STRATA_COMPILE_STREAM_OVERLAP */
 	struct strata_program_info info;
 	char error[ST_GRAPH_ERROR];
 	char *dump;

@@ -332,7 +332,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 		if (to != ST_GRAPH_GONE && g->nodes[to].op == STRATA_OP_INPUT)
 			ptr[to] = inputs[i].data;
 	}
-	err = st_stream_bind(p, ptr, &sr);
+	err = st_stream_bind(p, threads, ptr, &sr);
 	if (!err)
 		err = bind(p, ptr, outputs, n_outputs, direct, &sr);
 	for (k = 0; k < p->f.nk && !err; k++) {

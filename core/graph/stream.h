@@ -26,8 +26,10 @@ struct st_stream_run {
 };
 
 /* Addresses of the streamed weights already loaded into @ptr; the others
- * listed in @sr.  Return: 0; -EINVAL (no load bound, a tensor failed). */
-int st_stream_bind(struct strata_program *p, void **ptr, struct st_stream_run *sr);
+ * listed in @sr, or, where a run of @threads leaves the loader no CPU
+ * (stream.c), waited for here.  Return: 0; -EINVAL (no load bound, a
+ * tensor failed). */
+int st_stream_bind(struct strata_program *p, unsigned threads, void **ptr, struct st_stream_run *sr);
 /* Whether @node is a streamed weight this run waits for. */
 bool st_stream_pending(const struct st_stream_run *sr, uint32_t node);
 /* The run's tasks with a wait task per pending weight (sr->tasks). */

@@ -377,6 +377,12 @@ struct strata_program;
  * precision), at an error of up to half of max|a| / 127 a value.  Either
  * way a row's result does not depend on how many rows a run holds. */
 #define STRATA_COMPILE_INT8_ACTIVATIONS (1u << 3)
+/* A run that finds streamed weights still loading computes as they arrive
+ * only where the process has a CPU more than the program's threads (the
+ * loader needs one: its completions, the checks of each tensor); else it
+ * waits for them first and says so in the log (strata_program_info()'s
+ * stream_loaded_first).  This flag overlaps whatever the cores. */
+#define STRATA_COMPILE_STREAM_OVERLAP (1u << 4)
 
 struct strata_compile_opts {
 	size_t sz;
@@ -448,6 +454,9 @@ struct strata_program_info {
 	 * Written-back lines drain while a core waits on its reads, so run
 	 * time follows this more closely than bytes_moved (compile.c). */
 	uint64_t fill_bytes;
+	/* Runs that found streamed weights loading and, short of a CPU for the
+	 * loader, waited for them before computing (STRATA_COMPILE_STREAM_OVERLAP). */
+	uint64_t stream_loaded_first;
 };
 
 /* strata_program_info() - describe @p.  Return: 0; -EINVAL. */

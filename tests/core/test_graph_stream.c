@@ -5,11 +5,13 @@
  * still on its way waits for it (a completion hook holds one tensor back),
  * kernels that do not, run; the results equal a run over the same bytes
  * held in memory.  And what is refused: no load bound, a streamed weight
- * that would need widening.
+ * that would need widening.  And without a CPU to spare for the loader,
+ * a run waits for its weights first.
  */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -167,7 +169,9 @@ static void runs_while_weights_stream_in(void **state)
 	for (i = 0; i < 3 * K; i++)
 		xd[i] = cosf((float)i * 0.21f);
 	build(m, &n);
-	if (strata_graph_compile(test_graph, NULL, &p))
+	/* Overlapped whatever the cores (this machine may have too few). */
+	STRATA_COMPILE_OPTS(copts, .flags = STRATA_COMPILE_STREAM_OVERLAP);
+	if (strata_graph_compile(test_graph, &copts, &p))
 		fail_msg("compile: %s", strata_graph_error(test_graph));
 	st_io_complete_hook = hold_back_w2;
 	assert_int_equal(strata_load_start(m, &lopts, &l), 0);
@@ -197,6 +201,66 @@ static void runs_while_weights_stream_in(void **state)
 	strata_program_destroy(p);
 	strata_load_destroy(l);
 	strata_model_close(m);
+}
+
+/*
+ * Without a CPU to spare for the loader (as many threads as the process
+ * may use), a run waits for its weights before computing and counts it;
+ * with one to spare, it overlaps.  Both give the held-in-memory result.
+ */
+static void loads_first_without_a_spare_cpu(void **state)
+{
+	cpu_set_t set;
+	unsigned cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+	float xd[2 * K], y[2 * N2], want[2 * N2], side[2 * K];
+
+	(void)state;
+	for (unsigned i = 0; i < 2 * K; i++)
+		xd[i] = sinf((float)i * 0.37f);
+	reference_y(xd, 2, want);
+	for (unsigned spare = 0; spare < 2; spare++) {
+		STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF);
+		STRATA_COMPILE_OPTS(copts, .threads = spare ? cpus - 1 : cpus);
+		struct strata_program_info info = { .sz = sizeof(info) };
+		struct strata_model *m;
+		struct strata_program *p;
+		struct strata_load *l;
+		struct net n;
+
+		if (spare && cpus < 2) {
+			print_message("skipped the overlapped half: one CPU has none to spare\n");
+			break;
+		}
+		if (spare) { /* a fresh graph: the first one's load is done */
+			graph_teardown(NULL);
+			assert_int_equal(graph_setup(NULL), 0);
+		}
+		m = open_model();
+		build(m, &n);
+		assert_int_equal(strata_graph_compile(test_graph, &copts, &p), 0);
+		st_io_complete_hook = hold_back_w2;
+		assert_int_equal(strata_load_start(m, &lopts, &l), 0);
+		assert_int_equal(strata_graph_bind_load(test_graph, l), 0);
+		struct strata_graph_tensor in = { n.x, xd, sizeof(xd) },
+					   o[2] = { { n.y, y, sizeof(y) }, { n.side, side, sizeof(side) } };
+		if (strata_program_run(p, 2, &in, 1, o, 2))
+			fail_msg("run: %s", strata_program_error(p));
+		st_io_complete_hook = NULL;
+		assert_int_equal(strata_program_info(p, &info), 0);
+		print_message("%u threads on %u CPUs: loaded first %llu, waits %llu\n", info.threads, cpus,
+			      (unsigned long long)info.stream_loaded_first, (unsigned long long)info.stream_waits);
+		assert_int_equal(info.stream_loaded_first, spare ? 0 : 1);
+		if (spare)
+			assert_true(info.stream_waits >= 1);
+		else
+			assert_int_equal(info.stream_waits, 0);
+		for (unsigned i = 0; i < 2 * N2; i++)
+			if (!(fabsf(y[i] - want[i]) <= 1e-4f + 1e-4f * fabsf(want[i])))
+				fail_msg("y[%u] = %g, from memory %g", i, (double)y[i], (double)want[i]);
+		strata_program_destroy(p);
+		strata_load_destroy(l);
+		strata_model_close(m);
+	}
 }
 
 static void refusals(void **state)
@@ -231,6 +295,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(runs_while_weights_stream_in, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(loads_first_without_a_spare_cpu, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(refusals, graph_setup, graph_teardown),
 	};
 

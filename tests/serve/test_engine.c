@@ -140,7 +140,9 @@ static void one_go_or_token_by_token(void **state)
 	for (int t = 0; t < 32; t++)
 		ref_forward(&ref, prompt[t], t, r);
 	for (int int8 = 0; int8 < 2; int8++) {
-		struct llm_opts lo = { .node = -1, .ctx = 256, .int8_activations = int8 };
+		/* Computing while the weights stream in, whatever the cores: the
+		 * packed weights' tiles are packed in place as they arrive. */
+		struct llm_opts lo = { .node = -1, .ctx = 256, .int8_activations = int8, .stream_overlap = true };
 		struct llm_model *m;
 		char err[256] = "";
 		double scale = max_abs(r, V), worst = 0;
