@@ -5,13 +5,15 @@
  *
  * One item is one batch and a block of NB result columns, so threads split
  * the weights between them and each streams its share once.  With b
- * transposed ([N, K], a linear layer's weight as stored) four rows of b
- * are dotted with each row of a at once, so a row of a is loaded once per
- * four columns; a row of b stays in L1 across the rows of a.  Weights in
- * f16, bf16 or a GGUF block format are unpacked four rows at a time into a
- * buffer on the stack, never into memory the size of the weight; decode
- * (a with fewer than four rows) dots the stored rows in registers
- * (emit_weights.c) or sixteen packed rows at a time (emit_packed.c).
+ * transposed ([N, K], a linear layer's weight as stored):
+ *   - from four rows of a on (prefill, batched decode), a chunk's items go
+ *     to the register-blocked micro-kernels: kernels/gemm_f32.h, weights
+ *     in f16, bf16 or a GGUF format widened a block at a time, or, for a
+ *     packed weight on AVX-512 VNNI, kernels/gemm_packed.h's integer one;
+ *   - decode (fewer rows) dots the stored rows in registers
+ *     (emit_weights.c) or sixteen packed rows at a time (emit_packed.c);
+ *   - where no decode path fits the CPU (the portable build), four rows
+ *     of b, unpacked into a buffer on the stack, against a's rows.
  * With b as is ([K, N]) each row of a scales rows of b into NB
  * accumulators.
  *
@@ -123,8 +125,8 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 
 /*
  * Decode on a packed weight (emit_packed.c): the tile is packed if this
- * is its first run, then on AVX-512 VNNI sixteen rows of b at a time.
- * The prefill path below widens rows of the packed copy.
+ * is its first run, then on AVX-512 VNNI sixteen rows of b at a time, a's
+ * rows as three digits, or 8 bits (int8_activations).
  */
 static void emit_packed_decode(struct emitter *e)
 {
