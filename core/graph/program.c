@@ -392,8 +392,11 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			st_program_fail(p, err, "run: an embedding id is outside its table");
 		else if (err == -ERANGE)
 			err = st_program_fail(p, -EINVAL, "run: a position is outside its cache (write_rows or attention)");
+		else if (err && st_stream_failed(&sr))
+			st_program_fail(p, err, "run: weight %s did not load: %s",
+					g->nodes[st_stream_failed(&sr)->node].name, strata_strerror(st_stream_failed(&sr)->err));
 		else if (err)
-			st_program_fail(p, err, "run: a kernel (or a streamed weight) failed: %s", strata_strerror(err));
+			st_program_fail(p, err, "run: a kernel failed: %s", strata_strerror(err));
 	}
 	/* A result that is a streamed weight itself: its bytes, now. */
 	for (i = 0; i < sr.n && !err; i++)

@@ -129,7 +129,7 @@ static int wait_weight(void *arg, int64_t lo, int64_t hi)
 	if (!err)
 		err = strata_load_tensor_data(p->src->load, n->stream - 1, &data);
 	if (err)
-		return err;
+		return w->err = err;
 	__atomic_fetch_add(&p->info.stream_waits, 1, __ATOMIC_RELAXED);
 	for (k = 0; k < p->f.nk; k++)
 		for (i = 0; i < p->f.k[k].nargs; i++) {
@@ -187,6 +187,14 @@ int st_stream_tasks(struct strata_program *p, struct st_stream_run *sr)
 		t->nsucc = (unsigned)(sr->succ + at - t->succ);
 	}
 	return 0;
+}
+
+const struct st_stream_wait *st_stream_failed(const struct st_stream_run *sr)
+{
+	for (unsigned i = 0; sr->waits && i < sr->n; i++)
+		if (sr->waits[i].err)
+			return &sr->waits[i];
+	return NULL;
 }
 
 void st_stream_done(struct st_stream_run *sr)

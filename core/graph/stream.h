@@ -15,6 +15,7 @@ struct st_stream_wait {
 	struct strata_program *p;
 	uint32_t node;
 	void *data;
+	int err; /* the load's error for this weight (the run's message names it) */
 };
 
 struct st_stream_run {
@@ -35,5 +36,7 @@ bool st_stream_pending(const struct st_stream_run *sr, uint32_t node);
 /* The run's tasks with a wait task per pending weight (sr->tasks). */
 int st_stream_tasks(struct strata_program *p, struct st_stream_run *sr);
 void st_stream_done(struct st_stream_run *sr);
+/* The wait whose weight failed to load, or NULL. */
+const struct st_stream_wait *st_stream_failed(const struct st_stream_run *sr);
 
 #endif /* STRATA_CORE_GRAPH_STREAM_H */

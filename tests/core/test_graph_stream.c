@@ -263,6 +263,58 @@ static void loads_first_without_a_spare_cpu(void **state)
 	}
 }
 
+/* Reads of w2 fail as a dying disk's would. */
+static int fail_w2(uint32_t file, uint64_t off, uint32_t len, bool direct, int res)
+{
+	(void)file, (void)direct;
+	return off + len > w2_offset ? -EIO : res;
+}
+
+/*
+ * A weight that cannot load fails the run with the error and a weight's
+ * name,
+ * whether the run computes while loading or loads first, and the program
+ * stays usable for its error message.
+ */
+static void a_weight_that_fails_to_load(void **state)
+{
+	float xd[K] = { 0 }, y[N2], side[K];
+
+	(void)state;
+	for (unsigned overlap = 0; overlap < 2; overlap++) {
+		STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF);
+		STRATA_COMPILE_OPTS(copts, .flags = overlap ? STRATA_COMPILE_STREAM_OVERLAP : 0);
+		struct strata_model *m;
+		struct strata_program *p;
+		struct strata_load *l;
+		struct net n;
+		int err;
+
+		if (overlap) {
+			graph_teardown(NULL);
+			assert_int_equal(graph_setup(NULL), 0);
+		}
+		m = open_model();
+		build(m, &n);
+		assert_int_equal(strata_graph_compile(test_graph, &copts, &p), 0);
+		st_io_complete_hook = fail_w2;
+		assert_int_equal(strata_load_start(m, &lopts, &l), 0);
+		assert_int_equal(strata_graph_bind_load(test_graph, l), 0);
+		struct strata_graph_tensor in = { n.x, xd, sizeof(xd) },
+					   o[2] = { { n.y, y, sizeof(y) }, { n.side, side, sizeof(side) } };
+		err = strata_program_run(p, 1, &in, 1, o, 2);
+		st_io_complete_hook = NULL;
+		print_message("%s: %d, %s\n", overlap ? "overlapped" : "as the runtime chose", err, strata_program_error(p));
+		/* (the load stops at its first failure: a weight read beside w2
+		 * may be the one named) */
+		assert_int_equal(err, -EIO);
+		assert_non_null(strstr(strata_program_error(p), "did not load"));
+		strata_program_destroy(p);
+		strata_load_destroy(l);
+		strata_model_close(m);
+	}
+}
+
 static void refusals(void **state)
 {
 	struct strata_model *m = open_model();
@@ -296,6 +348,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(runs_while_weights_stream_in, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(loads_first_without_a_spare_cpu, graph_setup, graph_teardown),
+		cmocka_unit_test_setup_teardown(a_weight_that_fails_to_load, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(refusals, graph_setup, graph_teardown),
 	};
 
