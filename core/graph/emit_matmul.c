@@ -240,11 +240,12 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
 /*
  * Prefill, from four rows of a on: each chunk's items of one batch go to
  * kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time, blocked for the
- * caches the topology reports.  Weights stored in another format are
- * widened a block at a time first (ST_ROW; a packed weight's tiles are
- * packed first if no run has yet), the block's f32 rows at most half of
- * L2.  The packed block (and those rows) live on the heap: too much for a
- * caller's stack.  C holds partial sums between passes over K (so plan.c
+ * caches the topology reports.  It reads f32, f16 and bf16 weights as
+ * stored, widening them as it packs them; a GGUF format is widened a
+ * block at a time first (ST_ROW; a packed weight's tiles are packed first
+ * if no run has yet), the block's f32 rows at most half of L2.  The
+ * packed block (and those rows) live on the heap: too much for a caller's
+ * stack.  C holds partial sums between passes over K (so plan.c
  * never lets a matmul's result share memory with its epilogue's
  * arguments), and the epilogue runs on each row after its last pass.
  */
@@ -303,9 +304,17 @@ static void emit_packed_items(struct emitter *e, unsigned a_arg, unsigned b_arg)
 	st_text_add(&e->t, "\t\t\t}\n\t\t}\n\t\tfree(x);\n\t\treturn 0;\n\t}\n#endif\n");
 }
 
-static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigned b_arg, const char *b_batch)
+/* @t's format name where the micro-kernel reads it as stored (f32, f16,
+ * bf16), else NULL: widened a block at a time first. */
+static const char *direct_format(enum strata_dtype t)
+{
+	return t == STRATA_DTYPE_F32 ? "SK_F32" : t == STRATA_DTYPE_F16 ? "SK_F16" : t == STRATA_DTYPE_BF16 ? "SK_BF16" : NULL;
+}
+
+static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_arg, unsigned b_arg, const char *b_batch)
 {
 	unsigned pi = 1 + e->k->nargs;
+	const char *fmt = e->k->packed ? NULL : direct_format(bt);
 
 	if (e->k->packed)
 		emit_packed_items(e, a_arg, b_arg);
@@ -313,7 +322,7 @@ static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigne
 	st_text_add(&e->t,
 		    "\tif (M >= 4) {\n"
 		    "\t\tint64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n");
-	if (!f32)
+	if (!fmt)
 		st_text_add(&e->t, "\t\tconst int64_t fit = (int64_t)(ST_L2 / 2) / (32 * K * 4);\n\n"
 				   "\t\tmost = fit < 1 ? 1 : fit < most ? fit : most;\n");
 	st_text_add(&e->t,
@@ -325,8 +334,8 @@ static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigne
 		    "\t\t\tnb = nb < most ? nb : most;\n"
 		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n"
 		    "\t\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
-		    "\t\t\tconst float *rows = (const float *)(B + b0 * NB * RB);\n\n",
-		    f32 ? "0" : "most * 32 * K", b_arg, b_batch);
+		    "\t\t\tconst void *rows = B + b0 * NB * RB;\n\n",
+		    fmt ? "0" : "most * 32 * K", b_arg, b_batch);
 	if (e->k->packed)
 		st_text_add(&e->t,
 			    "\t\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n\n"
@@ -335,16 +344,16 @@ static void emit_gemm_items(struct emitter *e, bool f32, unsigned a_arg, unsigne
 			    "\t\t\t\t\t\t\t\t (q + 1) * NB < N ? (q + 1) * NB : N, K, ST_PBS);\n\n"
 			    "\t\t\t\tif (err) {\n\t\t\t\t\tfree(bp);\n\t\t\t\t\treturn err;\n\t\t\t\t}\n\t\t\t}\n",
 			    pi, pi, pi + 1);
-	if (!f32)
+	if (!fmt)
 		st_text_add(&e->t, "\t\t\tfor (int64_t j = b0 * NB; j < n1; j++)\n"
 				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * SK_KC + (j - b0 * NB) * K);\n"
 				   "\t\t\trows = bp + (most * 32 + SK_MR) * SK_KC;\n");
 	st_text_add(&e->t,
-		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, rows, (float *)t[0] + bi * M * N, M, K, N,\n"
+		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, rows, %s, (float *)t[0] + bi * M * N, M, K, N,\n"
 		    "\t\t\t\t      b0 * NB, n1, SK_KC, bp, bp + most * 32 * SK_KC, %s, t, seq, bi * M);\n"
 		    "\t\t\tit += nb;\n"
 		    "\t\t}\n\t\tfree(bp);\n\t\treturn 0;\n\t}\n",
-		    a_arg, e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
+		    a_arg, fmt ? fmt : "SK_F32", e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
 }
 
 /* b as is: each row of a scales the rows of b's column block. */
@@ -420,7 +429,7 @@ int st_emit_matmul(struct emitter *e)
 			      "#endif\n"
 			    : "");
 	if (trans)
-		emit_gemm_items(e, f32, a_arg, b_arg, shared ? "0" : "bi * K * N * 4");
+		emit_gemm_items(e, b->dtype, a_arg, b_arg, shared ? "0" : "bi * K * N * 4");
 	st_text_add(&e->t,
 		    "\tfor (int64_t it = lo; it < hi; it++) {\n"
 		    "\t\tconst int64_t bi = it / nblk, n0 = (it %% nblk) * NB, n1 = n0 + NB < N ? n0 + NB : N;\n"

@@ -626,55 +626,86 @@ static void record_row(void *const *t, int64_t seq, int64_t r, int64_t n0, int64
 }
 
 /*
- * The prefill micro-kernel against sums in double: every row count up to
- * two tiles and beyond (the 4/8/12-row paths and their padding), column
+ * The prefill micro-kernel against sums in double, B stored as f32, f16
+ * and bf16: every row count up to two tiles and beyond (the 4/8/12-row paths and their padding), column
  * blocks that end inside a micro-panel, K not a multiple of 8 (the
  * transposes' scalar edges), several passes over K, and K a multiple of
  * 512 (A's tile copied first).  Columns outside [n0, n1) stay untouched.
  */
+/* @v stored as @f (f16 by rounding the mantissa to 10 bits, bf16 by
+ * cutting it to 7; @v normal and in range, or 0). */
+static void store_as(float v, enum sk_fmt f, void *to)
+{
+	uint32_t b;
+	uint16_t h;
+
+	memcpy(&b, &v, 4);
+	if (f == SK_F32) {
+		memcpy(to, &v, 4);
+		return;
+	}
+	if (f == SK_BF16)
+		h = (uint16_t)(b >> 16);
+	else if ((b & 0x7fffffff) == 0)
+		h = (uint16_t)(b >> 16);
+	else
+		h = (uint16_t)(((b >> 16) & 0x8000) | ((((b >> 23) & 0xff) - 112) << 10) | ((b >> 13) & 0x3ff));
+	memcpy(to, &h, 2);
+}
+
 static void gemm_block(void **state)
 {
 	static const int64_t Ms[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 25, 37 };
 	static const int64_t Ks[] = { 1, 7, 8, 33, 100, 517, 1024 };
 	static const int64_t cols[][3] = { { 70, 0, 70 }, { 70, 32, 64 }, { 96, 32, 77 }, { 31, 0, 31 }, { 8, 0, 1 } };
 	static const int64_t kcmaxes[] = { 64, 200 };
+	static const enum sk_fmt fmts[] = { SK_F32, SK_F16, SK_BF16 };
 
 	(void)state;
 	NEED_CPU();
-	for (unsigned ki = 0; ki < sizeof(Ks) / sizeof(Ks[0]); ki++)
-		for (unsigned mi = 0; mi < sizeof(Ms) / sizeof(Ms[0]); mi += ki < 5 ? 1 : 4)
-			for (unsigned ci = 0; ci < sizeof(cols) / sizeof(cols[0]); ci++) {
-				const int64_t M = Ms[mi], K = Ks[ki], N = cols[ci][0], n0 = cols[ci][1], n1 = cols[ci][2];
-				const int64_t kcmax = kcmaxes[(mi + ci) % 2];
-				float *A = random_row(M * K, 11 + ki), *B = random_row(N * K, 13 + mi), *C = random_row(M * N, 3);
-				float *keep = malloc((size_t)(M * N) * 4);
-				float *bp = aligned_alloc(64, (size_t)((n1 - n0 + SK_NR - 1) / SK_NR * SK_NR * kcmax) * 4);
-				float *at = aligned_alloc(64, (size_t)(SK_MR * kcmax) * 4);
-				double *want = calloc((size_t)(M * N), sizeof(double));
-				struct rows_seen rs = { .M = M, .N = N, .n0 = n0, .n1 = n1, .r0 = 100, .C = C, .want = want };
+	for (unsigned fi = 0; fi < 3; fi++)
+		for (unsigned ki = 0; ki < sizeof(Ks) / sizeof(Ks[0]); ki++)
+			for (unsigned mi = 0; mi < sizeof(Ms) / sizeof(Ms[0]); mi += ki < 5 ? 1 : 4)
+				for (unsigned ci = 0; ci < sizeof(cols) / sizeof(cols[0]); ci++) {
+					const int64_t M = Ms[mi], K = Ks[ki], N = cols[ci][0], n0 = cols[ci][1], n1 = cols[ci][2];
+					const int64_t kcmax = kcmaxes[(mi + ci) % 2];
+					const enum sk_fmt f = fmts[fi];
+					float *A = random_row(M * K, 11 + ki), *B = random_row(N * K, 13 + mi), *C = random_row(M * N, 3);
+					char *Bs = malloc((size_t)(N * K) * 4);
+					float *keep = malloc((size_t)(M * N) * 4);
+					float *bp = aligned_alloc(64, (size_t)((n1 - n0 + SK_NR - 1) / SK_NR * SK_NR * kcmax) * 4);
+					float *at = aligned_alloc(64, (size_t)(SK_MR * kcmax) * 4);
+					double *want = calloc((size_t)(M * N), sizeof(double));
+					struct rows_seen rs = { .M = M, .N = N, .n0 = n0, .n1 = n1, .r0 = 100, .C = C, .want = want };
 
-				assert_non_null(keep), assert_non_null(bp), assert_non_null(at), assert_non_null(want);
-				memcpy(keep, C, (size_t)(M * N) * 4);
-				for (int64_t m = 0; m < M; m++)
-					for (int64_t n = 0; n < N; n++)
-						for (int64_t k = 0; k < K; k++)
-							want[m * N + n] += (double)A[m * K + k] * B[n * K + k];
-				seen = &rs;
-				sk_gemm_block(A, B + n0 * K, C, M, K, N, n0, n1, kcmax, bp, at, record_row, NULL, 0, rs.r0);
-				for (int64_t m = 0; m < M; m++) {
-					assert_int_equal(rs.calls[m], 1);
-					for (int64_t n = 0; n < N; n++) {
-						double got = C[m * N + n], w = n >= n0 && n < n1 ? want[m * N + n] : keep[m * N + n];
-
-						if (fabs(got - w) > 1e-5 * (double)K + 1e-6 * fabs(w))
-							fail_msg("sk_gemm_block M %lld K %lld N %lld [%lld, %lld) kc %lld: C[%lld][%lld] "
-								 "%.9g, want %.9g", (long long)M, (long long)K, (long long)N,
-								 (long long)n0, (long long)n1, (long long)kcmax, (long long)m,
-								 (long long)n, got, w);
+					assert_non_null(keep), assert_non_null(bp), assert_non_null(at), assert_non_null(want);
+					memcpy(keep, C, (size_t)(M * N) * 4);
+					assert_non_null(Bs);
+					for (int64_t i = 0; i < N * K; i++) { /* B as stored, and its values widened */
+						store_as(B[i], f, Bs + i * sk_value_bytes(f));
+						B[i] = sk_value(Bs, i, f);
 					}
+					for (int64_t m = 0; m < M; m++)
+						for (int64_t n = 0; n < N; n++)
+							for (int64_t k = 0; k < K; k++)
+								want[m * N + n] += (double)A[m * K + k] * B[n * K + k];
+					seen = &rs;
+					sk_gemm_block(A, Bs + n0 * K * sk_value_bytes(f), f, C, M, K, N, n0, n1, kcmax, bp, at, record_row,
+						      NULL, 0, rs.r0);
+					for (int64_t m = 0; m < M; m++) {
+						assert_int_equal(rs.calls[m], 1);
+						for (int64_t n = 0; n < N; n++) {
+							double got = C[m * N + n], w = n >= n0 && n < n1 ? want[m * N + n] : keep[m * N + n];
+
+							if (fabs(got - w) > 1e-5 * (double)K + 1e-6 * fabs(w))
+								fail_msg("sk_gemm_block %s M %lld K %lld N %lld [%lld, %lld) kc %lld: C[%lld][%lld] "
+									 "%.9g, want %.9g", fmt_names[f], (long long)M, (long long)K, (long long)N,
+									 (long long)n0, (long long)n1, (long long)kcmax, (long long)m,
+									 (long long)n, got, w);
+						}
+					}
+					free(A), free(B), free(Bs), free(C), free(keep), free(bp), free(at), free(want);
 				}
-				free(A), free(B), free(C), free(keep), free(bp), free(at), free(want);
-			}
 }
 
 int main(void)

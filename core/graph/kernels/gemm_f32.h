@@ -25,6 +25,9 @@
 #ifndef STRATA_KERNELS_GEMM_F32_H
 #define STRATA_KERNELS_GEMM_F32_H
 
+#ifndef STRATA_KERNELS_CONVERT_H
+#include "core/graph/kernels/convert.h"
+#endif
 #ifndef STRATA_KERNELS_DOT_F32_H
 #include "core/graph/kernels/dot_f32.h"
 #endif
@@ -53,15 +56,40 @@
 #define SK_KC (SK_CLAMP((ST_L1D) / (8 * SK_MR) / 32 * 32, 64, 512))
 #define SK_NCB (SK_CLAMP((ST_L2) / 2 / (128 * SK_KC), 1, 64))
 
-#if defined(__AVX__)
-/* The 8 × 8 block of floats at @s (rows @lds apart), transposed into @d
- * (rows @ldd apart): 24 shuffles for 64 values. */
-SK_INLINE void sk_transpose8(const float *s, int64_t lds, float *d, int64_t ldd)
+/* Bytes of a value stored as @f (f32, f16 or bf16). */
+SK_INLINE int sk_value_bytes(enum sk_fmt f)
+{
+	return f == SK_F32 ? 4 : 2;
+}
+
+/* Value @k of a row stored as @f, widened. */
+SK_INLINE float sk_value(const void *row, int64_t k, enum sk_fmt f)
+{
+	if (f == SK_F32)
+		return ((const float *)row)[k];
+	return f == SK_F16 ? sk_half(((const uint16_t *)row)[k]) : sk_bf16(((const uint16_t *)row)[k]);
+}
+
+#if SK_SIMD
+/* Eight values of a row stored as @f from @p, widened. */
+SK_INLINE __m256 sk_load8(const void *p, enum sk_fmt f)
+{
+	if (f == SK_F32)
+		return _mm256_loadu_ps((const float *)p);
+	const __m128i h = _mm_loadu_si128((const __m128i *)p);
+
+	return f == SK_F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* The 8 × 8 block of values at @s (stored as @f, rows @lds values apart),
+ * widened and transposed into @d (rows @ldd apart): 24 shuffles for 64
+ * values. */
+SK_INLINE void sk_transpose8(const void *s, int64_t lds, enum sk_fmt f, float *d, int64_t ldd)
 {
 	__m256 r[8], t[8];
 
 	for (int i = 0; i < 8; i++)
-		r[i] = _mm256_loadu_ps(s + i * lds);
+		r[i] = sk_load8((const char *)s + i * lds * sk_value_bytes(f), f);
 	for (int i = 0; i < 8; i += 2) {
 		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
 		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
@@ -80,29 +108,31 @@ SK_INLINE void sk_transpose8(const float *s, int64_t lds, float *d, int64_t ldd)
 #endif
 
 /*
- * Pack @nr (≤ SK_NR) rows of B, each @ldb floats apart, values
- * [0, kc) of each, into @bp as [kc][SK_NR]; columns nr … SK_NR − 1 are
- * zero.  With AVX, whole 8 × 8 blocks go through registers (a scalar
- * copy cost a third of the multiply at M = 32).
+ * Pack @nr (≤ SK_NR) rows of B stored as @f (f32, f16 or bf16), each
+ * @ldb values apart, values [0, kc) of each, into @bp as [kc][SK_NR] in
+ * f32; columns nr … SK_NR − 1 are zero.  With AVX2, whole 8 × 8 blocks
+ * are widened and transposed in registers (a scalar copy cost a third of
+ * the multiply at M = 32; f16 and bf16 need no widened copy of the rows).
  */
-SK_INLINE void sk_pack_b(const float *b, int64_t ldb, int nr, int64_t kc, float *bp)
+SK_INLINE void sk_pack_b(const void *b, int64_t ldb, enum sk_fmt f, int nr, int64_t kc, float *bp)
 {
+	const int vb = sk_value_bytes(f);
 	int j = 0;
 	int64_t k0 = 0;
 
-#if defined(__AVX__)
+#if SK_SIMD
 	k0 = kc & ~(int64_t)7;
 	for (; j + 8 <= nr; j += 8)
 		for (int64_t k = 0; k < k0; k += 8)
-			sk_transpose8(b + j * ldb + k, ldb, bp + k * SK_NR + j, SK_NR);
+			sk_transpose8((const char *)b + (j * ldb + k) * vb, ldb, f, bp + k * SK_NR + j, SK_NR);
 	for (int jj = 0; jj < j; jj++)
 		for (int64_t k = k0; k < kc; k++)
-			bp[k * SK_NR + jj] = b[jj * ldb + k];
+			bp[k * SK_NR + jj] = sk_value((const char *)b + jj * ldb * vb, k, f);
 	k0 = 0;
 #endif
 	for (; j < nr; j++)
 		for (int64_t k = k0; k < kc; k++)
-			bp[k * SK_NR + j] = b[j * ldb + k];
+			bp[k * SK_NR + j] = sk_value((const char *)b + j * ldb * vb, k, f);
 	for (; j < SK_NR; j++)
 		for (int64_t k = 0; k < kc; k++)
 			bp[k * SK_NR + j] = 0;
@@ -177,7 +207,8 @@ typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0,
 
 /*
  * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (A [M, K], C [M, N],
- * @B the rows n0 … n1 − 1 of [N, K], all dense), in passes of @kcmax steps of K; @bp holds
+ * @B the rows n0 … n1 − 1 of [N, K] stored as @f: f32, f16 or bf16; all
+ * dense), in passes of @kcmax steps of K; @bp holds
  * ⌈(n1 − n0) / SK_NR⌉ micro-panels of @kcmax steps, @at SK_MR rows of
  * @kcmax.  C holds the partial sums between passes.  Where A's rows
  * are a multiple of 2 KiB apart, each tile's rows are first copied next
@@ -185,9 +216,9 @@ typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0,
  * 2048 lost a tenth).  @done (not NULL) runs on each row, numbered from
  * @r0, after its last pass.
  */
-SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M, int64_t K, int64_t N, int64_t n0,
-			     int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done, void *const *t,
-			     int64_t seq, int64_t r0)
+SK_INLINE void sk_gemm_block(const float *A, const void *B, enum sk_fmt f, float *C, int64_t M, int64_t K, int64_t N,
+			     int64_t n0, int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done,
+			     void *const *t, int64_t seq, int64_t r0)
 {
 	/* Passes of equal length (a multiple of 8), not a short last one. */
 	const int64_t passes = (K + kcmax - 1) / kcmax, even = ((K + passes - 1) / passes + 7) & ~(int64_t)7;
@@ -197,7 +228,8 @@ SK_INLINE void sk_gemm_block(const float *A, const float *B, float *C, int64_t M
 		const int64_t kc = K - pc < kstep ? K - pc : kstep;
 
 		for (int64_t j = n0; j < n1; j += SK_NR)
-			sk_pack_b(B + (j - n0) * K + pc, K, n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
+			sk_pack_b((const char *)B + ((j - n0) * K + pc) * sk_value_bytes(f), K, f,
+				  n1 - j < SK_NR ? (int)(n1 - j) : SK_NR, kc, bp + (j - n0) * kc);
 		for (int64_t m = 0; m < M; m += SK_MR) {
 			const int mr = M - m < SK_MR ? (int)(M - m) : SK_MR;
 
