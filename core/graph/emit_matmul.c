@@ -123,6 +123,14 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 		    dot4, dot1);
 }
 
+/* How a packed kernel prepares a's rows (kernels/packed.h, gemm_packed.h):
+ * three 8-bit digits a value, or 8-bit values (int8_activations). */
+static const char *row_prep(const struct st_kernel *k, int *digits)
+{
+	*digits = k->int8_activations ? 1 : 3;
+	return k->int8_activations ? "sk_prep_q8" : "sk_prep_packed";
+}
+
 /*
  * Decode on a packed weight (emit_packed.c): the tile is packed if this
  * is its first run, then on AVX-512 VNNI sixteen rows of b at a time, a's
@@ -131,7 +139,8 @@ static void emit_decode(struct emitter *e, bool prep, const char *dot4, const ch
 static void emit_packed_decode(struct emitter *e)
 {
 	unsigned pi = 1 + e->k->nargs;
-	bool int8 = e->k->int8_activations;
+	int digits;
+	const char *prep = row_prep(e->k, &digits);
 
 	st_text_add(&e->t,
 		    "\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n"
@@ -150,7 +159,7 @@ static void emit_packed_decode(struct emitter *e)
 		    "\t\t\tfor (int64_t m = 0; m < M; m++)\n"
 		    "\t\t\t\tst_store_row(t, seq, bi * M + m, n0, n1 - n0, res[m], C + m * N + n0);\n"
 		    "\t\t\tcontinue;\n\t\t}\n#endif\n",
-		    pi, pi, pi + 1, int8 ? "sk_prep_q8" : "sk_prep_packed", int8 ? 1 : 3);
+		    pi, pi, pi + 1, prep, digits);
 }
 
 /* b transposed: four columns at a time, against four rows of a at a time. */
@@ -242,8 +251,8 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
  * kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time, blocked for the
  * caches the topology reports.  It reads f32, f16 and bf16 weights as
  * stored, widening them as it packs them; a GGUF format is widened a
- * block at a time first (ST_ROW; a packed weight's tiles are packed first
- * if no run has yet), the block's f32 rows at most half of L2.  The
+ * block at a time first (ST_ROW), the block's f32 rows at most half of
+ * L2.  The
  * packed block (and those rows) live on the heap: too much for a caller's
  * stack.  C holds partial sums between passes over K (so plan.c
  * never lets a matmul's result share memory with its epilogue's
@@ -270,7 +279,8 @@ static void emit_gemm(struct emitter *e)
 static void emit_packed_items(struct emitter *e, unsigned a_arg, unsigned b_arg)
 {
 	unsigned pi = 1 + e->k->nargs;
-	bool int8 = e->k->int8_activations;
+	int digits;
+	const char *prep = row_prep(e->k, &digits);
 
 	st_text_add(&e->t,
 		    "#if SK_VNNI\n"
@@ -297,7 +307,7 @@ static void emit_packed_items(struct emitter *e, unsigned a_arg, unsigned b_arg)
 		    "\t\t\t\tsk_pgemm_tiles((int)(n1 - n0 + 15) / 16, digits, (const uint8_t *)t[%u] + n0 / 16 * nb * ST_PGB,\n"
 		    "\t\t\t\t\t       K, x + m * digits * K, da + m * nb, so + m * nb, corr + m * nb, mr, C + m * N + n0,\n"
 		    "\t\t\t\t\t       N, (int)(n1 - n0), ST_PBS);\n",
-		    int8 ? 1 : 3, a_arg, b_arg, pi, pi + 1, int8 ? "sk_prep_q8" : "sk_prep_packed", pi);
+		    digits, a_arg, b_arg, pi, pi + 1, prep, pi);
 	if (e->k->nmembers > 1)
 		st_text_add(&e->t, "\t\t\t\tfor (int i = 0; i < mr; i++)\n"
 				   "\t\t\t\t\tst_gemm_done(t, seq, bi * M + m + i, n0, n1 - n0, C + (m + i) * N + n0);\n");
@@ -311,14 +321,18 @@ static const char *direct_format(enum strata_dtype t)
 	return t == STRATA_DTYPE_F32 ? "SK_F32" : t == STRATA_DTYPE_F16 ? "SK_F16" : t == STRATA_DTYPE_BF16 ? "SK_BF16" : NULL;
 }
 
+/* The kernel's start from four rows of a on (emit_gemm()'s comment).  A
+ * packed weight takes the integer path; packed weights exist only where
+ * the kernels' CPU has AVX-512 VNNI (emit_packed.c), and the per-item
+ * path below stays their fallback. */
 static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_arg, unsigned b_arg, const char *b_batch)
 {
-	unsigned pi = 1 + e->k->nargs;
-	const char *fmt = e->k->packed ? NULL : direct_format(bt);
+	const char *fmt = direct_format(bt);
 
-	if (e->k->packed)
+	if (e->k->packed) {
 		emit_packed_items(e, a_arg, b_arg);
-
+		return;
+	}
 	st_text_add(&e->t,
 		    "\tif (M >= 4) {\n"
 		    "\t\tint64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n");
@@ -336,14 +350,6 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		    "\t\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
 		    "\t\t\tconst void *rows = B + b0 * NB * RB;\n\n",
 		    fmt ? "0" : "most * 32 * K", b_arg, b_batch);
-	if (e->k->packed)
-		st_text_add(&e->t,
-			    "\t\t\tconst uint8_t *P = (const uint8_t *)t[%u];\n\n"
-			    "\t\t\tfor (int64_t q = b0; q < b0 + nb; q++) {\n"
-			    "\t\t\t\tconst int err = sk_ensure_packed(B, (uint8_t *)t[%u], (uint32_t *)t[%u], q, q * NB,\n"
-			    "\t\t\t\t\t\t\t\t (q + 1) * NB < N ? (q + 1) * NB : N, K, ST_PBS);\n\n"
-			    "\t\t\t\tif (err) {\n\t\t\t\t\tfree(bp);\n\t\t\t\t\treturn err;\n\t\t\t\t}\n\t\t\t}\n",
-			    pi, pi, pi + 1);
 	if (!fmt)
 		st_text_add(&e->t, "\t\t\tfor (int64_t j = b0 * NB; j < n1; j++)\n"
 				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * SK_KC + (j - b0 * NB) * K);\n"
