@@ -344,91 +344,73 @@ static void bench_gemv(double triad_bw, unsigned threads)
 	}
 }
 
+/*
+ * One shape on 1 and 2 threads, weights stored as @type (f32 or bf16)
+ * against OpenBLAS sgemm on the same values in f32.  The goal for bf16 is
+ * 3x that (issue 17).
+ */
+static void gemm_case(int64_t M, int64_t K, int64_t N, enum strata_dtype type)
+{
+	const bool bf16 = type == STRATA_DTYPE_BF16;
+	float *w = malloc((size_t)(N * K) * 4), *a = malloc((size_t)(M * K) * 4), *c = malloc((size_t)(M * N) * 4);
+	uint16_t *h = bf16 ? malloc((size_t)(N * K) * 2) : NULL;
+	uint64_t seed = bf16 ? 13 : 11;
+	double flops = 2.0 * (double)M * (double)N * (double)K;
+	int inner = (int)(1e9 / flops) + 1;
+
+	for (int64_t i = 0; i < N * K; i++) {
+		w[i] = llama_rand(&seed);
+		if (bf16) { /* bf16 is the top half; OpenBLAS gets the same values */
+			uint32_t b;
+
+			memcpy(&b, &w[i], 4);
+			h[i] = (uint16_t)(b >> 16);
+			b = (uint32_t)h[i] << 16;
+			memcpy(&w[i], &b, 4);
+		}
+	}
+	for (int64_t i = 0; i < M * K; i++)
+		a[i] = llama_rand(&seed);
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		double err, sec = time_matmul(M, K, N, type, bf16 ? (const void *)h : w, a, threads, inner, &err, c);
+		bool ok = err < 1e-5;
+		double bsec = blas_sgemm ? time_blas(M, K, N, w, a, c, (int)threads, inner) : 0;
+
+		all_ok = all_ok && ok;
+		if (blas_sgemm)
+			printf("{\"bench\":\"graph.gemm\",\"case\":\"%lldx%lldx%lld%s %ut\",\"metric\":\"throughput\","
+			       "\"unit\":\"GFLOP/s\",\"value\":%.2f,\"baseline\":\"openblas sgemm%s\","
+			       "\"baseline_value\":%.2f,\"ratio\":%.3f,\"better\":\"higher\",%s\"ok\":%s,\"reps\":%d,"
+			       "\"max_rel_error\":%.2g}\n",
+			       (long long)M, (long long)K, (long long)N, bf16 ? " bf16" : "", threads, flops / sec / 1e9,
+			       bf16 ? " (f32)" : "", flops / bsec / 1e9, bsec / sec, bf16 ? "\"goal\":3.0," : "",
+			       ok ? "true" : "false", REPS, err);
+		else
+			printf("{\"bench\":\"graph.gemm\",\"case\":\"%lldx%lldx%lld%s %ut\",\"metric\":\"throughput\","
+			       "\"unit\":\"GFLOP/s\",\"value\":%.2f,\"ok\":%s,\"skipped_baseline\":\"no libopenblas.so.0\"}\n",
+			       (long long)M, (long long)K, (long long)N, bf16 ? " bf16" : "", threads, flops / sec / 1e9,
+			       ok ? "true" : "false");
+	}
+	free(w), free(a), free(c), free(h);
+}
+
 static void bench_gemm(void)
 {
 	/* Batched decode (M 2 … 16), prefill (M 32 … 2048) on small-110m's
-	 * and SmolLM2's layer widths, then squares. */
+	 * and SmolLM2's layer widths, then squares; bf16 weights on three
+	 * prefill shapes. */
 	static const int64_t shapes[][3] = {
 		{ 2, 768, 2048 },     { 8, 768, 2048 },	    { 16, 576, 1536 },	 { 32, 768, 2048 },
 		{ 64, 576, 1536 },    { 128, 576, 1536 },   { 256, 768, 768 },	 { 256, 768, 2048 },
 		{ 2048, 768, 2048 },  { 64, 64, 64 },	    { 128, 128, 128 },	 { 256, 256, 256 },
 		{ 512, 512, 512 },    { 1024, 1024, 1024 }, { 2048, 2048, 2048 },
 	};
+	static const int64_t bf16_shapes[][3] = { { 32, 768, 2048 }, { 256, 768, 2048 }, { 2048, 768, 2048 } };
 
-	for (unsigned s = 0; s < (unsigned)(sizeof(shapes) / sizeof(shapes[0])); s++) {
-		int64_t M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
-		float *w = malloc((size_t)(N * K) * 4), *a = malloc((size_t)(M * K) * 4), *c = malloc((size_t)(M * N) * 4);
-		uint64_t seed = 11;
-		double flops = 2.0 * (double)M * (double)N * (double)K;
-		int inner = (int)(1e9 / flops) + 1;
-
-		for (int64_t i = 0; i < N * K; i++)
-			w[i] = llama_rand(&seed);
-		for (int64_t i = 0; i < M * K; i++)
-			a[i] = llama_rand(&seed);
-		for (unsigned threads = 1; threads <= 2; threads++) {
-			double err, sec = time_matmul(M, K, N, STRATA_DTYPE_F32, w, a, threads, inner, &err, c);
-			bool ok = err < 1e-5;
-			double bsec = blas_sgemm ? time_blas(M, K, N, w, a, c, (int)threads, inner) : 0;
-
-			all_ok = all_ok && ok;
-			if (blas_sgemm)
-				printf("{\"bench\":\"graph.gemm\",\"case\":\"%lldx%lldx%lld %ut\",\"metric\":\"throughput\","
-				       "\"unit\":\"GFLOP/s\",\"value\":%.2f,\"baseline\":\"openblas sgemm\","
-				       "\"baseline_value\":%.2f,\"ratio\":%.3f,\"better\":\"higher\",\"ok\":%s,\"reps\":%d,"
-				       "\"max_rel_error\":%.2g}\n",
-				       (long long)M, (long long)K, (long long)N, threads, flops / sec / 1e9, flops / bsec / 1e9,
-				       bsec / sec, ok ? "true" : "false", REPS, err);
-			else
-				printf("{\"bench\":\"graph.gemm\",\"case\":\"%lldx%lldx%lld %ut\",\"metric\":\"throughput\","
-				       "\"unit\":\"GFLOP/s\",\"value\":%.2f,\"ok\":%s,\"skipped_baseline\":\"no libopenblas.so.0\"}\n",
-				       (long long)M, (long long)K, (long long)N, threads, flops / sec / 1e9, ok ? "true" : "false");
-		}
-		free(w), free(a), free(c);
-	}
-}
-
-/* bf16 weights (prefill shapes) against OpenBLAS sgemm on the same shape in
- * f32: the goal set for bf16 is 3x that (issue 17). */
-static void bench_gemm_bf16(void)
-{
-	static const int64_t shapes[][3] = { { 32, 768, 2048 }, { 256, 768, 2048 }, { 2048, 768, 2048 } };
-
-	for (unsigned s = 0; s < (unsigned)(sizeof(shapes) / sizeof(shapes[0])); s++) {
-		int64_t M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
-		float *w = malloc((size_t)(N * K) * 4), *a = malloc((size_t)(M * K) * 4), *c = malloc((size_t)(M * N) * 4);
-		uint16_t *h = malloc((size_t)(N * K) * 2);
-		uint64_t seed = 13;
-		double flops = 2.0 * (double)M * (double)N * (double)K;
-		int inner = (int)(1e9 / flops) + 1;
-
-		for (int64_t i = 0; i < N * K; i++) {
-			uint32_t b;
-
-			w[i] = llama_rand(&seed);
-			memcpy(&b, &w[i], 4);
-			h[i] = (uint16_t)(b >> 16); /* bf16: the top half */
-			b = (uint32_t)h[i] << 16;
-			memcpy(&w[i], &b, 4); /* the same values in f32 for OpenBLAS */
-		}
-		for (int64_t i = 0; i < M * K; i++)
-			a[i] = llama_rand(&seed);
-		for (unsigned threads = 1; threads <= 2; threads++) {
-			double err, sec = time_matmul(M, K, N, STRATA_DTYPE_BF16, h, a, threads, inner, &err, c);
-			bool ok = err < 1e-5;
-			double bsec = blas_sgemm ? time_blas(M, K, N, w, a, c, (int)threads, inner) : 0;
-
-			all_ok = all_ok && ok;
-			if (blas_sgemm)
-				printf("{\"bench\":\"graph.gemm\",\"case\":\"%lldx%lldx%lld bf16 %ut\",\"metric\":\"throughput\","
-				       "\"unit\":\"GFLOP/s\",\"value\":%.2f,\"baseline\":\"openblas sgemm (f32)\","
-				       "\"baseline_value\":%.2f,\"ratio\":%.3f,\"better\":\"higher\",\"goal\":3.0,\"ok\":%s,"
-				       "\"reps\":%d,\"max_rel_error\":%.2g}\n",
-				       (long long)M, (long long)K, (long long)N, threads, flops / sec / 1e9, flops / bsec / 1e9,
-				       bsec / sec, ok ? "true" : "false", REPS, err);
-		}
-		free(w), free(a), free(c), free(h);
-	}
+	for (unsigned s = 0; s < (unsigned)(sizeof(shapes) / sizeof(shapes[0])); s++)
+		gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], STRATA_DTYPE_F32);
+	for (unsigned s = 0; s < (unsigned)(sizeof(bf16_shapes) / sizeof(bf16_shapes[0])); s++)
+		gemm_case(bf16_shapes[s][0], bf16_shapes[s][1], bf16_shapes[s][2], STRATA_DTYPE_BF16);
 }
 
 /* --- graph.plan ------------------------------------------------------------ */
@@ -755,10 +737,8 @@ int main(int argc, char **argv)
 		bench_gemv(triad2, 2);
 	}
 	fflush(stdout);
-	if (WANT("gemm")) {
+	if (WANT("gemm"))
 		bench_gemm();
-		bench_gemm_bf16();
-	}
 	fflush(stdout);
 	if ((WANT("plan") || WANT("layer")) && llama_weights_make(&llama_small_110m, &w) == 0) {
 		if (WANT("layer"))
