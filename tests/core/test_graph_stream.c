@@ -203,6 +203,45 @@ static void runs_while_weights_stream_in(void **state)
 	strata_model_close(m);
 }
 
+/* A streamed run in a fresh graph: the model opened and built, compiled
+ * with @copts, its load started under @hook (reads completing through
+ * it) and bound; then one run of @seq rows of @xd.  Return: the run's. */
+struct streamed {
+	struct strata_model *m;
+	struct strata_program *p;
+	struct strata_load *l;
+	struct net n;
+};
+
+static int run_streamed(struct streamed *r, const struct strata_compile_opts *copts,
+			int (*hook)(uint32_t, uint64_t, uint32_t, bool, int), const float *xd, uint32_t seq, float *y,
+			float *side)
+{
+	STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF);
+	int err;
+
+	graph_teardown(NULL);
+	assert_int_equal(graph_setup(NULL), 0);
+	r->m = open_model();
+	build(r->m, &r->n);
+	assert_int_equal(strata_graph_compile(test_graph, copts, &r->p), 0);
+	st_io_complete_hook = hook;
+	assert_int_equal(strata_load_start(r->m, &lopts, &r->l), 0);
+	assert_int_equal(strata_graph_bind_load(test_graph, r->l), 0);
+	struct strata_graph_tensor in = { r->n.x, (void *)(uintptr_t)xd, seq * K * 4 },
+				   o[2] = { { r->n.y, y, seq * N2 * 4 }, { r->n.side, side, seq * K * 4 } };
+	err = strata_program_run(r->p, seq, &in, 1, o, 2);
+	st_io_complete_hook = NULL;
+	return err;
+}
+
+static void end_streamed(struct streamed *r)
+{
+	strata_program_destroy(r->p);
+	strata_load_destroy(r->l);
+	strata_model_close(r->m);
+}
+
 /*
  * Without a CPU to spare for the loader (as many threads as the process
  * may use), a run waits for its weights before computing and counts it;
@@ -219,34 +258,17 @@ static void loads_first_without_a_spare_cpu(void **state)
 		xd[i] = sinf((float)i * 0.37f);
 	reference_y(xd, 2, want);
 	for (unsigned spare = 0; spare < 2; spare++) {
-		STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF);
 		STRATA_COMPILE_OPTS(copts, .threads = spare ? cpus - 1 : cpus);
 		struct strata_program_info info = { .sz = sizeof(info) };
-		struct strata_model *m;
-		struct strata_program *p;
-		struct strata_load *l;
-		struct net n;
+		struct streamed r;
 
 		if (spare && cpus < 2) {
-			print_message("skipped the overlapped half: one CPU has none to spare\n");
+			print_message("the overlapped half not run: one CPU has none to spare (run this on two or more)\n");
 			break;
 		}
-		if (spare) { /* a fresh graph: the first one's load is done */
-			graph_teardown(NULL);
-			assert_int_equal(graph_setup(NULL), 0);
-		}
-		m = open_model();
-		build(m, &n);
-		assert_int_equal(strata_graph_compile(test_graph, &copts, &p), 0);
-		st_io_complete_hook = hold_back_w2;
-		assert_int_equal(strata_load_start(m, &lopts, &l), 0);
-		assert_int_equal(strata_graph_bind_load(test_graph, l), 0);
-		struct strata_graph_tensor in = { n.x, xd, sizeof(xd) },
-					   o[2] = { { n.y, y, sizeof(y) }, { n.side, side, sizeof(side) } };
-		if (strata_program_run(p, 2, &in, 1, o, 2))
-			fail_msg("run: %s", strata_program_error(p));
-		st_io_complete_hook = NULL;
-		assert_int_equal(strata_program_info(p, &info), 0);
+		if (run_streamed(&r, &copts, hold_back_w2, xd, 2, y, side))
+			fail_msg("run: %s", strata_program_error(r.p));
+		assert_int_equal(strata_program_info(r.p, &info), 0);
 		print_message("%u threads on %u CPUs: loaded first %llu, waits %llu\n", info.threads, cpus,
 			      (unsigned long long)info.stream_loaded_first, (unsigned long long)info.stream_waits);
 		assert_int_equal(info.stream_loaded_first, spare ? 0 : 1);
@@ -257,9 +279,7 @@ static void loads_first_without_a_spare_cpu(void **state)
 		for (unsigned i = 0; i < 2 * N2; i++)
 			if (!(fabsf(y[i] - want[i]) <= 1e-4f + 1e-4f * fabsf(want[i])))
 				fail_msg("y[%u] = %g, from memory %g", i, (double)y[i], (double)want[i]);
-		strata_program_destroy(p);
-		strata_load_destroy(l);
-		strata_model_close(m);
+		end_streamed(&r);
 	}
 }
 
@@ -272,9 +292,8 @@ static int fail_w2(uint32_t file, uint64_t off, uint32_t len, bool direct, int r
 
 /*
  * A weight that cannot load fails the run with the error and a weight's
- * name,
- * whether the run computes while loading or loads first, and the program
- * stays usable for its error message.
+ * name, whether the run computes while loading or loads first, and the
+ * program stays usable for its error message.
  */
 static void a_weight_that_fails_to_load(void **state)
 {
@@ -282,36 +301,17 @@ static void a_weight_that_fails_to_load(void **state)
 
 	(void)state;
 	for (unsigned overlap = 0; overlap < 2; overlap++) {
-		STRATA_LOAD_OPTS(lopts, .pool = pool, .engine = STRATA_IO_PREAD, .direct = STRATA_DIRECT_OFF);
 		STRATA_COMPILE_OPTS(copts, .flags = overlap ? STRATA_COMPILE_STREAM_OVERLAP : 0);
-		struct strata_model *m;
-		struct strata_program *p;
-		struct strata_load *l;
-		struct net n;
-		int err;
+		struct streamed r;
+		int err = run_streamed(&r, &copts, fail_w2, xd, 1, y, side);
 
-		if (overlap) {
-			graph_teardown(NULL);
-			assert_int_equal(graph_setup(NULL), 0);
-		}
-		m = open_model();
-		build(m, &n);
-		assert_int_equal(strata_graph_compile(test_graph, &copts, &p), 0);
-		st_io_complete_hook = fail_w2;
-		assert_int_equal(strata_load_start(m, &lopts, &l), 0);
-		assert_int_equal(strata_graph_bind_load(test_graph, l), 0);
-		struct strata_graph_tensor in = { n.x, xd, sizeof(xd) },
-					   o[2] = { { n.y, y, sizeof(y) }, { n.side, side, sizeof(side) } };
-		err = strata_program_run(p, 1, &in, 1, o, 2);
-		st_io_complete_hook = NULL;
-		print_message("%s: %d, %s\n", overlap ? "overlapped" : "as the runtime chose", err, strata_program_error(p));
+		print_message("%s: %d, %s\n", overlap ? "overlapped" : "as the runtime chose", err,
+			      strata_program_error(r.p));
 		/* (the load stops at its first failure: a weight read beside w2
 		 * may be the one named) */
 		assert_int_equal(err, -EIO);
-		assert_non_null(strstr(strata_program_error(p), "did not load"));
-		strata_program_destroy(p);
-		strata_load_destroy(l);
-		strata_model_close(m);
+		assert_non_null(strstr(strata_program_error(r.p), "did not load"));
+		end_streamed(&r);
 	}
 }
 
