@@ -373,6 +373,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			p->tasks[k].chunk = (items + threads - 1) / threads;
 	}
 	if (!err) {
+		const struct st_stream_wait *failed;
 		uint64_t t0 = st_mono_ns();
 
 		strata_trace_begin(p->trace_run, p->f.nk, seq);
@@ -392,9 +393,9 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			st_program_fail(p, err, "run: an embedding id is outside its table");
 		else if (err == -ERANGE)
 			err = st_program_fail(p, -EINVAL, "run: a position is outside its cache (write_rows or attention)");
-		else if (err && st_stream_failed(&sr))
-			st_program_fail(p, err, "run: weight %s did not load: %s",
-					g->nodes[st_stream_failed(&sr)->node].name, strata_strerror(st_stream_failed(&sr)->err));
+		else if (err && (failed = st_stream_failed(&sr)))
+			st_program_fail(p, err, "run: weight %s did not load: %s", g->nodes[failed->node].name,
+					strata_strerror(failed->err));
 		else if (err)
 			st_program_fail(p, err, "run: a kernel failed: %s", strata_strerror(err));
 	}

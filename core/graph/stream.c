@@ -34,6 +34,15 @@ static uint32_t base_of(const struct strata_program *p, uint32_t a)
 	return p->plan.v[a].home == ST_HOME_VIEW ? p->plan.v[a].base : a;
 }
 
+/* Streamed weight @n's bytes once loaded: wait (no timeout), then its
+ * address.  Return: 0; the load's error for it. */
+static int await_weight(const struct strata_program *p, const struct st_node *n, void **data)
+{
+	int err = strata_load_wait_tensor(p->src->load, n->stream - 1, -1);
+
+	return err ? err : strata_load_tensor_data(p->src->load, n->stream - 1, data);
+}
+
 /* CPUs this process may run on. */
 static unsigned cpus_allowed(void)
 {
@@ -56,10 +65,8 @@ static int load_first(struct strata_program *p, unsigned threads, void **ptr, st
 
 	for (i = 0; i < sr->n; i++) {
 		const struct st_node *n = &g->nodes[sr->nodes[i]];
-		int err = strata_load_wait_tensor(p->src->load, n->stream - 1, -1);
+		int err = await_weight(p, n, &ptr[sr->nodes[i]]);
 
-		if (!err)
-			err = strata_load_tensor_data(p->src->load, n->stream - 1, &ptr[sr->nodes[i]]);
 		if (err)
 			return st_program_fail(p, err, "weight %s did not load: %s", n->name, strata_strerror(err));
 	}
@@ -125,9 +132,7 @@ static int wait_weight(void *arg, int64_t lo, int64_t hi)
 	int err;
 
 	(void)lo, (void)hi;
-	err = strata_load_wait_tensor(p->src->load, n->stream - 1, -1);
-	if (!err)
-		err = strata_load_tensor_data(p->src->load, n->stream - 1, &data);
+	err = await_weight(p, n, &data);
 	if (err)
 		return w->err = err;
 	__atomic_fetch_add(&p->info.stream_waits, 1, __ATOMIC_RELAXED);
