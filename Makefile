@@ -77,7 +77,8 @@ $(O)/pic/%.o: %.c $(CONFIG_HDR)
 # tests and pasted as text into every generated kernel: the emitter
 # includes them as string constants made here.
 KERNEL_HDRS := $(addprefix core/graph/kernels/,convert.h elementwise.h format.h unpack.h dot_f32.h dot_half.h dot_q8.h \
-	dot_digits.h dot_nibble.h dot_quant.h packed.h gemm_f32.h gemm_packed.h)
+	dot_digits.h dot_nibble.h dot_quant.h packed.h gemm_f32.h gemm_bf16.h \
+	gemm_block.h gemm_packed.h)
 $(O)/core/graph/kernel_text.h: $(KERNEL_HDRS) tools/embed-text.sh
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  EMBED   $@")

@@ -56,6 +56,10 @@ struct st_kernel {
 	/* With .packed: a's rows rounded to 8 bits, not three digits
 	 * (STRATA_COMPILE_INT8_ACTIVATIONS; emit_matmul.c). */
 	bool int8_activations;
+	/* Matmul on a bf16 weight: from four rows of a on, a's rows rounded
+	 * to bf16 for AVX512_BF16's dot products where the CPU has them
+	 * (STRATA_COMPILE_BF16_ACTIVATIONS; kernels/gemm_bf16.h). */
+	bool bf16_activations;
 	char *source; /* C source (emit.c) */
 	uint64_t hash; /* of the source and the toolchain (kcache.c) */
 	st_kernel_fn fn; /* the CPU target's entry point */

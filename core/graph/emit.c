@@ -173,6 +173,7 @@ void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which)
 		[ST_TEXT_DOT_Q8] = st_kernel_text_dot_q8,	  [ST_TEXT_DOT_DIGITS] = st_kernel_text_dot_digits,
 		[ST_TEXT_DOT_NIBBLE] = st_kernel_text_dot_nibble, [ST_TEXT_DOT_QUANT] = st_kernel_text_dot_quant,
 		[ST_TEXT_PACKED] = st_kernel_text_packed,	  [ST_TEXT_GEMM_F32] = st_kernel_text_gemm_f32,
+		[ST_TEXT_GEMM_BF16] = st_kernel_text_gemm_bf16,	  [ST_TEXT_GEMM_BLOCK] = st_kernel_text_gemm_block,
 		[ST_TEXT_GEMM_PACKED] = st_kernel_text_gemm_packed,
 	};
 

@@ -73,6 +73,8 @@ enum st_kernel_text {
 	ST_TEXT_DOT_QUANT, /* the choice between the last two */
 	ST_TEXT_PACKED, /* the packed layout and its decode */
 	ST_TEXT_GEMM_F32, /* prefill's register-blocked micro-kernel */
+	ST_TEXT_GEMM_BF16, /* its AVX512_BF16 twin */
+	ST_TEXT_GEMM_BLOCK, /* the blocked loop around both */
 	ST_TEXT_GEMM_PACKED, /* prefill on packed weights, AVX-512 VNNI */
 };
 void st_emit_kernel_text(struct emitter *e, enum st_kernel_text which);

@@ -263,6 +263,8 @@ static void emit_gemm(struct emitter *e)
 	st_text_add(&e->t, "#define ST_L1D %llu\n#define ST_L2 %llu\n",
 		    (unsigned long long)cache_bytes(e->g, 1, 32 << 10), (unsigned long long)cache_bytes(e->g, 2, 1 << 20));
 	st_emit_kernel_text(e, ST_TEXT_GEMM_F32);
+	st_emit_kernel_text(e, ST_TEXT_GEMM_BF16);
+	st_emit_kernel_text(e, ST_TEXT_GEMM_BLOCK);
 	if (e->k->nmembers > 1)
 		st_text_add(&e->t, "static void st_gemm_done(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c)\n"
 				   "{\n\tst_store_row(t, seq, r, n0, n, c, c);\n}\n\n");
@@ -333,33 +335,47 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		emit_packed_items(e, a_arg, b_arg);
 		return;
 	}
+	st_text_add(&e->t, "\tif (M >= 4) {\n");
+	/* bf: a's rows rounded to bf16 for AVX512_BF16's dot products */
+	if (e->k->bf16_activations && bt == STRATA_DTYPE_BF16)
+		st_text_add(&e->t, "#if SK_BF16DOT\n\t\tconst int bf = K %% 2 == 0;\n#else\n\t\tconst int bf = 0;\n#endif\n");
+	else
+		st_text_add(&e->t, "\t\tconst int bf = 0;\n");
 	st_text_add(&e->t,
-		    "\tif (M >= 4) {\n"
-		    "\t\tint64_t most = hi - lo < SK_NCB ? hi - lo : SK_NCB;\n");
+		    "\t\tconst int64_t kcmax = bf ? SK_BKC : SK_KC;\n"
+		    "\t\tint64_t most = hi - lo < (bf ? SK_BNCB : SK_NCB) ? hi - lo : (bf ? SK_BNCB : SK_NCB);\n");
 	if (!fmt)
 		st_text_add(&e->t, "\t\tconst int64_t fit = (int64_t)(ST_L2 / 2) / (32 * K * 4);\n\n"
 				   "\t\tmost = fit < 1 ? 1 : fit < most ? fit : most;\n");
 	st_text_add(&e->t,
-		    "\t\tfloat *bp = aligned_alloc(64, (size_t)((most * 32 + SK_MR) * SK_KC + %s) * sizeof(float));\n\n"
-		    "\t\tif (!bp)\n\t\t\treturn -ENOMEM;\n"
+		    "\t\tfloat *bp = aligned_alloc(64, (size_t)((most * 32 + SK_MR) * kcmax + %s) * sizeof(float));\n"
+		    "\t\tuint32_t *x = bf ? malloc((size_t)sk_bf16_words(M, K) * 4) : NULL;\n"
+		    "\t\tint64_t xbi = -1;\n\n"
+		    "\t\tif (!bp || (bf && !x)) {\n\t\t\tfree(bp);\n\t\t\tfree(x);\n\t\t\treturn -ENOMEM;\n\t\t}\n"
 		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
 		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
 		    "\t\t\tnb = nb < most ? nb : most;\n"
 		    "\t\t\tconst int64_t n1 = (b0 + nb) * NB < N ? (b0 + nb) * NB : N;\n"
+		    "\t\t\tconst float *A = (const float *)t[%u] + bi * M * K;\n"
 		    "\t\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
-		    "\t\t\tconst void *rows = B + b0 * NB * RB;\n\n",
-		    fmt ? "0" : "most * 32 * K", b_arg, b_batch);
+		    "\t\t\tconst void *rows = B + b0 * NB * RB;\n\n"
+		    "#if SK_BF16DOT\n"
+		    "\t\t\tif (bf && bi != xbi)\n"
+		    "\t\t\t\tsk_prep_bf16(A, M, K, x);\n"
+		    "#endif\n"
+		    "\t\t\txbi = bi;\n",
+		    fmt ? "0" : "most * 32 * K", a_arg, b_arg, b_batch);
 	if (!fmt)
 		st_text_add(&e->t, "\t\t\tfor (int64_t j = b0 * NB; j < n1; j++)\n"
-				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * SK_KC + (j - b0 * NB) * K);\n"
-				   "\t\t\trows = bp + (most * 32 + SK_MR) * SK_KC;\n");
+				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * kcmax + (j - b0 * NB) * K);\n"
+				   "\t\t\trows = bp + (most * 32 + SK_MR) * kcmax;\n");
 	st_text_add(&e->t,
-		    "\t\t\tsk_gemm_block((const float *)t[%u] + bi * M * K, rows, %s, (float *)t[0] + bi * M * N, M, K, N,\n"
-		    "\t\t\t\t      b0 * NB, n1, SK_KC, bp, bp + most * 32 * SK_KC, %s, t, seq, bi * M);\n"
+		    "\t\t\tsk_gemm_block(bf ? (const void *)x : (const void *)A, bf, rows, %s, (float *)t[0] + bi * M * N, M, K,\n"
+		    "\t\t\t\t      N, b0 * NB, n1, kcmax, bp, bp + most * 32 * kcmax, %s, t, seq, bi * M);\n"
 		    "\t\t\tit += nb;\n"
-		    "\t\t}\n\t\tfree(bp);\n\t\treturn 0;\n\t}\n",
-		    a_arg, fmt ? fmt : "SK_F32", e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
+		    "\t\t}\n\t\tfree(bp);\n\t\tfree(x);\n\t\treturn 0;\n\t}\n",
+		    fmt ? fmt : "SK_F32", e->k->nmembers > 1 ? "st_gemm_done" : "NULL");
 }
 
 /* b as is: each row of a scales the rows of b's column block. */

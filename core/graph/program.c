@@ -40,6 +40,14 @@ static int64_t leading(const struct st_shape *s, unsigned n, uint32_t seq)
 	return p;
 }
 
+/* Rows of a matmul's a (M) at @seq. */
+static int64_t matmul_rows(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq)
+{
+	const struct st_shape *a = &g->nodes[g->nodes[k->core].src[0]].shape;
+
+	return a->ndim < 2 ? 1 : a->dim[a->ndim - 2] == ST_DIM_SEQ ? (int64_t)seq : a->dim[a->ndim - 2];
+}
+
 /* Work items of a kernel alone by its op (ops.def's items column), @x its
  * first source. */
 static int64_t items_rows(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
@@ -365,6 +373,14 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 
 			p->tasks[k].chunk = n > 1 ? n : 1;
 		}
+		/* A matmul that prepares a's rows in each chunk (rounded to
+		 * bf16, or to a packed weight's digits) from four rows on: one
+		 * chunk a worker, which prepares them once (four chunks a
+		 * worker prepared a 2048-row prompt 8 times: a tenth of the
+		 * multiply). */
+		if (ker->kind == ST_KERNEL_MATMUL && (ker->packed || ker->bf16_activations) &&
+		    matmul_rows(g, ker, seq) >= 4)
+			p->tasks[k].chunk = (items + threads - 1) / threads;
 		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < SPLIT_BYTES)
 			p->tasks[k].chunk = items ? items : 1;
 		/* Attention's result is small, but each of its items (a query

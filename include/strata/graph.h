@@ -383,6 +383,12 @@ struct strata_program;
  * waits for them first and says so in the log (strata_program_info()'s
  * stream_loaded_first).  This flag overlaps whatever the cores. */
 #define STRATA_COMPILE_STREAM_OVERLAP (1u << 4)
+/* Prefill's matmuls on bf16 weights round a's rows to bf16, as PyTorch
+ * and llama.cpp do for such a weight, and multiply with AVX512_BF16's
+ * dot products where the CPU has them: twice the multiply-adds of f32 a
+ * cycle, at an error of up to 2⁻⁸ of each value of a.  Decode (fewer than
+ * four rows, bound by reading the weight) keeps a in f32. */
+#define STRATA_COMPILE_BF16_ACTIVATIONS (1u << 5)
 
 struct strata_compile_opts {
 	size_t sz;

@@ -458,6 +458,67 @@ static void rows_alone_or_together(void **state)
 	free(ad);
 }
 
+/*
+ * bf16 weights with STRATA_COMPILE_BF16_ACTIVATIONS: where the CPU has
+ * AVX512_BF16, prefill (from 4 rows) rounds a to bf16, each result then
+ * within 2⁻⁸ · Σ|a·w| of the reference (a's rounding; the products are
+ * exact); decode (3 rows), K odd (33: no pairs) and CPUs without the
+ * instructions stay f32-exact.  K 700 takes two passes, 1024 pads a's
+ * rows; an added input is the epilogue.
+ */
+static void matmul_bf16_activations(void **state)
+{
+	static const int64_t Ks[] = { 33, 96, 700, 1024 };
+	const bool dots = (strata_topo_cpu_features(strata_rt_topo(test_rt)) >> STRATA_CPU_AVX512BF16) & 1;
+
+	(void)state;
+	for (unsigned ki = 0; ki < sizeof(Ks) / sizeof(Ks[0]); ki++) {
+		const int64_t K = Ks[ki], as[] = { STRATA_DIM_SEQ, K }, ws[] = { 70, K }, rs[] = { STRATA_DIM_SEQ, 70 };
+		float *ad = graph_random_floats(37 * K, -1, 1), *rd = graph_random_floats(37 * 70, -1, 1);
+		float *got = malloc(37 * 70 * 4), *want = malloc(37 * 70 * 4);
+		uint16_t *w = random_weight(STRATA_DTYPE_BF16, 70, K);
+		uint32_t a, wn, r, out;
+		struct strata_program *p;
+		STRATA_GRAPH_OPTS(gopts, .max_seq = 37);
+		STRATA_COMPILE_OPTS(opts, .threads = 2, .flags = STRATA_COMPILE_BF16_ACTIVATIONS);
+
+		assert_int_equal(strata_graph_create(test_rt, &gopts, &test_graph), 0);
+		assert_int_equal(strata_graph_input(test_graph, "a", STRATA_DTYPE_F32, 2, as, &a), 0);
+		assert_int_equal(strata_graph_input(test_graph, "r", STRATA_DTYPE_F32, 2, rs, &r), 0);
+		assert_int_equal(strata_graph_weight(test_graph, "w", STRATA_DTYPE_BF16, 2, ws, w, &wn), 0);
+		assert_int_equal(strata_graph_matmul(test_graph, a, wn, STRATA_MATMUL_TRANS_B, &out), 0);
+		assert_int_equal(strata_graph_binary(test_graph, STRATA_OP_ADD, out, r, &out), 0);
+		graph_mark(&out, 1);
+		assert_int_equal(strata_graph_compile(test_graph, &opts, &p), 0);
+		for (uint32_t seq = 3; seq <= 37; seq += 17) {
+			struct strata_graph_tensor in[2] = { { a, ad, seq * K * 4 }, { r, rd, seq * 70 * 4 } };
+			struct strata_graph_tensor o = { out, got, seq * 70 * 4 }, ref = { out, want, seq * 70 * 4 };
+			const bool rounded = dots && seq >= 4 && K % 2 == 0;
+
+			assert_int_equal(strata_program_run(p, seq, in, 2, &o, 1), 0);
+			assert_int_equal(strata_graph_eval_reference(test_graph, seq, in, 2, &ref, 1), 0);
+			for (int64_t i = 0; i < seq * 70; i++) {
+				double mag = 0;
+
+				for (int64_t k = 0; k < K; k++) {
+					uint32_t b = (uint32_t)w[(i % 70) * K + k] << 16;
+					float wf;
+
+					memcpy(&wf, &b, 4);
+					mag += fabs((double)ad[i / 70 * K + k] * wf);
+				}
+				if (!(fabs(got[i] - want[i]) <= (rounded ? ldexp(mag, -8) : 0) + 2e-5 * (1 + mag)))
+					fail_msg("K %lld seq %u element %lld: %.9g, reference %.9g (Σ|a·w| %.6g, %s)", (long long)K,
+						 seq, (long long)i, (double)got[i], (double)want[i], mag,
+						 rounded ? "a in bf16" : "a in f32");
+			}
+		}
+		strata_program_destroy(p);
+		graph_teardown(NULL);
+		free(ad), free(rd), free(got), free(want), free(w);
+	}
+}
+
 /* Reshape and slice as views, permute and slice as copies, concat, argmax. */
 static void data_movement(void **state)
 {
@@ -642,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(matmul_and_embedding_quantized, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(packed_quantized_weights, graph_setup, graph_teardown),
 		cmocka_unit_test(rows_alone_or_together),
+		cmocka_unit_test(matmul_bf16_activations),
 		cmocka_unit_test_setup_teardown(data_movement, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(casts, graph_setup, graph_teardown),
 		cmocka_unit_test_setup_teardown(gather_from_a_sequence, graph_setup, graph_teardown),

@@ -23,7 +23,7 @@
 #include "core/graph/kernels/dot_q8.h"
 #include "core/graph/kernels/dot_quant.h"
 #include "core/graph/kernels/packed.h"
-#include "core/graph/kernels/gemm_f32.h"
+#include "core/graph/kernels/gemm_block.h"
 #include "core/graph/kernels/gemm_packed.h"
 #include "core/graph/kernels/unpack.h"
 #include "base/base.h"
@@ -653,28 +653,33 @@ static void store_as(float v, enum sk_fmt f, void *to)
 	memcpy(to, &h, 2);
 }
 
-static void gemm_block(void **state)
+/* sk_gemm_block() over the cases above; with @bf16, A's rows rounded to
+ * bf16 (sk_prep_bf16) against bf16 weights, the sums in double taken on
+ * the rounded values, K even. */
+static void run_gemm_blocks(bool bf16)
 {
 	static const int64_t Ms[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 25, 37 };
-	static const int64_t Ks[] = { 1, 7, 8, 33, 100, 517, 1024 };
+	static const int64_t Ks[] = { 1, 2, 7, 8, 33, 100, 517, 1024 };
 	static const int64_t cols[][3] = { { 70, 0, 70 }, { 70, 32, 64 }, { 96, 32, 77 }, { 31, 0, 31 }, { 8, 0, 1 } };
 	static const int64_t kcmaxes[] = { 64, 200 };
 	static const enum sk_fmt fmts[] = { SK_F32, SK_F16, SK_BF16 };
 
-	(void)state;
-	NEED_CPU();
-	for (unsigned fi = 0; fi < 3; fi++)
+	for (unsigned fi = bf16 ? 2 : 0; fi < 3; fi++)
 		for (unsigned ki = 0; ki < sizeof(Ks) / sizeof(Ks[0]); ki++)
 			for (unsigned mi = 0; mi < sizeof(Ms) / sizeof(Ms[0]); mi += ki < 5 ? 1 : 4)
 				for (unsigned ci = 0; ci < sizeof(cols) / sizeof(cols[0]); ci++) {
 					const int64_t M = Ms[mi], K = Ks[ki], N = cols[ci][0], n0 = cols[ci][1], n1 = cols[ci][2];
 					const int64_t kcmax = kcmaxes[(mi + ci) % 2];
 					const enum sk_fmt f = fmts[fi];
+
+					if (bf16 && K % 2)
+						continue;
 					float *A = random_row(M * K, 11 + ki), *B = random_row(N * K, 13 + mi), *C = random_row(M * N, 3);
 					char *Bs = malloc((size_t)(N * K) * 4);
 					float *keep = malloc((size_t)(M * N) * 4);
 					float *bp = aligned_alloc(64, (size_t)((n1 - n0 + SK_NR - 1) / SK_NR * SK_NR * kcmax) * 4);
 					float *at = aligned_alloc(64, (size_t)(SK_MR * kcmax) * 4);
+					uint32_t *x = malloc((size_t)sk_bf16_words(M, K) * 4);
 					double *want = calloc((size_t)(M * N), sizeof(double));
 					struct rows_seen rs = { .M = M, .N = N, .n0 = n0, .n1 = n1, .r0 = 100, .C = C, .want = want };
 
@@ -685,27 +690,59 @@ static void gemm_block(void **state)
 						store_as(B[i], f, Bs + i * sk_value_bytes(f));
 						B[i] = sk_value(Bs, i, f);
 					}
+#if SK_BF16DOT
+					if (bf16)
+						sk_prep_bf16(A, M, K, x);
+					for (int64_t m = 0; bf16 && m < M; m++) { /* a's rows as the kernel sees them */
+						for (int64_t k = 0; k < K; k++) { /* to nearest: within half a unit (2⁻⁸) */
+							const uint32_t w = x[(m / SK_MR * ((K + 31) / 32) + k / 32) * SK_MR * 16 + m % SK_MR * 16 + k % 32 / 2];
+							const float r = sk_bf16((uint16_t)(w >> (k % 2 * 16)));
+
+							assert_true(fabsf(r - A[m * K + k]) <= ldexpf(fabsf(A[m * K + k]), -8));
+							A[m * K + k] = r;
+						}
+					}
+#endif
 					for (int64_t m = 0; m < M; m++)
 						for (int64_t n = 0; n < N; n++)
 							for (int64_t k = 0; k < K; k++)
 								want[m * N + n] += (double)A[m * K + k] * B[n * K + k];
 					seen = &rs;
-					sk_gemm_block(A, Bs + n0 * K * sk_value_bytes(f), f, C, M, K, N, n0, n1, kcmax, bp, at, record_row,
-						      NULL, 0, rs.r0);
+					sk_gemm_block(bf16 ? (const void *)x : (const void *)A, bf16, Bs + n0 * K * sk_value_bytes(f), f, C,
+						      M, K, N, n0, n1, kcmax, bp, at, record_row, NULL, 0, rs.r0);
 					for (int64_t m = 0; m < M; m++) {
 						assert_int_equal(rs.calls[m], 1);
 						for (int64_t n = 0; n < N; n++) {
 							double got = C[m * N + n], w = n >= n0 && n < n1 ? want[m * N + n] : keep[m * N + n];
 
 							if (fabs(got - w) > 1e-5 * (double)K + 1e-6 * fabs(w))
-								fail_msg("sk_gemm_block %s M %lld K %lld N %lld [%lld, %lld) kc %lld: C[%lld][%lld] "
-									 "%.9g, want %.9g", fmt_names[f], (long long)M, (long long)K, (long long)N,
+								fail_msg("sk_gemm_block%s %s M %lld K %lld N %lld [%lld, %lld) kc %lld: C[%lld][%lld] "
+									 "%.9g, want %.9g", bf16 ? " (bf16 dots)" : "", fmt_names[f], (long long)M, (long long)K, (long long)N,
 									 (long long)n0, (long long)n1, (long long)kcmax, (long long)m,
 									 (long long)n, got, w);
 						}
 					}
-					free(A), free(B), free(Bs), free(C), free(keep), free(bp), free(at), free(want);
+					free(A), free(B), free(Bs), free(C), free(keep), free(bp), free(at), free(x), free(want);
 				}
+}
+
+static void gemm_block(void **state)
+{
+	(void)state;
+	NEED_CPU();
+	run_gemm_blocks(false);
+}
+
+/* The AVX512_BF16 tiles (kernels/gemm_bf16.h), where the CPU has them. */
+static void bf16_gemm_block(void **state)
+{
+	(void)state;
+	NEED_CPU();
+#if SK_BF16DOT
+	run_gemm_blocks(true);
+#else
+	TEST_SKIP("the %s build has no AVX512_BF16 (the CPU lacks it, or the build does not target it)", KERNELS_VARIANT);
+#endif
 }
 
 int main(void)
@@ -720,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup(stored_dots, variant_setup),
 		cmocka_unit_test_setup(packed_dot16, variant_setup),
 		cmocka_unit_test_setup(gemm_block, variant_setup),
+		cmocka_unit_test_setup(bf16_gemm_block, variant_setup),
 		cmocka_unit_test_setup(packed_gemm, variant_setup),
 	};
 

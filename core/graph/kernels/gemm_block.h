@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/graph/kernels/gemm_block.h — the blocked loop around prefill's
+ * micro-kernels: a block of columns of C, in passes over K, each pass
+ * packing B's micro-panels once and sweeping A's tiles across them.  The
+ * tiles are f32 (gemm_f32.h) or, with A's rows in bf16 and B a bf16
+ * weight, AVX512_BF16 dot products (gemm_bf16.h).
+ * (Embedded as text into generated kernels; include after gemm_bf16.h.)
+ */
+#ifndef STRATA_KERNELS_GEMM_BLOCK_H
+#define STRATA_KERNELS_GEMM_BLOCK_H
+
+#ifndef STRATA_KERNELS_GEMM_BF16_H
+#include "core/graph/kernels/gemm_bf16.h"
+#endif
+
+#include <stdint.h>
+#include <string.h>
+
+/* What runs on C's rows once their last pass is done (a kernel's
+ * epilogue): row @r, columns [n0, n0 + n) at @c, in place. */
+typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c);
+
+/*
+ * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (C [M, N], @B the rows
+ * n0 … n1 − 1 of [N, K] stored as @f: f32, f16 or bf16; all dense), in
+ * passes of @kcmax steps of K; C holds the partial sums between passes.
+ *
+ *   @bf16 0   A is f32 [M, K]; @bp holds ⌈(n1 − n0) / SK_NR⌉ micro-panels
+ *             of @kcmax steps, @at SK_MR rows of @kcmax.  Where A's rows
+ *             are a multiple of 2 KiB apart, each tile's rows are first
+ *             copied next to each other into @at: so far apart, they
+ *             share L1's sets (K = 1024 or 2048 lost a tenth).
+ *   @bf16 1   (SK_BF16DOT; @f bf16, K even) A is bf16 in tiles, as
+ *             sk_prep_bf16() lays it out; @bp holds the paired
+ *             micro-panels, half the words; @at is not used.
+ *
+ * @done (not NULL) runs on each row, numbered from @r0, after its last
+ * pass.
+ */
+SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt f, float *C, int64_t M, int64_t K,
+			     int64_t N, int64_t n0, int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done,
+			     void *const *t, int64_t seq, int64_t r0)
+{
+	/* Passes of equal length, not a short last one: a multiple of 8
+	 * (bf16: 32, whole groups of A's tiles; kcmax is one too). */
+	const int64_t q = bf16 ? 31 : 7, passes = (K + kcmax - 1) / kcmax, even = ((K + passes - 1) / passes + q) & ~q;
+	const int64_t kstep = even < kcmax ? even : kcmax, groups = (K + 31) / 32;
+
+	for (int64_t pc = 0; pc < K; pc += kstep) {
+		const int64_t kc = K - pc < kstep ? K - pc : kstep;
+
+		for (int64_t j = n0; j < n1; j += SK_NR) {
+			const int nr = n1 - j < SK_NR ? (int)(n1 - j) : SK_NR;
+			const char *rows = (const char *)B + ((j - n0) * K + pc) * sk_value_bytes(f);
+
+			/* bf16: each pair of values is one word to move */
+			if (bf16)
+				sk_pack_b(rows, K / 2, SK_F32, nr, kc / 2, bp + (j - n0) * kc / 2);
+			else
+				sk_pack_b(rows, K, f, nr, kc, bp + (j - n0) * kc);
+		}
+		for (int64_t m = 0; m < M; m += SK_MR) {
+			const int mr = M - m < SK_MR ? (int)(M - m) : SK_MR;
+			/* bf16: this pass's pairs of the tile, a block of words */
+			const uint32_t *xa = (const uint32_t *)A + m * groups * 16 + pc / 2 * SK_MR;
+			const float *a = (const float *)A + m * K + pc;
+			int64_t lda = K;
+
+			/* The next tile's rows, towards L2 while this one computes:
+			 * M's rows beyond L2 come from L3, and short streams of 12
+			 * rows apart do not train the hardware's prefetcher. */
+			for (int i = 0; !bf16 && m + SK_MR < M && i < SK_MR && m + SK_MR + i < M; i++)
+				for (int64_t k = 0; k < kc; k += 16)
+					__builtin_prefetch(a + (SK_MR + i) * K + k, 0, 2);
+			for (int64_t w = 0; bf16 && m + SK_MR < M && w < SK_MR * kc / 2; w += 16)
+				__builtin_prefetch(xa + SK_MR * groups * 16 + w, 0, 2);
+
+			if (!bf16 && (K & 511) == 0) {
+				for (int i = 0; i < mr; i++)
+					memcpy(at + i * kc, a + i * K, (size_t)kc * sizeof(float));
+				a = at, lda = kc;
+			}
+			for (int64_t j = n0; j < n1; j += SK_NR) {
+				const int nr = n1 - j < SK_NR ? (int)(n1 - j) : SK_NR;
+				float *c = C + m * N + j;
+#if SK_BF16DOT
+				if (bf16) {
+					sk_bgemm_tiles(xa, mr, (const uint32_t *)bp + (j - n0) * kc / 2, kc, c, N, nr, pc > 0);
+					continue;
+				}
+#endif
+				sk_gemm_tiles(a, lda, mr, bp + (j - n0) * kc, kc, c, N, nr, pc > 0);
+			}
+			for (int i = 0; done && pc + kc == K && i < mr; i++)
+				done(t, seq, r0 + m + i, n0, n1 - n0, C + (m + i) * N + n0);
+		}
+	}
+}
+
+#endif /* STRATA_KERNELS_GEMM_BLOCK_H */
