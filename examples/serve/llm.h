@@ -33,6 +33,7 @@ struct llm_opts {
 	int node; /* NUMA node for the weights; -1: local */
 	uint32_t ctx; /* context length kept in the KV cache; 0: min(trained, 2048) */
 	bool int8_activations; /* STRATA_COMPILE_INT8_ACTIVATIONS: llama.cpp's rounding, faster prefill */
+	bool bf16_activations; /* STRATA_COMPILE_BF16_ACTIVATIONS: bf16 weights' prefill in bf16 */
 	bool stream_overlap; /* STRATA_COMPILE_STREAM_OVERLAP: compute while loading, whatever the cores */
 };
 

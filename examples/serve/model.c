@@ -227,6 +227,7 @@ int llm_open(struct strata_rt *rt, const char *path, const struct llm_opts *opts
 	{
 		STRATA_COMPILE_OPTS(copts, .threads = opts ? opts->threads : 0,
 				    .flags = (opts && opts->int8_activations ? STRATA_COMPILE_INT8_ACTIVATIONS : 0) |
+					     (opts && opts->bf16_activations ? STRATA_COMPILE_BF16_ACTIVATIONS : 0) |
 					     (opts && opts->stream_overlap ? STRATA_COMPILE_STREAM_OVERLAP : 0));
 
 		if ((e = strata_graph_compile(m->graph, &copts, &m->prog))) {
