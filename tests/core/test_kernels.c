@@ -678,7 +678,7 @@ static void run_gemm_blocks(bool bf16)
 					char *Bs = malloc((size_t)(N * K) * 4);
 					float *keep = malloc((size_t)(M * N) * 4);
 					float *bp = aligned_alloc(64, (size_t)((n1 - n0 + SK_NR - 1) / SK_NR * SK_NR * kcmax) * 4);
-					float *at = aligned_alloc(64, (size_t)(SK_MR * kcmax) * 4);
+					float *at = aligned_alloc(64, (size_t)(SK_MR * ((kcmax + SK_AG - 1) / SK_AG * SK_AG)) * 4);
 					uint32_t *x = malloc((size_t)sk_bf16_words(M, K) * 4);
 					double *want = calloc((size_t)(M * N), sizeof(double));
 					struct rows_seen rs = { .M = M, .N = N, .n0 = n0, .n1 = n1, .r0 = 100, .C = C, .want = want };

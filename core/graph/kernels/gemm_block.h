@@ -27,10 +27,8 @@ typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0,
  * passes of @kcmax steps of K; C holds the partial sums between passes.
  *
  *   @bf16 0   A is f32 [M, K]; @bp holds ⌈(n1 − n0) / SK_NR⌉ micro-panels
- *             of @kcmax steps, @at SK_MR rows of @kcmax.  Where A's rows
- *             are a multiple of 2 KiB apart, each tile's rows are first
- *             copied next to each other into @at: so far apart, they
- *             share L1's sets (K = 1024 or 2048 lost a tenth).
+ *             of @kcmax steps, @at SK_MR rows of @kcmax rounded up to
+ *             SK_AG: each pass over a tile packs it there (sk_pack_a).
  *   @bf16 1   (SK_BF16DOT; @f bf16, K even) A is bf16 in tiles, as
  *             sk_prep_bf16() lays it out; @bp holds the paired
  *             micro-panels, half the words; @at is not used.
@@ -65,7 +63,6 @@ SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt
 			/* bf16: this pass's pairs of the tile, a block of words */
 			const uint32_t *xa = (const uint32_t *)A + m * groups * 16 + pc / 2 * SK_MR;
 			const float *a = (const float *)A + m * K + pc;
-			int64_t lda = K;
 
 			/* The next tile's rows, towards L2 while this one computes:
 			 * M's rows beyond L2 come from L3, and short streams of 12
@@ -75,12 +72,8 @@ SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt
 					__builtin_prefetch(a + (SK_MR + i) * K + k, 0, 2);
 			for (int64_t w = 0; bf16 && m + SK_MR < M && w < SK_MR * kc / 2; w += 16)
 				__builtin_prefetch(xa + SK_MR * groups * 16 + w, 0, 2);
-
-			if (!bf16 && (K & 511) == 0) {
-				for (int i = 0; i < mr; i++)
-					memcpy(at + i * kc, a + i * K, (size_t)kc * sizeof(float));
-				a = at, lda = kc;
-			}
+			if (!bf16)
+				sk_pack_a(a, K, mr, kc, at);
 			for (int64_t j = n0; j < n1; j += SK_NR) {
 				const int nr = n1 - j < SK_NR ? (int)(n1 - j) : SK_NR;
 				float *c = C + m * N + j;
@@ -90,7 +83,7 @@ SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt
 					continue;
 				}
 #endif
-				sk_gemm_tiles(a, lda, mr, bp + (j - n0) * kc, kc, c, N, nr, pc > 0);
+				sk_gemm_tiles(at, mr, bp + (j - n0) * kc, kc, c, N, nr, pc > 0);
 			}
 			for (int i = 0; done && pc + kc == K && i < mr; i++)
 				done(t, seq, r0 + m + i, n0, n1 - n0, C + (m + i) * N + n0);

@@ -11,9 +11,10 @@
  * every load feeds SK_MR (or two) fused multiply-adds and no horizontal
  * sums are left.  That needs B's columns next to each other: sk_pack_b()
  * copies a block of SK_NR rows of the weight, kc of their values, into a
- * micro-panel [kc][SK_NR] (zeros past the last row).  A is read where it
- * is: a tile's SK_MR rows of kc values stay in L1 while the tile sweeps
- * the column block's micro-panels, which stay in L2.
+ * micro-panel [kc][SK_NR] (zeros past the last row).  A tile's SK_MR
+ * rows of kc values are copied next to each other (sk_pack_a) and stay in
+ * L1 while the tile sweeps the column block's micro-panels, which stay in
+ * L2.
  *
  *   AVX-512  SK_MR 12 × SK_NR 32: 24 accumulators of 32 registers
  *   AVX2     SK_MR  6 × SK_NR 16: 12 accumulators of 16
@@ -138,33 +139,65 @@ SK_INLINE void sk_pack_b(const void *b, int64_t ldb, enum sk_fmt f, int nr, int6
 			bp[k * SK_NR + j] = 0;
 }
 
+/* Values of a row that A's packed tile keeps together (sk_pack_a). */
+#define SK_AG 16
+
+/*
+ * A's rows [0, mr) (@lda values apart), values [0, kc) of each, into @at
+ * as [⌈kc / SK_AG⌉ groups][SK_MR rows][SK_AG values]: a step's broadcasts
+ * then read from one pointer at fixed offsets (twelve row pointers left
+ * the loop too few registers, and rows far apart share L1's sets), and
+ * the tile is one stream.  Rows past mr and values past kc are zero.
+ */
+SK_INLINE void sk_pack_a(const float *a, int64_t lda, int mr, int64_t kc, float *at)
+{
+	int64_t g = 0;
+
+	if (mr == SK_MR) /* whole groups of whole tiles: fixed-size copies */
+		for (; g + SK_AG <= kc; g += SK_AG)
+			for (int i = 0; i < SK_MR; i++)
+				memcpy(at + g * SK_MR + i * SK_AG, a + i * lda + g, SK_AG * sizeof(float));
+	for (; g < kc; g += SK_AG) {
+		const int64_t n = kc - g < SK_AG ? kc - g : SK_AG;
+
+		for (int i = 0; i < SK_MR; i++) {
+			float *d = at + g * SK_MR + i * SK_AG;
+
+			for (int64_t k = 0; k < SK_AG; k++)
+				d[k] = i < mr && k < n ? a[i * lda + g + k] : 0.0f;
+		}
+	}
+}
+
 /*
  * C rows [0, mr) × columns [0, nr) (rows @ldc apart) get, or with @add
- * gain, the products of A's rows (@lda apart, kc values each) with the
- * micro-panel @bp.  @rows (a constant: SK_MR, or fewer for M's last
- * rows) is how many rows the registers hold; rows past mr re-read row
- * mr − 1 and are not stored, so no memory past A is read.
+ * gain, the products of A's tile as sk_pack_a() lays it out (kc values a
+ * row) with the micro-panel @bp.  @rows (a constant: SK_MR, or fewer for
+ * M's last rows) is how many rows the registers hold.
  */
-SK_INLINE void sk_gemm_tile(int rows, const float *a, int64_t lda, int mr, const float *bp, int64_t kc,
-			    float *c, int64_t ldc, int nr, int add)
+SK_INLINE void sk_gemm_tile(int rows, const float *at, int mr, const float *bp, int64_t kc, float *c, int64_t ldc,
+			    int nr, int add)
 {
-	const float *ar[SK_MR];
 	sk_vf acc[SK_MR][2];
 
 	for (int i = 0; i < rows; i++) {
-		ar[i] = a + (i < mr ? i : mr - 1) * lda;
 		memset(&acc[i][0], 0, sizeof(acc[i][0]));
 		acc[i][1] = acc[i][0];
 	}
-	for (int64_t k = 0; k < kc; k++) {
-		const sk_vf b0 = sk_load(bp + k * SK_NR), b1 = sk_load(bp + k * SK_NR + SK_VL);
+	for (int64_t g = 0; g < kc; g += SK_AG) {
+		const float *q = at + g * SK_MR;
+		const int n = kc - g < SK_AG ? (int)(kc - g) : SK_AG;
+
+		for (int p = 0; p < n; p++) {
+			const sk_vf b0 = sk_load(bp + (g + p) * SK_NR), b1 = sk_load(bp + (g + p) * SK_NR + SK_VL);
 
 #pragma GCC unroll 12
-		for (int i = 0; i < rows; i++) {
-			const float x = ar[i][k];
+			for (int i = 0; i < rows; i++) {
+				const float x = q[i * SK_AG + p];
 
-			acc[i][0] += x * b0;
-			acc[i][1] += x * b1;
+				acc[i][0] += x * b0;
+				acc[i][1] += x * b1;
+			}
 		}
 	}
 	for (int i = 0; i < mr; i++) {
@@ -190,15 +223,15 @@ SK_INLINE void sk_gemm_tile(int rows, const float *a, int64_t lda, int mr, const
 
 /* sk_gemm_tile() with the rows held picked from a few constants, so the
  * compiler unrolls each: all SK_MR, or for M's last rows a third or two. */
-SK_INLINE void sk_gemm_tiles(const float *a, int64_t lda, int mr, const float *bp, int64_t kc, float *c,
-			     int64_t ldc, int nr, int add)
+SK_INLINE void sk_gemm_tiles(const float *at, int mr, const float *bp, int64_t kc, float *c, int64_t ldc, int nr,
+			     int add)
 {
 	if (mr > 2 * SK_MR / 3)
-		sk_gemm_tile(SK_MR, a, lda, mr, bp, kc, c, ldc, nr, add);
+		sk_gemm_tile(SK_MR, at, mr, bp, kc, c, ldc, nr, add);
 	else if (mr > SK_MR / 3)
-		sk_gemm_tile(2 * SK_MR / 3, a, lda, mr, bp, kc, c, ldc, nr, add);
+		sk_gemm_tile(2 * SK_MR / 3, at, mr, bp, kc, c, ldc, nr, add);
 	else
-		sk_gemm_tile(SK_MR / 3, a, lda, mr, bp, kc, c, ldc, nr, add);
+		sk_gemm_tile(SK_MR / 3, at, mr, bp, kc, c, ldc, nr, add);
 }
 
 #endif /* STRATA_KERNELS_GEMM_F32_H */
