@@ -341,7 +341,10 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		st_text_add(&e->t, "#if SK_BF16DOT\n\t\tconst int bf = K %% 2 == 0;\n#else\n\t\tconst int bf = 0;\n#endif\n");
 	else
 		st_text_add(&e->t, "\t\tconst int bf = 0;\n");
+	/* f32: a packed whole once (sk_prep_f32) where the copy stays
+	 * within 64 MiB, else a tile each pass (SK_A_ROWS) */
 	st_text_add(&e->t,
+		    "\t\tconst enum sk_a_form form = bf ? SK_A_BF16 : M * K <= (16 << 20) ? SK_A_TILED : SK_A_ROWS;\n"
 		    "\t\tconst int64_t kcmax = bf ? SK_BKC : SK_KC;\n"
 		    "\t\tint64_t most = hi - lo < (bf ? SK_BNCB : SK_NCB) ? hi - lo : (bf ? SK_BNCB : SK_NCB);\n");
 	if (!fmt)
@@ -349,9 +352,10 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 				   "\t\tmost = fit < 1 ? 1 : fit < most ? fit : most;\n");
 	st_text_add(&e->t,
 		    "\t\tfloat *bp = aligned_alloc(64, (size_t)((most * 32 + SK_MR) * kcmax + %s) * sizeof(float));\n"
-		    "\t\tuint32_t *x = bf ? malloc((size_t)sk_bf16_words(M, K) * 4) : NULL;\n"
+		    "\t\tvoid *x = form == SK_A_ROWS ? NULL\n"
+		    "\t\t\t  : aligned_alloc(64, (size_t)(bf ? sk_bf16_words(M, K) : sk_f32_tiled_floats(M, K)) * 4);\n"
 		    "\t\tint64_t xbi = -1;\n\n"
-		    "\t\tif (!bp || (bf && !x)) {\n\t\t\tfree(bp);\n\t\t\tfree(x);\n\t\t\treturn -ENOMEM;\n\t\t}\n"
+		    "\t\tif (!bp || (form != SK_A_ROWS && !x)) {\n\t\t\tfree(bp);\n\t\t\tfree(x);\n\t\t\treturn -ENOMEM;\n\t\t}\n"
 		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
 		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
@@ -360,9 +364,11 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		    "\t\t\tconst float *A = (const float *)t[%u] + bi * M * K;\n"
 		    "\t\t\tconst uint8_t *B = (const uint8_t *)t[%u] + %s;\n"
 		    "\t\t\tconst void *rows = B + b0 * NB * RB;\n\n"
+		    "\t\t\tif (form == SK_A_TILED && bi != xbi)\n"
+		    "\t\t\t\tsk_prep_f32(A, M, K, (float *)x);\n"
 		    "#if SK_BF16DOT\n"
 		    "\t\t\tif (bf && bi != xbi)\n"
-		    "\t\t\t\tsk_prep_bf16(A, M, K, x);\n"
+		    "\t\t\t\tsk_prep_bf16(A, M, K, (uint32_t *)x);\n"
 		    "#endif\n"
 		    "\t\t\txbi = bi;\n",
 		    fmt ? "0" : "most * 32 * K", a_arg, b_arg, b_batch);
@@ -371,8 +377,8 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 				   "\t\t\t\tST_ROW(j, bp + (most * 32 + SK_MR) * kcmax + (j - b0 * NB) * K);\n"
 				   "\t\t\trows = bp + (most * 32 + SK_MR) * kcmax;\n");
 	st_text_add(&e->t,
-		    "\t\t\tsk_gemm_block(bf ? (const void *)x : (const void *)A, bf, rows, %s, (float *)t[0] + bi * M * N, M, K,\n"
-		    "\t\t\t\t      N, b0 * NB, n1, kcmax, bp, bp + most * 32 * kcmax, %s, t, seq, bi * M);\n"
+		    "\t\t\tsk_gemm_block(form == SK_A_ROWS ? (const void *)A : x, form, rows, %s, (float *)t[0] + bi * M * N, M,\n"
+		    "\t\t\t\t      K, N, b0 * NB, n1, kcmax, bp, bp + most * 32 * kcmax, %s, t, seq, bi * M);\n"
 		    "\t\t\tit += nb;\n"
 		    "\t\t}\n\t\tfree(bp);\n\t\tfree(x);\n\t\treturn 0;\n\t}\n",
 		    fmt ? fmt : "SK_F32", e->k->nmembers > 1 ? "st_gemm_done" : "NULL");

@@ -373,12 +373,12 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 
 			p->tasks[k].chunk = n > 1 ? n : 1;
 		}
-		/* A matmul that prepares a's rows in each chunk (rounded to
-		 * bf16, or to a packed weight's digits) from four rows on: one
-		 * chunk a worker, which prepares them once (four chunks a
-		 * worker prepared a 2048-row prompt 8 times: a tenth of the
-		 * multiply). */
-		if (ker->kind == ST_KERNEL_MATMUL && (ker->packed || ker->bf16_activations) &&
+		/* Prefill's matmuls (b transposed, from four rows of a on)
+		 * prepare a's rows in each chunk (packed in tiles, rounded to
+		 * bf16, or to a packed weight's digits): one chunk a worker,
+		 * which prepares them once (four chunks a worker prepared a
+		 * 2048-row prompt 8 times: a tenth of the multiply). */
+		if (ker->kind == ST_KERNEL_MATMUL && (g->nodes[ker->core].p.flags & STRATA_MATMUL_TRANS_B) &&
 		    matmul_rows(g, ker, seq) >= 4)
 			p->tasks[k].chunk = (items + threads - 1) / threads;
 		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < SPLIT_BYTES)

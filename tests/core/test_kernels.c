@@ -653,15 +653,20 @@ static void store_as(float v, enum sk_fmt f, void *to)
 	memcpy(to, &h, 2);
 }
 
-/* sk_gemm_block() over the cases above; with @bf16, A's rows rounded to
- * bf16 (sk_prep_bf16) against bf16 weights, the sums in double taken on
- * the rounded values, K even. */
-static void run_gemm_blocks(bool bf16)
+/* sk_gemm_block() over the cases above, A found as @form says: as is,
+ * packed whole (sk_prep_f32), or rounded to bf16 (sk_prep_bf16) against
+ * bf16 weights, the sums in double then taken on the rounded values, K
+ * even. */
+static const char *const form_names[] = { "", " (a packed whole)", " (a in bf16)" };
+
+static void run_gemm_blocks(enum sk_a_form form)
 {
+	const bool bf16 = form == SK_A_BF16;
+
 	static const int64_t Ms[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 25, 37 };
 	static const int64_t Ks[] = { 1, 2, 7, 8, 33, 100, 517, 1024 };
 	static const int64_t cols[][3] = { { 70, 0, 70 }, { 70, 32, 64 }, { 96, 32, 77 }, { 31, 0, 31 }, { 8, 0, 1 } };
-	static const int64_t kcmaxes[] = { 64, 200 };
+	static const int64_t kcmaxes[] = { 64, 224 };
 	static const enum sk_fmt fmts[] = { SK_F32, SK_F16, SK_BF16 };
 
 	for (unsigned fi = bf16 ? 2 : 0; fi < 3; fi++)
@@ -679,7 +684,7 @@ static void run_gemm_blocks(bool bf16)
 					float *keep = malloc((size_t)(M * N) * 4);
 					float *bp = aligned_alloc(64, (size_t)((n1 - n0 + SK_NR - 1) / SK_NR * SK_NR * kcmax) * 4);
 					float *at = aligned_alloc(64, (size_t)(SK_MR * ((kcmax + SK_AG - 1) / SK_AG * SK_AG)) * 4);
-					uint32_t *x = malloc((size_t)sk_bf16_words(M, K) * 4);
+					float *x = malloc((size_t)sk_f32_tiled_floats(M, K) * 4); /* ≥ sk_bf16_words() */
 					double *want = calloc((size_t)(M * N), sizeof(double));
 					struct rows_seen rs = { .M = M, .N = N, .n0 = n0, .n1 = n1, .r0 = 100, .C = C, .want = want };
 
@@ -690,12 +695,14 @@ static void run_gemm_blocks(bool bf16)
 						store_as(B[i], f, Bs + i * sk_value_bytes(f));
 						B[i] = sk_value(Bs, i, f);
 					}
+					if (form == SK_A_TILED)
+						sk_prep_f32(A, M, K, x);
 #if SK_BF16DOT
 					if (bf16)
-						sk_prep_bf16(A, M, K, x);
+						sk_prep_bf16(A, M, K, (uint32_t *)x);
 					for (int64_t m = 0; bf16 && m < M; m++) { /* a's rows as the kernel sees them */
 						for (int64_t k = 0; k < K; k++) { /* to nearest: within half a unit (2⁻⁸) */
-							const uint32_t w = x[(m / SK_MR * ((K + 31) / 32) + k / 32) * SK_MR * 16 + m % SK_MR * 16 + k % 32 / 2];
+							const uint32_t w = ((const uint32_t *)x)[(m / SK_MR * ((K + 31) / 32) + k / 32) * SK_MR * 16 + m % SK_MR * 16 + k % 32 / 2];
 							const float r = sk_bf16((uint16_t)(w >> (k % 2 * 16)));
 
 							assert_true(fabsf(r - A[m * K + k]) <= ldexpf(fabsf(A[m * K + k]), -8));
@@ -708,7 +715,7 @@ static void run_gemm_blocks(bool bf16)
 							for (int64_t k = 0; k < K; k++)
 								want[m * N + n] += (double)A[m * K + k] * B[n * K + k];
 					seen = &rs;
-					sk_gemm_block(bf16 ? (const void *)x : (const void *)A, bf16, Bs + n0 * K * sk_value_bytes(f), f, C,
+					sk_gemm_block(form == SK_A_ROWS ? (const void *)A : (const void *)x, form, Bs + n0 * K * sk_value_bytes(f), f, C,
 						      M, K, N, n0, n1, kcmax, bp, at, record_row, NULL, 0, rs.r0);
 					for (int64_t m = 0; m < M; m++) {
 						assert_int_equal(rs.calls[m], 1);
@@ -717,7 +724,7 @@ static void run_gemm_blocks(bool bf16)
 
 							if (fabs(got - w) > 1e-5 * (double)K + 1e-6 * fabs(w))
 								fail_msg("sk_gemm_block%s %s M %lld K %lld N %lld [%lld, %lld) kc %lld: C[%lld][%lld] "
-									 "%.9g, want %.9g", bf16 ? " (bf16 dots)" : "", fmt_names[f], (long long)M, (long long)K, (long long)N,
+									 "%.9g, want %.9g", form_names[form], fmt_names[f], (long long)M, (long long)K, (long long)N,
 									 (long long)n0, (long long)n1, (long long)kcmax, (long long)m,
 									 (long long)n, got, w);
 						}
@@ -730,7 +737,8 @@ static void gemm_block(void **state)
 {
 	(void)state;
 	NEED_CPU();
-	run_gemm_blocks(false);
+	run_gemm_blocks(SK_A_ROWS);
+	run_gemm_blocks(SK_A_TILED);
 }
 
 /* The AVX512_BF16 tiles (kernels/gemm_bf16.h), where the CPU has them. */
@@ -739,7 +747,7 @@ static void bf16_gemm_block(void **state)
 	(void)state;
 	NEED_CPU();
 #if SK_BF16DOT
-	run_gemm_blocks(true);
+	run_gemm_blocks(SK_A_BF16);
 #else
 	TEST_SKIP("the %s build has no AVX512_BF16 (the CPU lacks it, or the build does not target it)", KERNELS_VARIANT);
 #endif

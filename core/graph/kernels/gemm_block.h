@@ -21,29 +21,34 @@
  * epilogue): row @r, columns [n0, n0 + n) at @c, in place. */
 typedef void sk_gemm_rows_fn(void *const *t, int64_t seq, int64_t r, int64_t n0, int64_t n, float *c);
 
+/* How sk_gemm_block() finds A. */
+enum sk_a_form {
+	SK_A_ROWS, /* f32 [M, K] as is: each pass packs each tile (sk_pack_a) */
+	SK_A_TILED, /* f32 packed once, whole (sk_prep_f32) */
+	SK_A_BF16, /* rounded to bf16 and packed once (sk_prep_bf16; SK_BF16DOT) */
+};
+
 /*
  * C = A · Bᵀ on rows [0, M) and columns [n0, n1) (C [M, N], @B the rows
- * n0 … n1 − 1 of [N, K] stored as @f: f32, f16 or bf16; all dense), in
- * passes of @kcmax steps of K; C holds the partial sums between passes.
- *
- *   @bf16 0   A is f32 [M, K]; @bp holds ⌈(n1 − n0) / SK_NR⌉ micro-panels
- *             of @kcmax steps, @at SK_MR rows of @kcmax rounded up to
- *             SK_AG: each pass over a tile packs it there (sk_pack_a).
- *   @bf16 1   (SK_BF16DOT; @f bf16, K even) A is bf16 in tiles, as
- *             sk_prep_bf16() lays it out; @bp holds the paired
- *             micro-panels, half the words; @at is not used.
- *
- * @done (not NULL) runs on each row, numbered from @r0, after its last
- * pass.
+ * n0 … n1 − 1 of [N, K] stored as @f: f32, f16 or bf16; all dense), A
+ * found as @form says, in passes of @kcmax steps of K (a multiple of
+ * 32); C holds the partial sums between passes.  @bp holds
+ * ⌈(n1 − n0) / SK_NR⌉ micro-panels of @kcmax steps (SK_A_BF16: bf16 B,
+ * K even, paired, half the words); @at, SK_MR rows of @kcmax, holds
+ * SK_A_ROWS's packed tile.  @done (not NULL) runs on each row, numbered
+ * from @r0, after its last pass.
  */
-SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt f, float *C, int64_t M, int64_t K,
-			     int64_t N, int64_t n0, int64_t n1, int64_t kcmax, float *bp, float *at, sk_gemm_rows_fn *done,
-			     void *const *t, int64_t seq, int64_t r0)
+SK_INLINE void sk_gemm_block(const void *A, enum sk_a_form form, const void *B, enum sk_fmt f, float *C, int64_t M,
+			     int64_t K, int64_t N, int64_t n0, int64_t n1, int64_t kcmax, float *bp, float *at,
+			     sk_gemm_rows_fn *done, void *const *t, int64_t seq, int64_t r0)
 {
-	/* Passes of equal length, not a short last one: a multiple of 8
-	 * (bf16: 32, whole groups of A's tiles; kcmax is one too). */
-	const int64_t q = bf16 ? 31 : 7, passes = (K + kcmax - 1) / kcmax, even = ((K + passes - 1) / passes + q) & ~q;
-	const int64_t kstep = even < kcmax ? even : kcmax, groups = (K + 31) / 32;
+	const int bf16 = form == SK_A_BF16;
+	/* Values per group of A's packed tiles, and words (floats, or bf16
+	 * pairs) a tile holds per group of each of its rows. */
+	const int64_t gv = bf16 ? 32 : SK_AG, gw = 16, groups = (K + gv - 1) / gv;
+	/* Passes of equal length, not a short last one, in whole groups. */
+	const int64_t passes = (K + kcmax - 1) / kcmax, even = ((K + passes - 1) / passes + gv - 1) / gv * gv;
+	const int64_t kstep = even < kcmax ? even : kcmax;
 
 	for (int64_t pc = 0; pc < K; pc += kstep) {
 		const int64_t kc = K - pc < kstep ? K - pc : kstep;
@@ -60,30 +65,31 @@ SK_INLINE void sk_gemm_block(const void *A, int bf16, const void *B, enum sk_fmt
 		}
 		for (int64_t m = 0; m < M; m += SK_MR) {
 			const int mr = M - m < SK_MR ? (int)(M - m) : SK_MR;
-			/* bf16: this pass's pairs of the tile, a block of words */
-			const uint32_t *xa = (const uint32_t *)A + m * groups * 16 + pc / 2 * SK_MR;
+			/* packed A: this pass's groups of the tile, one block */
+			const float *xa = (const float *)A + m * groups * gw + pc / gv * SK_MR * gw;
 			const float *a = (const float *)A + m * K + pc;
 
-			/* The next tile's rows, towards L2 while this one computes:
-			 * M's rows beyond L2 come from L3, and short streams of 12
-			 * rows apart do not train the hardware's prefetcher. */
-			for (int i = 0; !bf16 && m + SK_MR < M && i < SK_MR && m + SK_MR + i < M; i++)
+			/* The next tile, towards L2 while this one computes: M's rows
+			 * beyond L2 come from L3, and short streams of 12 rows apart do
+			 * not train the hardware's prefetcher. */
+			for (int i = 0; form == SK_A_ROWS && m + SK_MR < M && i < SK_MR && m + SK_MR + i < M; i++)
 				for (int64_t k = 0; k < kc; k += 16)
 					__builtin_prefetch(a + (SK_MR + i) * K + k, 0, 2);
-			for (int64_t w = 0; bf16 && m + SK_MR < M && w < SK_MR * kc / 2; w += 16)
-				__builtin_prefetch(xa + SK_MR * groups * 16 + w, 0, 2);
-			if (!bf16)
-				sk_pack_a(a, K, mr, kc, at);
+			for (int64_t w = 0; form != SK_A_ROWS && m + SK_MR < M && w < SK_MR * kc / gv * gw; w += 16)
+				__builtin_prefetch(xa + SK_MR * groups * gw + w, 0, 2);
+			if (form == SK_A_ROWS)
+				sk_pack_a(a, K, mr, kc, at), xa = at;
 			for (int64_t j = n0; j < n1; j += SK_NR) {
 				const int nr = n1 - j < SK_NR ? (int)(n1 - j) : SK_NR;
 				float *c = C + m * N + j;
 #if SK_BF16DOT
 				if (bf16) {
-					sk_bgemm_tiles(xa, mr, (const uint32_t *)bp + (j - n0) * kc / 2, kc, c, N, nr, pc > 0);
+					sk_bgemm_tiles((const uint32_t *)xa, mr, (const uint32_t *)bp + (j - n0) * kc / 2, kc, c, N,
+						       nr, pc > 0);
 					continue;
 				}
 #endif
-				sk_gemm_tiles(at, mr, bp + (j - n0) * kc, kc, c, N, nr, pc > 0);
+				sk_gemm_tiles(xa, mr, bp + (j - n0) * kc, kc, c, N, nr, pc > 0);
 			}
 			for (int i = 0; done && pc + kc == K && i < mr; i++)
 				done(t, seq, r0 + m + i, n0, n1 - n0, C + (m + i) * N + n0);

@@ -169,6 +169,26 @@ SK_INLINE void sk_pack_a(const float *a, int64_t lda, int mr, int64_t kc, float 
 	}
 }
 
+/* Floats of A's rows [0, M) of @K values packed whole (sk_prep_f32):
+ * whole tiles, each row's values rounded up to groups of SK_AG. */
+SK_INLINE int64_t sk_f32_tiled_floats(int64_t M, int64_t K)
+{
+	return (M + SK_MR - 1) / SK_MR * SK_MR * ((K + SK_AG - 1) / SK_AG * SK_AG);
+}
+
+/* A's rows [0, M) (K values, rows K apart) packed once for all passes
+ * into @x: each tile as sk_pack_a() lays out a pass, over all of K, the
+ * tiles one after another.  A pass then reads its tiles as one stream
+ * (M = 2048 read in place, each pass's tile of 12 rows from L3, ran a
+ * twentieth slower). */
+SK_INLINE void sk_prep_f32(const float *a, int64_t M, int64_t K, float *x)
+{
+	const int64_t tile = SK_MR * ((K + SK_AG - 1) / SK_AG * SK_AG);
+
+	for (int64_t m = 0; m < M; m += SK_MR)
+		sk_pack_a(a + m * K, K, M - m < SK_MR ? (int)(M - m) : SK_MR, K, x + m / SK_MR * tile);
+}
+
 /*
  * C rows [0, mr) × columns [0, nr) (rows @ldc apart) get, or with @add
  * gain, the products of A's tile as sk_pack_a() lays it out (kc values a
