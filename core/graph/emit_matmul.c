@@ -248,8 +248,8 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
 
 /*
  * Prefill, from four rows of a on: each chunk's items of one batch go to
- * kernels/gemm_f32.h's sk_gemm_block() SK_NCB at a time, blocked for the
- * caches the topology reports.  It reads f32, f16 and bf16 weights as
+ * kernels/gemm_block.h's sk_gemm_block() SK_NCB (bf16 tiles: SK_BNCB) at
+ * a time, blocked for the caches the topology reports.  It reads f32, f16 and bf16 weights as
  * stored, widening them as it packs them; a GGUF format is widened a
  * block at a time first (ST_ROW), the block's f32 rows at most half of
  * L2.  The
@@ -336,26 +336,29 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		return;
 	}
 	st_text_add(&e->t, "\tif (M >= 4) {\n");
-	/* bf: a's rows rounded to bf16 for AVX512_BF16's dot products */
+	/* bf: a's rows may be rounded to bf16 for AVX512_BF16's dot products */
 	if (e->k->bf16_activations && bt == STRATA_DTYPE_BF16)
 		st_text_add(&e->t, "#if SK_BF16DOT\n\t\tconst int bf = K %% 2 == 0;\n#else\n\t\tconst int bf = 0;\n#endif\n");
 	else
 		st_text_add(&e->t, "\t\tconst int bf = 0;\n");
-	/* f32: a packed whole once (sk_prep_f32) where the copy stays
-	 * within 64 MiB, else a tile each pass (SK_A_ROWS) */
+	/* a packed whole once (sk_prep_f32, sk_prep_bf16) where each worker's
+	 * copy stays within 64 MiB and can be had, else a tile each pass
+	 * (SK_A_ROWS, in f32) */
 	st_text_add(&e->t,
-		    "\t\tconst enum sk_a_form form = bf ? SK_A_BF16 : M * K <= (16 << 20) ? SK_A_TILED : SK_A_ROWS;\n"
-		    "\t\tconst int64_t kcmax = bf ? SK_BKC : SK_KC;\n"
-		    "\t\tint64_t most = hi - lo < (bf ? SK_BNCB : SK_NCB) ? hi - lo : (bf ? SK_BNCB : SK_NCB);\n");
+		    "\t\tenum sk_a_form form = bf && sk_bf16_words(M, K) <= (16 << 20) ? SK_A_BF16\n"
+		    "\t\t\t\t     : sk_f32_tiled_floats(M, K) <= (16 << 20) ? SK_A_TILED : SK_A_ROWS;\n"
+		    "\t\tvoid *x = form == SK_A_ROWS ? NULL\n"
+		    "\t\t\t  : aligned_alloc(64, (size_t)(form == SK_A_BF16 ? sk_bf16_words(M, K) : sk_f32_tiled_floats(M, K)) * 4);\n\n"
+		    "\t\tif (!x)\n\t\t\tform = SK_A_ROWS;\n"
+		    "\t\tconst int64_t kcmax = form == SK_A_BF16 ? SK_BKC : SK_KC, ncb = form == SK_A_BF16 ? SK_BNCB : SK_NCB;\n"
+		    "\t\tint64_t most = hi - lo < ncb ? hi - lo : ncb;\n");
 	if (!fmt)
 		st_text_add(&e->t, "\t\tconst int64_t fit = (int64_t)(ST_L2 / 2) / (32 * K * 4);\n\n"
 				   "\t\tmost = fit < 1 ? 1 : fit < most ? fit : most;\n");
 	st_text_add(&e->t,
 		    "\t\tfloat *bp = aligned_alloc(64, (size_t)((most * 32 + SK_MR) * kcmax + %s) * sizeof(float));\n"
-		    "\t\tvoid *x = form == SK_A_ROWS ? NULL\n"
-		    "\t\t\t  : aligned_alloc(64, (size_t)(bf ? sk_bf16_words(M, K) : sk_f32_tiled_floats(M, K)) * 4);\n"
 		    "\t\tint64_t xbi = -1;\n\n"
-		    "\t\tif (!bp || (form != SK_A_ROWS && !x)) {\n\t\t\tfree(bp);\n\t\t\tfree(x);\n\t\t\treturn -ENOMEM;\n\t\t}\n"
+		    "\t\tif (!bp) {\n\t\t\tfree(x);\n\t\t\treturn -ENOMEM;\n\t\t}\n"
 		    "\t\tfor (int64_t it = lo; it < hi;) {\n"
 		    "\t\t\tconst int64_t bi = it / nblk, b0 = it %% nblk;\n"
 		    "\t\t\tint64_t nb = hi - it < nblk - b0 ? hi - it : nblk - b0;\n"
@@ -367,7 +370,7 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 		    "\t\t\tif (form == SK_A_TILED && bi != xbi)\n"
 		    "\t\t\t\tsk_prep_f32(A, M, K, (float *)x);\n"
 		    "#if SK_BF16DOT\n"
-		    "\t\t\tif (bf && bi != xbi)\n"
+		    "\t\t\tif (form == SK_A_BF16 && bi != xbi)\n"
 		    "\t\t\t\tsk_prep_bf16(A, M, K, (uint32_t *)x);\n"
 		    "#endif\n"
 		    "\t\t\txbi = bi;\n",

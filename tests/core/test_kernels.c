@@ -630,7 +630,7 @@ static void record_row(void *const *t, int64_t seq, int64_t r, int64_t n0, int64
  * and bf16: every row count up to two tiles and beyond (the 4/8/12-row paths and their padding), column
  * blocks that end inside a micro-panel, K not a multiple of 8 (the
  * transposes' scalar edges), several passes over K, and K a multiple of
- * 512 (A's tile copied first).  Columns outside [n0, n1) stay untouched.
+ * 512 (rows far apart).  Columns outside [n0, n1) stay untouched.
  */
 /* @v stored as @f (f16 by rounding the mantissa to 10 bits, bf16 by
  * cutting it to 7; @v normal and in range, or 0). */

@@ -19,8 +19,10 @@
  *                    (sk_prep_bf16): one 32-bit pair broadcast per row
  *                    and step.
  *
- * A bf16 product is exact in f32, so the only error over the f32 kernel
- * is A's rounding, half a unit in bf16's last place (2⁻⁸ relative).
+ * A bf16 product is exact in f32, so the error over the f32 kernel is
+ * A's rounding, half a unit in bf16's last place (2⁻⁸ relative), and
+ * vdpbf16ps's own ways: each product added rounded, to nearest whatever
+ * MXCSR says, denormal inputs and results flushed to zero.
  * (Embedded as text into generated kernels; include after gemm_f32.h.)
  */
 #ifndef STRATA_KERNELS_GEMM_BF16_H
@@ -69,13 +71,17 @@ SK_INLINE void sk_prep_bf16(const float *a, int64_t M, int64_t K, uint32_t *x)
 		uint32_t *xr = x + m / SK_MR * SK_MR * groups * 16 + m % SK_MR * 16;
 
 		for (int64_t g = 0; g < groups; g++) {
-			const int64_t k = g * 32, n = m >= M ? 0 : K - k < 32 ? K - k : 32;
+			const int64_t k = g * 32, n = K - k < 32 ? K - k : 32;
 			const __mmask16 lo = (__mmask16)((1u << (n < 16 ? n : 16)) - 1);
 			const __mmask16 hi = (__mmask16)((1u << (n > 16 ? n - 16 : 0)) - 1);
-			const __m512 v0 = _mm512_maskz_loadu_ps(lo, a + m * K + k);
-			const __m512 v1 = _mm512_maskz_loadu_ps(hi, a + m * K + k + 16);
 
-			_mm512_storeu_si512((void *)(xr + g * SK_MR * 16), (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
+			if (m >= M) {
+				_mm512_storeu_si512((void *)(xr + g * SK_MR * 16), _mm512_setzero_si512());
+				continue;
+			}
+			_mm512_storeu_si512((void *)(xr + g * SK_MR * 16),
+					    (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, a + m * K + k + 16),
+									 _mm512_maskz_loadu_ps(lo, a + m * K + k)));
 		}
 	}
 }
@@ -110,38 +116,14 @@ SK_INLINE void sk_bgemm_tile(int rows, const uint32_t *xa, int mr, const uint32_
 		}
 	}
 	for (int i = 0; i < mr; i++) {
-		float *ci = c + i * ldc;
+		float t[SK_NR];
 
-		if (nr == SK_NR) {
-			if (add) {
-				acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
-				acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
-			}
-			_mm512_storeu_ps(ci, acc[i][0]);
-			_mm512_storeu_ps(ci + 16, acc[i][1]);
-		} else {
-			float t[SK_NR];
-
-			_mm512_storeu_ps(t, acc[i][0]);
-			_mm512_storeu_ps(t + 16, acc[i][1]);
-			for (int j = 0; j < nr; j++)
-				ci[j] = add ? ci[j] + t[j] : t[j];
-		}
+		_mm512_storeu_ps(t, acc[i][0]);
+		_mm512_storeu_ps(t + 16, acc[i][1]);
+		sk_tile_row_out(t, c + i * ldc, nr, add);
 	}
 }
 
-/* sk_bgemm_tile() with the rows held picked from a few constants, as
- * sk_gemm_tiles() does. */
-SK_INLINE void sk_bgemm_tiles(const uint32_t *xa, int mr, const uint32_t *bp, int64_t kc, float *c, int64_t ldc, int nr,
-			      int add)
-{
-	if (mr > 2 * SK_MR / 3)
-		sk_bgemm_tile(SK_MR, xa, mr, bp, kc, c, ldc, nr, add);
-	else if (mr > SK_MR / 3)
-		sk_bgemm_tile(2 * SK_MR / 3, xa, mr, bp, kc, c, ldc, nr, add);
-	else
-		sk_bgemm_tile(SK_MR / 3, xa, mr, bp, kc, c, ldc, nr, add);
-}
 #endif /* SK_BF16DOT */
 
 #endif /* STRATA_KERNELS_GEMM_BF16_H */

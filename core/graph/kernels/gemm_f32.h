@@ -63,11 +63,17 @@ SK_INLINE int sk_value_bytes(enum sk_fmt f)
 	return f == SK_F32 ? 4 : 2;
 }
 
-/* Value @k of a row stored as @f, widened. */
+/* Value @k of a row stored as @f, widened.  (f32 through memcpy: the
+ * bf16 kernel moves a bf16 weight's pairs as f32 words, and its rows may
+ * lie only 2 bytes aligned.) */
 SK_INLINE float sk_value(const void *row, int64_t k, enum sk_fmt f)
 {
-	if (f == SK_F32)
-		return ((const float *)row)[k];
+	if (f == SK_F32) {
+		float v;
+
+		memcpy(&v, (const char *)row + k * 4, 4);
+		return v;
+	}
 	return f == SK_F16 ? sk_half(((const uint16_t *)row)[k]) : sk_bf16(((const uint16_t *)row)[k]);
 }
 
@@ -137,6 +143,18 @@ SK_INLINE void sk_pack_b(const void *b, int64_t ldb, enum sk_fmt f, int nr, int6
 	for (; j < SK_NR; j++)
 		for (int64_t k = 0; k < kc; k++)
 			bp[k * SK_NR + j] = 0;
+}
+
+/* A tile's row of SK_NR results @t into C's row @ci: its first @nr
+ * columns get them, or with @add gain them (a pass after the first). */
+SK_INLINE void sk_tile_row_out(const float *t, float *ci, int nr, int add)
+{
+	if (nr == SK_NR && !add) {
+		memcpy(ci, t, SK_NR * sizeof(float));
+		return;
+	}
+	for (int j = 0; j < nr; j++)
+		ci[j] = add ? ci[j] + t[j] : t[j];
 }
 
 /* Values of a row that A's packed tile keeps together (sk_pack_a). */
@@ -221,37 +239,12 @@ SK_INLINE void sk_gemm_tile(int rows, const float *at, int mr, const float *bp, 
 		}
 	}
 	for (int i = 0; i < mr; i++) {
-		float *ci = c + i * ldc;
+		float t[SK_NR];
 
-		if (nr == SK_NR) {
-			if (add) {
-				acc[i][0] += sk_load(ci);
-				acc[i][1] += sk_load(ci + SK_VL);
-			}
-			memcpy(ci, &acc[i][0], sizeof(acc[i][0]));
-			memcpy(ci + SK_VL, &acc[i][1], sizeof(acc[i][1]));
-		} else {
-			float t[SK_NR];
-
-			memcpy(t, &acc[i][0], sizeof(acc[i][0]));
-			memcpy(t + SK_VL, &acc[i][1], sizeof(acc[i][1]));
-			for (int j = 0; j < nr; j++)
-				ci[j] = add ? ci[j] + t[j] : t[j];
-		}
+		memcpy(t, &acc[i][0], sizeof(acc[i][0]));
+		memcpy(t + SK_VL, &acc[i][1], sizeof(acc[i][1]));
+		sk_tile_row_out(t, c + i * ldc, nr, add);
 	}
-}
-
-/* sk_gemm_tile() with the rows held picked from a few constants, so the
- * compiler unrolls each: all SK_MR, or for M's last rows a third or two. */
-SK_INLINE void sk_gemm_tiles(const float *at, int mr, const float *bp, int64_t kc, float *c, int64_t ldc, int nr,
-			     int add)
-{
-	if (mr > 2 * SK_MR / 3)
-		sk_gemm_tile(SK_MR, at, mr, bp, kc, c, ldc, nr, add);
-	else if (mr > SK_MR / 3)
-		sk_gemm_tile(2 * SK_MR / 3, at, mr, bp, kc, c, ldc, nr, add);
-	else
-		sk_gemm_tile(SK_MR / 3, at, mr, bp, kc, c, ldc, nr, add);
 }
 
 #endif /* STRATA_KERNELS_GEMM_F32_H */
