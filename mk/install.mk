@@ -12,7 +12,7 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libstrata.so
 	install -m 0644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/strata/
 	install -m 0644 $(O)/strata.pc $(DESTDIR)$(PKGCONFIGDIR)/
-	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(CLI) $(SERVE) $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN3_DIR)/*.3 $(DESTDIR)$(MANDIR)/man3/
@@ -20,7 +20,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libstrata.a $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) \
 		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libstrata.so \
-		$(DESTDIR)$(PKGCONFIGDIR)/strata.pc $(DESTDIR)$(BINDIR)/strata
+		$(DESTDIR)$(PKGCONFIGDIR)/strata.pc $(DESTDIR)$(BINDIR)/strata $(DESTDIR)$(BINDIR)/strata-serve
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/strata/,$(notdir $(PUBLIC_HEADERS)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/strata 2>/dev/null
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_PAGES)))

@@ -1,6 +1,7 @@
 # mk/serve.mk — strata-serve, the serving example (examples/serve/): the
 # project's main job.  It links the shared library the way a user's program
-# does, plus what only the example needs: PCRE2 for the tokenizer's
+# does (found beside it in the build, or in ../lib once installed), plus
+# what only the example needs: PCRE2 for the tokenizer's
 # pre-tokenizer expressions, libmicrohttpd and jansson for its HTTP API.
 
 HAVE_PCRE2 := $(call pkg_exists,libpcre2-8)
@@ -11,7 +12,8 @@ SERVE      := $(O)/strata-serve
 
 $(SERVE): $(SERVE_OBJS) $(SHLIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SERVE_OBJS) -L$(O) -lstrata -Wl,-rpath,'$$ORIGIN' $(LDFLAGS) $(SERVE_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SERVE_OBJS) -L$(O) -lstrata -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../lib' \
+		$(LDFLAGS) $(SERVE_LIBS)
 
 # Tests of the example's parts (tests/serve/) link its objects but main.o.
 SERVE_PART_OBJS := $(filter-out %/main.o,$(SERVE_OBJS))
