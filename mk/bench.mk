@@ -75,11 +75,12 @@ bench-graph: all $(O)/bench/bench_graph
 # bandwidth bound, llama.cpp (its own llama-bench and llama-server, built once
 # from the source in PyPI's llama-cpp-python by tools/build-llama-cpp.sh) and
 # itself; generated models go to build/bench-data.
-$(O)/bench/bench_serve: bench/bench_serve.c bench/bench_util.h $(SERVE_PART_OBJS) $(STLIB) $(CONFIG_HDR)
+BENCH_SERVE_SRCS := bench/bench_serve.c bench/bench_serve_llama.c
+$(O)/bench/bench_serve: $(BENCH_SERVE_SRCS) bench/bench_serve.h bench/bench_util.h $(SERVE_PART_OBJS) $(STLIB) $(CONFIG_HDR)
 	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -O3 -march=native -Ibench -Iexamples/serve -fopenmp -o $@ $< $(SERVE_PART_OBJS) $(STLIB) \
-		$(LDFLAGS) $(DEP_LIBS) $(SERVE_LIBS) -ldl
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -O3 -march=native -Ibench -Iexamples/serve -fopenmp -o $@ $(BENCH_SERVE_SRCS) \
+		$(SERVE_PART_OBJS) $(STLIB) $(LDFLAGS) $(DEP_LIBS) $(SERVE_LIBS) -ldl
 
 bench-serve: all $(O)/bench/bench_serve
 	@tools/install-deps.sh --bench
