@@ -372,8 +372,9 @@ static double torch_bf16_linear(const char *self, int64_t M, int64_t K, int64_t 
 	FILE *f;
 
 	source_dir(self, dir, sizeof(dir));
-	snprintf(cmd, sizeof(cmd), "OMP_NUM_THREADS=%u /usr/bin/python3 '%s/bench/torch_gemm.py' %lld %lld %lld %u %d 2>/dev/null",
-		 threads, dir, (long long)M, (long long)K, (long long)N, threads, REPS);
+	snprintf(cmd, sizeof(cmd),
+		 "OMP_NUM_THREADS=%u /usr/bin/python3 '%s/bench/torch_gemm.py' %lld %lld %lld %u %d 2>/dev/null", threads, dir,
+		 (long long)M, (long long)K, (long long)N, threads, REPS);
 	f = popen(cmd, "r");
 	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "%lf %lf %lf", &med, &lo, &hi) != 3)
 		med = -1;

@@ -226,6 +226,16 @@ const char *st_kernel_kind_name(enum st_kernel_kind k);
 
 /* program.c: the work items of kernel @k at @seq. */
 int64_t st_kernel_items(const struct strata_graph *g, const struct st_kernel *k, uint32_t seq);
+/* Query rows one attention work item takes, each with all the heads
+ * (@heads / @kv_heads of them) that share a key-value head: every key
+ * and value row it loads then serves up to 16 queries (program.c splits,
+ * emit_single.c emits). */
+static inline int64_t st_attention_rows(int64_t heads, int64_t kv_heads)
+{
+	const int64_t group = heads / kv_heads, rows = 16 / group;
+
+	return rows < 1 ? 1 : rows > 8 ? 8 : rows;
+}
 /* program.c: record why a call on @p fails (and log it). */
 int st_program_fail(struct strata_program *p, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* program.c: the tasks' dependencies, from the kernels' arguments. */

@@ -347,8 +347,8 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 	st_text_add(&e->t,
 		    "\t\tenum sk_a_form form = bf && sk_bf16_words(M, K) <= (16 << 20) ? SK_A_BF16\n"
 		    "\t\t\t\t     : sk_f32_tiled_floats(M, K) <= (16 << 20) ? SK_A_TILED : SK_A_ROWS;\n"
-		    "\t\tvoid *x = form == SK_A_ROWS ? NULL\n"
-		    "\t\t\t  : aligned_alloc(64, (size_t)(form == SK_A_BF16 ? sk_bf16_words(M, K) : sk_f32_tiled_floats(M, K)) * 4);\n\n"
+		    "\t\tconst int64_t words = form == SK_A_BF16 ? sk_bf16_words(M, K) : sk_f32_tiled_floats(M, K);\n"
+		    "\t\tvoid *x = form == SK_A_ROWS ? NULL : aligned_alloc(64, (size_t)words * 4);\n\n"
 		    "\t\tif (!x)\n\t\t\tform = SK_A_ROWS;\n"
 		    "\t\tconst int64_t kcmax = form == SK_A_BF16 ? SK_BKC : SK_KC, ncb = form == SK_A_BF16 ? SK_BNCB : SK_NCB;\n"
 		    "\t\tint64_t most = hi - lo < ncb ? hi - lo : ncb;\n");

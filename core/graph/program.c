@@ -76,6 +76,16 @@ static int64_t items_slice(const struct strata_graph *g, const struct st_node *c
 	return leading(&x->shape, (unsigned)c->p.slice.axis, seq);
 }
 
+/* Attention: blocks of st_attention_rows() query rows, times the
+ * key-value heads. */
+static int64_t items_attention(const struct strata_graph *g, const struct st_node *c, const struct st_node *x,
+			       uint32_t seq)
+{
+	const int64_t kvh = g->nodes[c->src[1]].shape.dim[1], per = st_attention_rows(c->shape.dim[1], kvh);
+
+	return (leading(&x->shape, 1, seq) + per - 1) / per * kvh;
+}
+
 /* One per id. */
 static int64_t items_ids(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
 {
