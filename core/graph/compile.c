@@ -234,9 +234,13 @@ int st_graph_compile_on(struct strata_graph *g, const struct strata_compile_opts
 	t[0] = now_ms();
 	p->stream_overlap = ST_OPT(opts, flags, 0) & STRATA_COMPILE_STREAM_OVERLAP;
 	err = st_graph_fuse(st_program_graph(p), !(ST_OPT(opts, flags, 0) & STRATA_COMPILE_NO_FUSION), &p->f);
-	for (uint32_t k = 0; !err && k < p->f.nk; k++)
+	for (uint32_t k = 0; !err && k < p->f.nk; k++) {
+		const struct st_node *core = &st_program_graph(p)->nodes[p->f.k[k].core];
+
 		p->f.k[k].bf16_activations = (ST_OPT(opts, flags, 0) & STRATA_COMPILE_BF16_ACTIVATIONS) &&
-					     p->f.k[k].kind == ST_KERNEL_MATMUL;
+					     p->f.k[k].kind == ST_KERNEL_MATMUL &&
+					     st_program_graph(p)->nodes[core->src[1]].dtype == STRATA_DTYPE_BF16;
+	}
 	t[1] = now_ms();
 	if (!err)
 		err = st_graph_plan(st_program_graph(p), &p->f, &p->plan);

@@ -249,12 +249,11 @@ static uint64_t cache_bytes(const struct strata_graph *g, unsigned level, uint64
 /*
  * Prefill, from four rows of a on: each chunk's items of one batch go to
  * kernels/gemm_block.h's sk_gemm_block() SK_NCB (bf16 tiles: SK_BNCB) at
- * a time, blocked for the caches the topology reports.  It reads f32, f16 and bf16 weights as
- * stored, widening them as it packs them; a GGUF format is widened a
- * block at a time first (ST_ROW), the block's f32 rows at most half of
- * L2.  The
- * packed block (and those rows) live on the heap: too much for a caller's
- * stack.  C holds partial sums between passes over K (so plan.c
+ * a time, blocked for the caches the topology reports.  It reads f32,
+ * f16 and bf16 weights as stored, widening them as it packs them; a GGUF
+ * format is widened a block at a time first (ST_ROW), the block's f32
+ * rows at most half of L2.  The packed block (and those rows) live on the
+ * heap: too much for a caller's stack.  C holds partial sums between passes over K (so plan.c
  * never lets a matmul's result share memory with its epilogue's
  * arguments), and the epilogue runs on each row after its last pass.
  */
@@ -337,7 +336,7 @@ static void emit_gemm_items(struct emitter *e, enum strata_dtype bt, unsigned a_
 	}
 	st_text_add(&e->t, "\tif (M >= 4) {\n");
 	/* bf: a's rows may be rounded to bf16 for AVX512_BF16's dot products */
-	if (e->k->bf16_activations && bt == STRATA_DTYPE_BF16)
+	if (e->k->bf16_activations)
 		st_text_add(&e->t, "#if SK_BF16DOT\n\t\tconst int bf = K %% 2 == 0;\n#else\n\t\tconst int bf = 0;\n#endif\n");
 	else
 		st_text_add(&e->t, "\t\tconst int bf = 0;\n");

@@ -48,6 +48,38 @@ static int64_t matmul_rows(const struct strata_graph *g, const struct st_kernel 
 	return a->ndim < 2 ? 1 : a->dim[a->ndim - 2] == ST_DIM_SEQ ? (int64_t)seq : a->dim[a->ndim - 2];
 }
 
+/*
+ * Work items a claim of kernel @ker takes, given its @items, the
+ * elements of its result and the @bytes it moves at @seq, on @threads.
+ */
+static int64_t chunk_of(const struct strata_graph *g, const struct st_kernel *ker, uint64_t bytes, int64_t items,
+			uint64_t elems, unsigned threads, uint32_t seq)
+{
+	const int64_t share = (items + threads - 1) / threads;
+	/* Below a MiB, one chunk a worker: fewer claims. */
+	const int64_t per = bytes < (1u << 20) ? 1 : 4, n = items / (int64_t)(threads * per);
+
+	/* Attention's result is small, but each of its items (a block of
+	 * query rows of a key-value head) reads that head's whole cache:
+	 * share them out. */
+	if (g->nodes[ker->core].op == STRATA_OP_ATTENTION)
+		return share;
+	if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || bytes < SPLIT_BYTES)
+		return items ? items : 1;
+	/* Prefill's matmuls (b transposed, from four rows of a on) prepare
+	 * a's rows in each chunk (packed in tiles, rounded to bf16, or to a
+	 * packed weight's digits): one chunk a worker, which prepares them
+	 * once (four chunks a worker prepared a 2048-row prompt 8 times: a
+	 * tenth of the multiply). */
+	if (ker->kind == ST_KERNEL_MATMUL && (g->nodes[ker->core].p.flags & STRATA_MATMUL_TRANS_B) &&
+	    matmul_rows(g, ker, seq) >= 4)
+		return share;
+	/* Four chunks a worker, unless the whole kernel is small.  The
+	 * workers spin between kernels (sched.c), so handing one a chunk
+	 * costs about a microsecond: worth it from a few tens of KiB. */
+	return n > 1 ? n : 1;
+}
+
 /* Work items of a kernel alone by its op (ops.def's items column), @x its
  * first source. */
 static int64_t items_rows(const struct strata_graph *g, const struct st_node *c, const struct st_node *x, uint32_t seq)
@@ -374,29 +406,7 @@ static int run_compiled(struct strata_program *p, uint32_t seq, const struct str
 			c->t[2 + ker->nargs] = pk->tiles;
 		}
 		p->tasks[k].items = items;
-		/* Four chunks a worker, unless the whole kernel is small.  The
-		 * workers spin between kernels (sched.c), so handing one a chunk
-		 * costs about a microsecond: worth it from a few tens of KiB. */
-		{
-			/* Below a MiB, one chunk a worker: fewer claims. */
-			int64_t per = c->bytes < (1u << 20) ? 1 : 4, n = items / (int64_t)(threads * per);
-
-			p->tasks[k].chunk = n > 1 ? n : 1;
-		}
-		/* Prefill's matmuls (b transposed, from four rows of a on)
-		 * prepare a's rows in each chunk (packed in tiles, rounded to
-		 * bf16, or to a packed weight's digits): one chunk a worker,
-		 * which prepares them once (four chunks a worker prepared a
-		 * 2048-row prompt 8 times: a tenth of the multiply). */
-		if (ker->kind == ST_KERNEL_MATMUL && (g->nodes[ker->core].p.flags & STRATA_MATMUL_TRANS_B) &&
-		    matmul_rows(g, ker, seq) >= 4)
-			p->tasks[k].chunk = (items + threads - 1) / threads;
-		if ((elems < 16384 && ker->kind != ST_KERNEL_MATMUL) || c->bytes < SPLIT_BYTES)
-			p->tasks[k].chunk = items ? items : 1;
-		/* Attention's result is small, but each of its items (a query
-		 * row's head) reads that head's whole cache: share them out. */
-		if (g->nodes[ker->core].op == STRATA_OP_ATTENTION)
-			p->tasks[k].chunk = (items + threads - 1) / threads;
+		p->tasks[k].chunk = chunk_of(g, ker, c->bytes, items, elems, threads, seq);
 	}
 	if (!err) {
 		const struct st_stream_wait *failed;

@@ -68,7 +68,7 @@ static int load_first(struct strata_program *p, unsigned threads, void **ptr, st
 		int err = await_weight(p, n, &ptr[sr->nodes[i]]);
 
 		if (err)
-			return st_program_fail(p, err, "weight %s did not load: %s", n->name, strata_strerror(err));
+			return st_program_fail(p, err, "run: weight %s did not load: %s", n->name, strata_strerror(err));
 	}
 	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
 		st_log(STRATA_LOG_INFO, "streamed weights: %u compute threads on %u CPUs leave the loader none, so runs "

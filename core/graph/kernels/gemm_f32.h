@@ -201,10 +201,8 @@ SK_INLINE int64_t sk_f32_tiled_floats(int64_t M, int64_t K)
  * twentieth slower). */
 SK_INLINE void sk_prep_f32(const float *a, int64_t M, int64_t K, float *x)
 {
-	const int64_t tile = SK_MR * ((K + SK_AG - 1) / SK_AG * SK_AG);
-
 	for (int64_t m = 0; m < M; m += SK_MR)
-		sk_pack_a(a + m * K, K, M - m < SK_MR ? (int)(M - m) : SK_MR, K, x + m / SK_MR * tile);
+		sk_pack_a(a + m * K, K, M - m < SK_MR ? (int)(M - m) : SK_MR, K, x + sk_f32_tiled_floats(m, K));
 }
 
 /*
