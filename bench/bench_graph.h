@@ -29,7 +29,18 @@ void run_or_die(struct strata_program *p, uint32_t seq, const struct strata_grap
 /* a = b + 3c over @n floats on @threads threads: bytes moved / s. */
 double triad(float *a, const float *b, const float *c, size_t n, int threads);
 
+/* The source tree of the binary @self (bench/'s scripts sit there). */
+void source_dir(const char *self, char *dir, size_t len);
+
 /* graph.fused (bench_graph_fused.c). */
 void bench_fused(unsigned threads, bool heavy);
+
+/* graph.gemv and graph.gemm (bench_graph_gemm.c).  load_openblas() before
+ * any thread (its detection runs in a forked child); openblas_fields()
+ * the header's JSON fields on the kernel it picked. */
+void load_openblas(void);
+void openblas_fields(char *out, size_t len);
+void bench_gemv(double triad_bw, unsigned threads);
+void bench_gemm(const char *self);
 
 #endif /* STRATA_BENCH_GRAPH_H */

@@ -60,12 +60,13 @@ bench-io: all $(O)/bench/bench_io
 # The graph compiler against a triad and OpenBLAS (loaded at run time);
 # the triad is built like the generated kernels (-O3 -march=native).
 # (An explicit rule: target-specific flags would pass on to the library.)
-$(O)/bench/bench_graph: bench/bench_graph.c bench/bench_graph_fused.c bench/bench_graph.h bench/llama_graph.h \
-		bench/bench_util.h $(STLIB) $(CONFIG_HDR)
+BENCH_GRAPH_SRCS := bench/bench_graph.c bench/bench_graph_fused.c bench/bench_graph_gemm.c
+$(O)/bench/bench_graph: $(BENCH_GRAPH_SRCS) bench/bench_graph.h bench/llama_graph.h bench/bench_util.h $(STLIB) \
+		$(CONFIG_HDR)
 	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -O3 -march=native -Ibench -fopenmp -o $@ bench/bench_graph.c bench/bench_graph_fused.c \
-		$(STLIB) $(LDFLAGS) $(DEP_LIBS) -ldl
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -O3 -march=native -Ibench -fopenmp -o $@ $(BENCH_GRAPH_SRCS) $(STLIB) $(LDFLAGS) \
+		$(DEP_LIBS) -ldl
 
 bench-graph: all $(O)/bench/bench_graph
 	@tools/install-deps.sh --bench

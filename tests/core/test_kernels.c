@@ -749,7 +749,9 @@ static void bf16_gemm_block(void **state)
 #if SK_BF16DOT
 	run_gemm_blocks(SK_A_BF16);
 #else
-	TEST_SKIP("the %s build has no AVX512_BF16 (the CPU lacks it, or the build does not target it)", KERNELS_VARIANT);
+	TEST_SKIP("the %s build has no AVX512_BF16: test_kernels_avx512 tests it on a CPU that has it "
+		  "(AMD Zen 4, Intel Cooper Lake or Sapphire Rapids and later)",
+		  KERNELS_VARIANT);
 #endif
 }
 
